@@ -1,0 +1,29 @@
+/* log.h - the host's log: one line per event on stderr.
+ *
+ * Lines look like `integ: warn: [connector] message`. The level threshold
+ * is set once by main() from -v/-q; the log never prints secrets because
+ * callers never pass them (see manifest redaction).
+ */
+#ifndef INTEG_HOST_LOG_H
+#define INTEG_HOST_LOG_H
+
+#include <stdarg.h>
+
+#include <integ/plugin.h>
+
+/* Set the most verbose level printed (default INTEG_LOG_INFO). */
+void log_set_level(enum integ_log_level level);
+enum integ_log_level log_get_level(void);
+
+/* Log a line; `tag` (may be NULL) names the plugin or connector. */
+void log_msg(enum integ_log_level level, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_msgv(enum integ_log_level level, const char *tag, const char *fmt,
+              va_list ap) __attribute__((format(printf, 3, 0)));
+
+#define log_error(...) log_msg(INTEG_LOG_ERROR, NULL, __VA_ARGS__)
+#define log_warn(...) log_msg(INTEG_LOG_WARN, NULL, __VA_ARGS__)
+#define log_info(...) log_msg(INTEG_LOG_INFO, NULL, __VA_ARGS__)
+#define log_debug(...) log_msg(INTEG_LOG_DEBUG, NULL, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,39 @@
+/* run.h - run one plugin instance: load, run, unload.
+ *
+ * The host's vtable (struct integ_host) is implemented here: records go to
+ * the output as they come, states are kept until the run ends.
+ */
+#ifndef INTEG_HOST_RUN_H
+#define INTEG_HOST_RUN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <integ/plugin.h>
+
+#include "clock.h"
+#include "loader.h"
+
+struct run_opts {
+  const char *tag;           /* connector or plugin name for logs */
+  FILE *out;                 /* records go here, one JSON object a line */
+  const struct clock *clock; /* borrowed */
+};
+
+struct run_stats {
+  uint64_t records; /* records written */
+  uint64_t states;  /* states emitted */
+  json_t *state;    /* new reference: the last state emitted, or NULL */
+};
+
+/* Load `pl` with config (borrowed, a JSON object) and state (borrowed, may
+ * be NULL), run it, unload it. Fills *stats (free with run_stats_free).
+ * Returns 0, or a negative code with err naming the plugin and what
+ * failed. */
+int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
+               const struct run_opts *o, struct run_stats *stats,
+               struct integ_error *err);
+
+void run_stats_free(struct run_stats *stats);
+
+#endif
