@@ -393,7 +393,8 @@ int loader_each(const struct loader_path *p, loader_each_fn fn, void *arg,
       n++;
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n)
+      qsort(names, n, sizeof(*names), cmp_str);
     for (size_t k = 0; k < n && !rc; k++) {
       struct buf file = BUF_INIT;
       struct plugin *pl = NULL;

@@ -75,3 +75,45 @@ run() {
   OUT=$(cat "$_o") ERR=$(cat "$_e")
   rm -f "$_o" "$_e"
 }
+
+# testapi helpers
+# start_testapi SCENARIO [ARGS...]  start tests/testapi/testapi on a free
+#   loopback port with scenario file SCENARIO ("" for none); sets
+#   $TESTAPI_PORT, $TESTAPI_PID, $TESTAPI_URL (http://127.0.0.1:PORT) and
+#   $TESTAPI_STDERR (its stderr file). The server is killed at exit and
+#   exits by itself after $TESTAPI_IDLE seconds (default 30) without a
+#   request. Returns 1 when it does not start.
+# stop_testapi  SIGTERM it and wait; sets $TESTAPI_RC (0 on a clean exit).
+TESTAPI=${TESTAPI:-$abs_top_builddir/tests/testapi/testapi}
+start_testapi() {
+  _ta_scen=$1
+  shift
+  _ta_dir=$(mktemp -d "${TMPDIR:-/tmp}/integ-testapi.XXXXXX") || return 1
+  _cleanup_dirs="$_cleanup_dirs $_ta_dir"
+  TESTAPI_STDERR=$_ta_dir/stderr
+  if [ -n "$_ta_scen" ]; then set -- --scenario "$_ta_scen" "$@"; fi
+  "$TESTAPI" --port 0 --idle-exit "${TESTAPI_IDLE:-30}" "$@" \
+    >"$_ta_dir/stdout" 2>"$TESTAPI_STDERR" &
+  TESTAPI_PID=$!
+  _cleanup_pids="$_cleanup_pids $TESTAPI_PID"
+  TESTAPI_PORT=
+  _ta_i=0
+  while [ $_ta_i -lt 200 ]; do
+    TESTAPI_PORT=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$_ta_dir/stdout")
+    [ -n "$TESTAPI_PORT" ] && break
+    kill -0 "$TESTAPI_PID" 2>/dev/null || break
+    sleep 0.05
+    _ta_i=$((_ta_i + 1))
+  done
+  if [ -z "$TESTAPI_PORT" ]; then
+    diag "testapi did not start:" "$(cat "$TESTAPI_STDERR")"
+    return 1
+  fi
+  TESTAPI_URL=http://127.0.0.1:$TESTAPI_PORT
+  export TESTAPI_PORT TESTAPI_PID TESTAPI_URL
+}
+stop_testapi() {
+  kill -TERM "$TESTAPI_PID" 2>/dev/null
+  wait "$TESTAPI_PID"
+  TESTAPI_RC=$?
+}

@@ -22,7 +22,7 @@ like "$(pkg-config --variable=plugindir integ-plugin)" "$prefix/lib/integ/plugin
 mkdir "$TMP/example"
 cp "$top_srcdir/sdk/examples/example/example.c" "$top_srcdir/sdk/examples/example/Makefile" "$TMP/example/"
 # Only the staged SDK and jansson: no -I into the source tree.
-( cd "$TMP/example" && make CFLAGS="-O2 -Wall -Wextra -Werror" >"$TMP/build.log" 2>&1 )
+( cd "$TMP/example" && unset MAKEFLAGS MFLAGS && make CFLAGS="-O2 -Wall -Wextra -Werror" >"$TMP/build.log" 2>&1 )
 if [ -f "$TMP/example/example.so" ]; then ok "example builds out of tree with pkg-config alone"; else not_ok "example builds out of tree"; diag "$(cat "$TMP/build.log")"; fi
 
 INTEG_PLUGIN_PATH="$TMP/example" run "$stage$prefix/bin/integ" plugins
