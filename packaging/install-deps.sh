@@ -12,6 +12,6 @@ apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool libtool-bin pkg-config \
   libltdl-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
   libsqlite3-dev libssl-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev \
-  zlib1g-dev ca-certificates curl man-db tzdata iproute2 \
+  zlib1g-dev ca-certificates curl jq man-db tzdata iproute2 \
   python3 python3-croniter python3-jsonschema python3-yaml >/dev/null
 echo "install-deps.sh: build and test dependencies are installed"
