@@ -22,6 +22,10 @@ static const struct command commands[] = {
     {"plugins", cmd_plugins, "list the plugins on the plugin path"},
     {"version", cmd_version, "print versions of integ, its ABI and libraries"},
     /* ---- commands of other modules, one line each ---- */
+    {"schedule", cmd_schedule, "print the next fire times of a schedule"},
+    {"validate", cmd_validate, "check the manifest and report every error"},
+    {"jsonpath", cmd_jsonpath, "query JSON with JSONPath (RFC 9535)"},
+    {"state", cmd_state, "show, set or clear a connector's stored state"},
     {"help", cmd_help, "show help for integ or for a command"},
 };
 

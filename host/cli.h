@@ -39,5 +39,9 @@ int cmd_plugins(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 /* ---- commands of other modules, one line each ---- */
+int cmd_schedule(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_jsonpath(int argc, char **argv);
 
 #endif

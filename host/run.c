@@ -4,21 +4,40 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
+#include "jsonpath.h"
 #include "log.h"
 #include "run.h"
+
+/* The plugin's opaque handles (integ_request, integ_response,
+ * integ_jsonpath) are the host's own http_request, http_response and
+ * jsonpath, cast at this boundary only. */
+
+/* Compiled record and field paths of emit_batch, kept for the run: a
+ * connector asks the same few queries on every page. */
+struct path_cache {
+  char *query;
+  struct jsonpath *jp;
+  struct path_cache *next;
+};
 
 /* One per plugin instance; the plugin sees it as an opaque integ_ctx. */
 struct integ_ctx {
   const struct plugin *pl;
   const struct run_opts *o;
   struct run_stats *stats;
+  struct http_client *http;
+  struct path_cache *paths;
+  struct output *out;
 };
 
 static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
                             struct integ_error *err)
 {
+  int rc;
+
   if (!stream || !*stream)
     return error_set(err, INTEG_EINVAL,
                      "plugin %s: emit_record called without a stream name",
@@ -28,28 +47,26 @@ static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
                      "plugin %s: emit_record: record for stream '%s' is "
                      "not a JSON object",
                      ctx->pl->vt->name, stream);
-  if (json_dumpf(record, ctx->o->out, JSON_COMPACT | JSON_PRESERVE_ORDER) ||
-      putc('\n', ctx->o->out) == EOF)
-    return error_set(err, INTEG_EIO, "writing output: %s", strerror(errno));
-  ctx->stats->records++;
-  return 0;
+  rc = output_record(ctx->out, stream, record, err);
+  if (!rc)
+    ctx->stats->records++;
+  return rc;
 }
 
 static int host_emit_state(integ_ctx *ctx, json_t *state,
                            struct integ_error *err)
 {
-  json_t *copy;
+  int rc;
 
   if (!json_is_object(state))
     return error_set(err, INTEG_EINVAL,
                      "plugin %s: emit_state: state is not a JSON object",
                      ctx->pl->vt->name);
-  /* A deep copy: the plugin keeps mutating its own state object. */
-  copy = json_deep_copy(state);
-  if (!copy)
-    return error_set(err, INTEG_ENOMEM, "out of memory copying state");
+  rc = output_state(ctx->out, state, err);
+  if (rc)
+    return rc;
   json_decref(ctx->stats->state);
-  ctx->stats->state = copy;
+  ctx->stats->state = json_deep_copy(state);
   ctx->stats->states++;
   return 0;
 }
@@ -64,6 +81,296 @@ static void host_log(integ_ctx *ctx, enum integ_log_level level,
   va_end(ap);
 }
 
+/* ------------------------------------------------------------- HTTP */
+
+static struct http_request *req_of(integ_request *r)
+{
+  return (struct http_request *)(void *)r;
+}
+
+static integ_request *host_request_new(integ_ctx *ctx, const char *method,
+                                       const char *url, unsigned flags)
+{
+  unsigned f = 0;
+
+  (void)ctx;
+  if (flags & INTEG_REQ_POST_SAFE)
+    f |= HTTP_REQ_POST_SAFE;
+  if (flags & INTEG_REQ_EXPECT_JSON)
+    f |= HTTP_REQ_EXPECT_JSON;
+  return (integ_request *)(void *)http_request_new(method, url, f);
+}
+
+static int host_request_query(integ_request *req, const char *name,
+                              const char *value)
+{
+  return http_request_query(req_of(req), name, value);
+}
+
+static int host_request_header(integ_request *req, const char *name,
+                               const char *value)
+{
+  return http_request_header(req_of(req), name, value);
+}
+
+static int host_request_body_json(integ_request *req, json_t *body)
+{
+  return http_request_body_json(req_of(req), body);
+}
+
+static int host_request_body_form(integ_request *req, const char *name,
+                                  const char *value)
+{
+  return http_request_body_form(req_of(req), name, value);
+}
+
+static void host_request_free(integ_request *req)
+{
+  http_request_free(req_of(req));
+}
+
+static int host_http_do(integ_ctx *ctx, integ_request *req,
+                        integ_response **resp, struct integ_error *err)
+{
+  struct http_response *r = NULL;
+  int rc = http_do(ctx->http, req_of(req), &r, err);
+
+  *resp = (integ_response *)(void *)r;
+  return rc;
+}
+
+static struct http_response *resp_of(const integ_response *r)
+{
+  return (struct http_response *)(void *)r;
+}
+
+static long host_response_status(const integ_response *resp)
+{
+  return resp ? resp_of(resp)->status : 0;
+}
+
+static const char *host_response_header(const integ_response *resp,
+                                        const char *name)
+{
+  return resp ? http_response_header(resp_of(resp), name) : NULL;
+}
+
+static const char *host_response_body(const integ_response *resp, size_t *len)
+{
+  const struct http_response *r = resp_of(resp);
+
+  *len = r ? r->body.len : 0;
+  return r && r->body.data ? r->body.data : "";
+}
+
+static json_t *host_response_json(integ_response *resp,
+                                  struct integ_error *err)
+{
+  return http_response_json(resp_of(resp), err);
+}
+
+static const char *host_response_category(const integ_response *resp)
+{
+  return http_category_name(resp ? resp_of(resp)->category : HTTP_TRANSPORT);
+}
+
+static void host_response_free(integ_response *resp)
+{
+  http_response_free(resp_of(resp));
+}
+
+/* ---------------------------------------------------------- JSONPath */
+
+static integ_jsonpath *host_jsonpath_compile(integ_ctx *ctx, const char *q,
+                                             size_t len,
+                                             struct integ_error *err)
+{
+  struct jsonpath *jp;
+
+  (void)ctx;
+  if (jsonpath_compile(q, len, &jp, err))
+    return NULL;
+  return (integ_jsonpath *)(void *)jp;
+}
+
+static json_t *host_jsonpath_query(const integ_jsonpath *jp, json_t *doc,
+                                   struct integ_error *err)
+{
+  struct jsonpath_nodes nodes = {0, NULL, NULL};
+  json_t *out;
+
+  if (jsonpath_eval((const struct jsonpath *)(const void *)jp, doc, 0, &nodes,
+                    err))
+    return NULL;
+  out = json_array();
+  for (size_t i = 0; out && i < nodes.n; i++)
+    if (json_array_append(out, nodes.values[i])) {
+      json_decref(out);
+      out = NULL;
+    }
+  jsonpath_nodes_free(&nodes);
+  if (!out)
+    error_set(err, INTEG_ENOMEM, "out of memory");
+  return out;
+}
+
+static void host_jsonpath_free(integ_jsonpath *jp)
+{
+  jsonpath_free((struct jsonpath *)(void *)jp);
+}
+
+/* --------------------------------------------------------- emit_batch */
+
+static struct jsonpath *cached_path(integ_ctx *ctx, const char *query,
+                                    struct integ_error *err)
+{
+  struct path_cache *p;
+
+  for (p = ctx->paths; p; p = p->next)
+    if (strcmp(p->query, query) == 0)
+      return p->jp;
+  p = calloc(1, sizeof(*p));
+  if (!p || !(p->query = strdup(query))) {
+    free(p);
+    error_set(err, INTEG_ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (jsonpath_compile(query, strlen(query), &p->jp, err)) {
+    error_prefix(err, "plugin %s: JSONPath '%s'", ctx->pl->vt->name, query);
+    free(p->query);
+    free(p);
+    return NULL;
+  }
+  p->next = ctx->paths;
+  ctx->paths = p;
+  return p->jp;
+}
+
+/* The target of Link: <URL>; rel="next" (RFC 8288), or NULL. New string. */
+static char *link_next(const char *link)
+{
+  const char *p = link;
+
+  while (p && *p) {
+    const char *lt = strchr(p, '<'), *gt, *end;
+
+    if (!lt || !(gt = strchr(lt, '>')))
+      return NULL;
+    end = gt + strcspn(gt, ",");
+    /* Parameters between '>' and the next ',' (URLs may hold commas, but
+     * not between '>' and their own parameters). */
+    for (const char *q = gt; q < end; q++)
+      if (strncasecmp(q, "rel=", 4) == 0) {
+        const char *v = q + 4 + (q[4] == '"');
+        size_t n = strcspn(v, "\" ;,");
+
+        /* rel may hold several space-separated relation types. */
+        while (v < end) {
+          if (n == 4 && strncasecmp(v, "next", 4) == 0)
+            return strndup(lt + 1, (size_t)(gt - lt - 1));
+          if (v[n] != ' ')
+            break;
+          v += n + 1;
+          n = strcspn(v, "\" ;,");
+        }
+      }
+    p = *end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
+static int host_emit_batch(integ_ctx *ctx, integ_request *req,
+                           const char *stream, const char *records,
+                           json_t *fields, json_t **page,
+                           struct integ_error *err)
+{
+  struct http_request *r = req_of(req);
+  struct http_response *resp = NULL;
+  struct jsonpath_nodes nodes = {0, NULL, NULL};
+  struct jsonpath *jp;
+  json_t *doc, *out = NULL, *got = NULL, *q;
+  const char *name, *link;
+  unsigned saved = http_request_flags(r);
+  int rc;
+
+  *page = NULL;
+  jp = cached_path(ctx, records, err);
+  if (!jp)
+    return err ? err->code : INTEG_EINVAL;
+  http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
+  rc = http_do(ctx->http, r, &resp, err);
+  http_request_set_flags(r, saved);
+  if (rc)
+    goto out;
+  doc = resp->json;
+  rc = jsonpath_eval(jp, doc, 0, &nodes, err);
+  if (rc)
+    goto out;
+  for (size_t i = 0; i < nodes.n; i++) {
+    if (!json_is_object(nodes.values[i])) {
+      rc = error_set(err, INTEG_EHTTP,
+                     "%s: stream %s: record %zu selected by %s is not a "
+                     "JSON object (invalid_response)",
+                     resp->url, stream, i, records);
+      goto out;
+    }
+    rc = host_emit_record(ctx, stream, nodes.values[i], err);
+    if (rc)
+      goto out;
+  }
+  got = json_object();
+  json_object_foreach(fields, name, q)
+  {
+    struct jsonpath_nodes f = {0, NULL, NULL};
+    struct jsonpath *fp;
+
+    if (!json_is_string(q)) {
+      rc = error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_batch: field '%s' is not a JSONPath "
+                     "string",
+                     ctx->pl->vt->name, name);
+      goto out;
+    }
+    fp = cached_path(ctx, json_string_value(q), err);
+    if (!fp || jsonpath_eval(fp, doc, 0, &f, err)) {
+      rc = err ? err->code : INTEG_EINVAL;
+      goto out;
+    }
+    if (jsonpath_is_singular(fp)) {
+      json_object_set(got, name, f.n ? f.values[0] : json_null());
+    } else {
+      json_t *all = json_array();
+
+      for (size_t k = 0; all && k < f.n; k++)
+        json_array_append(all, f.values[k]);
+      json_object_set_new(got, name, all);
+    }
+    jsonpath_nodes_free(&f);
+  }
+  out = json_pack("{s:I, s:I, s:O}", "status", (json_int_t)resp->status,
+                  "records", (json_int_t)nodes.n, "fields", got);
+  link = http_response_header(resp, "Link");
+  if (out && link) {
+    char *next = link_next(link);
+
+    if (next)
+      json_object_set_new(out, "next_url", json_string(next));
+    free(next);
+  }
+  if (!out)
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+out:
+  json_decref(got);
+  jsonpath_nodes_free(&nodes);
+  http_response_free(resp);
+  if (rc) {
+    json_decref(out);
+    return rc;
+  }
+  *page = out;
+  return 0;
+}
+
 static const struct integ_host host_vtable = {
     .abi_major = INTEG_ABI_MAJOR,
     .abi_minor = INTEG_ABI_MINOR,
@@ -71,31 +378,85 @@ static const struct integ_host host_vtable = {
     .emit_record = host_emit_record,
     .emit_state = host_emit_state,
     .log = host_log,
+    .request_new = host_request_new,
+    .request_query = host_request_query,
+    .request_header = host_request_header,
+    .request_body_json = host_request_body_json,
+    .request_body_form = host_request_body_form,
+    .request_free = host_request_free,
+    .http_do = host_http_do,
+    .response_status = host_response_status,
+    .response_header = host_response_header,
+    .response_body = host_response_body,
+    .response_json = host_response_json,
+    .response_category = host_response_category,
+    .response_free = host_response_free,
+    .emit_batch = host_emit_batch,
+    .jsonpath_compile = host_jsonpath_compile,
+    .jsonpath_query = host_jsonpath_query,
+    .jsonpath_free = host_jsonpath_free,
 };
 
 int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
                const struct run_opts *o, struct run_stats *stats,
                struct integ_error *err)
 {
-  struct integ_ctx ctx = {pl, o, stats};
+  struct integ_ctx ctx = {pl, o, stats, NULL, NULL, NULL};
   struct integ_error perr = {0, ""};
+  struct http_config defaults;
+  struct path_cache *p, *next;
+  json_t *streams = NULL;
   void *inst = NULL;
-  int rc;
+  int rc, loaded = 0;
 
   memset(stats, 0, sizeof(*stats));
+  if (!o->http) {
+    http_config_init(&defaults);
+    defaults.tag = o->tag;
+  }
+  rc = http_client_new(o->http ? o->http : &defaults, &ctx.http, err);
+  if (rc)
+    return rc;
   rc = pl->vt->load(&host_vtable, &ctx, config, state, &inst, &perr);
   if (rc) {
-    return error_set(err, rc < 0 ? rc : INTEG_EPLUGIN,
-                     "plugin %s: load failed: %s", pl->vt->name,
-                     perr.message[0] ? perr.message : "(no message)");
+    error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: load failed: %s",
+              pl->vt->name, perr.message[0] ? perr.message : "(no message)");
+    goto out;
   }
+  loaded = 1;
+  /* The streams, for Singer's SCHEMA messages. */
+  if (pl->vt->discover) {
+    streams = pl->vt->discover(inst, &perr);
+    if (!streams) {
+      rc = error_set(err, INTEG_EPLUGIN, "plugin %s: discover failed: %s",
+                     pl->vt->name,
+                     perr.message[0] ? perr.message : "(no message)");
+      goto out;
+    }
+  }
+  rc = output_open(o->output, streams, &ctx.out, err);
+  if (rc)
+    goto out;
   rc = pl->vt->run(inst, &perr);
   if (rc)
     error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: run failed: %s",
               pl->vt->name, perr.message[0] ? perr.message : "(no message)");
-  pl->vt->unload(inst);
-  if (fflush(o->out) && !rc)
-    rc = error_set(err, INTEG_EIO, "writing output: %s", strerror(errno));
+  /* The last state the plugin emitted is a consistent point even when
+   * its run failed later: commit it once what came before is durable. */
+  if (output_close(ctx.out, 1, rc ? NULL : err) && !rc)
+    rc = err ? err->code : INTEG_EIO;
+out:
+  if (loaded)
+    pl->vt->unload(inst);
+  json_decref(streams);
+  http_client_stats(ctx.http, &stats->http);
+  http_client_free(ctx.http);
+  for (p = ctx.paths; p; p = next) {
+    next = p->next;
+    jsonpath_free(p->jp);
+    free(p->query);
+    free(p);
+  }
   return rc;
 }
 

@@ -12,24 +12,29 @@
 #include <integ/plugin.h>
 
 #include "clock.h"
+#include "http.h"
 #include "loader.h"
+#include "output.h"
 
 struct run_opts {
-  const char *tag;           /* connector or plugin name for logs */
-  FILE *out;                 /* records go here, one JSON object a line */
-  const struct clock *clock; /* borrowed */
+  const char *tag;                    /* connector or plugin name for logs */
+  const struct clock *clock;          /* borrowed */
+  const struct http_config *http;     /* borrowed; NULL: defaults */
+  const struct output_config *output; /* borrowed: format, sink, commit */
 };
 
 struct run_stats {
-  uint64_t records; /* records written */
-  uint64_t states;  /* states emitted */
-  json_t *state;    /* new reference: the last state emitted, or NULL */
+  uint64_t records;       /* records written */
+  uint64_t states;        /* states emitted */
+  json_t *state;          /* new reference: the last state emitted, or NULL */
+  struct http_stats http; /* requests, retries, connections */
 };
 
 /* Load `pl` with config (borrowed, a JSON object) and state (borrowed, may
- * be NULL), run it, unload it. Fills *stats (free with run_stats_free).
- * Returns 0, or a negative code with err naming the plugin and what
- * failed. */
+ * be NULL), open the output with the plugin's streams, run it, close the
+ * output (a final checkpoint when the run succeeded), unload it. Fills *stats
+ * (free with run_stats_free). Returns 0, or a negative code with err naming
+ * the plugin and what failed. */
 int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
                const struct run_opts *o, struct run_stats *stats,
                struct integ_error *err);

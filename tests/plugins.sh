@@ -12,7 +12,7 @@ like "$OUT" "BROKEN.*badmajor.so: refusing plugin: built for plugin ABI 1\." "ba
 like "$OUT" "BROKEN.*newminor.so: refusing plugin: built for plugin ABI 0\.[0-9]+, newer" "newminor is broken: ABI minor"
 like "$OUT" "BROKEN.*smallsize.so: refusing plugin: its vtable is" "smallsize is broken: vtable size"
 like "$OUT" "BROKEN.*wrongname.so: refusing plugin: it calls itself 'somethingelse'" "wrongname is broken: name"
-like "$ERR" "warn: 5 of 7 plugins could not be loaded" "the broken count is said on stderr"
+like "$ERR" "warn: 5 of [0-9]+ plugins could not be loaded" "the broken count is said on stderr"
 
 tmpdir
 INTEG_PLUGIN_PATH="$TMP" run "$INTEG" plugins

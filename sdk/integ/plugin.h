@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 1
+#define INTEG_ABI_MINOR 2
 
 /* Result codes: 0 is success, failures are negative. */
 #define INTEG_OK 0
@@ -76,6 +76,19 @@ enum integ_log_level {
  * until unload() returns. */
 typedef struct integ_ctx integ_ctx;
 
+/* An HTTP request being built, and a response: opaque, owned by the plugin
+ * from the call that makes them until it frees them. */
+typedef struct integ_request integ_request;
+typedef struct integ_response integ_response;
+/* A compiled JSONPath (RFC 9535) query: opaque, immutable. */
+typedef struct integ_jsonpath integ_jsonpath;
+
+/* Flags for integ_host.request_new. */
+#define INTEG_REQ_POST_SAFE 1u /* this POST may be repeated on failure */
+#define INTEG_REQ_EXPECT_JSON                                                 \
+  2u /* a 2xx body that is not JSON is an error                               \
+        (and retried: it is often cut short) */
+
 /* The host's vtable, handed to load(). Borrowed: valid until unload(). */
 struct integ_host {
   uint32_t abi_major;
@@ -102,7 +115,76 @@ struct integ_host {
 #endif
       ;
 
-  /* ABI 0.1 ends here. Later minors append below. */
+  /* ---- ABI 0.2: HTTP, emit_batch, JSONPath ---- */
+
+  /* A request: method ("GET", "POST", ...) and absolute URL; flags
+   * INTEG_REQ_*. Returns a new request (free with request_free; it may be
+   * sent several times), or NULL when out of memory. */
+  integ_request *(*request_new)(integ_ctx *ctx, const char *method,
+                                const char *url, unsigned flags);
+  /* Append a query parameter; name and value are percent-encoded here. */
+  int (*request_query)(integ_request *req, const char *name,
+                       const char *value);
+  /* Add a header. Secrets in headers are redacted from logs and
+   * cassettes. */
+  int (*request_header)(integ_request *req, const char *name,
+                        const char *value);
+  /* The body as JSON (body is borrowed and serialised now), or as form
+   * fields added one by one. Each sets Content-Type. */
+  int (*request_body_json)(integ_request *req, json_t *body);
+  int (*request_body_form)(integ_request *req, const char *name,
+                           const char *value);
+  void (*request_free)(integ_request *req);
+
+  /* Send req (borrowed) with the connector's retries, rate limit and
+   * circuit breaker. *resp is a new response whenever one came, also on
+   * failure (free with response_free). Returns 0 for a 2xx, else
+   * INTEG_EHTTP (or INTEG_ENOMEM, INTEG_EINTR) with err a readable line:
+   * method, URL (secrets redacted), status, category, the provider's
+   * message, request id, attempts. */
+  int (*http_do)(integ_ctx *ctx, integ_request *req, integ_response **resp,
+                 struct integ_error *err);
+  /* The HTTP status (0 when no response came). */
+  long (*response_status)(const integ_response *resp);
+  /* A header, looked up case-insensitively: borrowed, or NULL. */
+  const char *(*response_header)(const integ_response *resp, const char *name);
+  /* The body bytes (decoded), borrowed; *len is its length. */
+  const char *(*response_body)(const integ_response *resp, size_t *len);
+  /* The body parsed as JSON: borrowed from the response (parsed once),
+   * or NULL with err set. */
+  json_t *(*response_json)(integ_response *resp, struct integ_error *err);
+  /* The error category: "ok", "auth", "forbidden", "not_found",
+   * "rate_limited", "client", "server", "transport", "timeout",
+   * "invalid_response", "circuit_open" or "too_large". */
+  const char *(*response_category)(const integ_response *resp);
+  void (*response_free)(integ_response *resp);
+
+  /* The fast path: send req (borrowed), select the records of `stream`
+   * with the JSONPath `records` (e.g. "$.data[*]") and write them to the
+   * output without handing them to the plugin. `fields` (borrowed, may be
+   * NULL) maps names to JSONPath queries whose values the plugin wants
+   * back (a next-page cursor, say): a singular query ("$.next") gives its
+   * value or null, any other ("$.data[*].id") an array of all its values.
+   * On success *page is a new object:
+   *   {"status": 200, "records": N, "fields": {name: value},
+   *    "next_url": URL}   (next_url only when a Link rel="next" came)
+   * and 0 is returned; failures are as http_do's. */
+  int (*emit_batch)(integ_ctx *ctx, integ_request *req, const char *stream,
+                    const char *records, json_t *fields, json_t **page,
+                    struct integ_error *err);
+
+  /* Compile a JSONPath query (RFC 9535) q[0..len). Returns a new query
+   * (free with jsonpath_free) or NULL with err saying at which character
+   * the query went wrong. */
+  integ_jsonpath *(*jsonpath_compile)(integ_ctx *ctx, const char *q,
+                                      size_t len, struct integ_error *err);
+  /* Evaluate: a new JSON array of the selected values, in document order
+   * (each a new reference), or NULL with err set. doc is borrowed. */
+  json_t *(*jsonpath_query)(const integ_jsonpath *jp, json_t *doc,
+                            struct integ_error *err);
+  void (*jsonpath_free)(integ_jsonpath *jp);
+
+  /* ABI 0.2 ends here. Later minors append below. */
 };
 
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
@@ -144,7 +226,8 @@ struct integ_plugin {
    * a negative code with err saying what is wrong. */
   int (*check)(void *instance, struct integ_error *err);
 
-  /* ABI 0.1 ends here. Later minors append below. */
+  /* ABI 0.1 ends here; 0.2 added nothing here. Later minors append
+   * below. */
 };
 
 /* True when struct *s (one of the two above) is large enough to hold field

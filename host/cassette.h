@@ -1,0 +1,47 @@
+/* cassette.h - record HTTP exchanges to a file and replay them offline.
+ *
+ * A cassette is JSON lines, one exchange a line:
+ *   {"request": {"method", "url", "headers": {...}, "body"},
+ *    "response": {"status", "headers": [[name, value]...], "body"}}
+ * Secrets are redacted as they are written: Authorization, cookies, API-key
+ * headers, and secret-looking query parameters (http_redact_url). Replay
+ * matches method, redacted URL and body, taking exchanges in recorded
+ * order, so a URL asked twice gets its two answers in turn.
+ */
+#ifndef INTEG_HOST_CASSETTE_H
+#define INTEG_HOST_CASSETTE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include <integ/plugin.h>
+
+struct http_header;
+struct cassette;
+
+/* Create (truncate) a cassette for recording, mode 0600. */
+int cassette_create(const char *path, const char *const *secret_params,
+                    struct cassette **out, struct integ_error *err);
+/* Read a cassette for replay. Errors name file:line. */
+int cassette_load(const char *path, struct cassette **out,
+                  struct integ_error *err);
+void cassette_free(struct cassette *c);
+
+/* Append one exchange (recording). Best effort: a failure to write is
+ * logged once and recording stops, the run goes on. */
+void cassette_append(struct cassette *c, const char *method, const char *url,
+                     json_t *req_headers /* borrowed, already redacted */,
+                     const char *body, size_t body_len, long status,
+                     const struct http_header *headers, size_t n_headers,
+                     const char *resp_body, size_t resp_len);
+
+/* Find the next unused exchange for this request. Returns the response
+ * object (borrowed from the cassette) and remembers it for cassette_body,
+ * or NULL when none matches. */
+json_t *cassette_match(struct cassette *c, const char *method, const char *url,
+                       const char *body, size_t body_len);
+/* The body of the last matched response (borrowed). */
+const char *cassette_body(struct cassette *c, size_t *len);
+
+#endif

@@ -1,0 +1,1633 @@
+/* manifest.c - integ.yaml: schema table, includes, references, checks. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "jsonschema.h"
+#include "manifest.h"
+
+/* ------------------------------------------------------ schema table */
+
+/* Reserved keys are accepted as mappings now and filled in by later
+ * issues: change their row when the key gets its meaning. */
+#define RESERVED(what)                                                        \
+  "Reserved for later issues (" what "): accepted as a mapping, not used "    \
+  "yet."
+
+static const struct manifest_key keys[] = {
+    /* path, type, flags, default (JSON), allowed, doc */
+    {"integ", MANIFEST_INT, MANIFEST_REQUIRED, NULL, "1",
+     "Format version of the manifest; must be 1."},
+    {"plugin_path", MANIFEST_PATHS, 0, "[]", NULL,
+     "Directories searched for plugins, after $INTEG_PLUGIN_PATH and before "
+     "the installed plugin directory."},
+    {"store", MANIFEST_PATH, 0, "\"" LOCALSTATEDIR "/lib/integ/integ.db\"",
+     NULL, "The SQLite database holding state, tokens and run history."},
+    {"output", MANIFEST_OBJECT, 0, "{}", NULL,
+     "How and where records are written."},
+    {"output.format", MANIFEST_STRING, 0, "\"singer\"", "singer|airbyte|jsonl",
+     "The message protocol."},
+    {"output.to", MANIFEST_STRING, 0, "\"stdout\"", "stdout|file:*|command:*",
+     "stdout, file:PATH, or command:CMD (a Singer target or Airbyte "
+     "destination, run with /bin/sh -c)."},
+    {"include", MANIFEST_STRINGS, 0, "[]", NULL,
+     "Glob patterns of more manifest files (conf.d drop-ins), relative to "
+     "the including file."},
+    {"connectors", MANIFEST_MAP, 0, "{}", NULL, "The connectors, by name."},
+    {"connectors.*", MANIFEST_OBJECT, 0, NULL, NULL,
+     "One connector. A name holds letters, digits, '.', '_' and '-'."},
+    {"connectors.*.plugin", MANIFEST_STRING, MANIFEST_REQUIRED, NULL, NULL,
+     "The plugin that runs it: NAME.so on the plugin path."},
+    {"connectors.*.enabled", MANIFEST_BOOL, 0, "true", NULL,
+     "Whether integ run and the daemon run it."},
+    {"connectors.*.account", MANIFEST_STRING, 0, "\"default\"", NULL,
+     "The tenant: tokens and state are kept per account."},
+    {"connectors.*.config", MANIFEST_ANY, 0, "{}", NULL,
+     "The plugin's config, checked against the plugin's JSON Schema."},
+    {"connectors.*.schedule", MANIFEST_ANY, 0, NULL, NULL,
+     RESERVED("schedules")},
+    {"connectors.*.retry", MANIFEST_ANY, 0, NULL, NULL, RESERVED("retries")},
+    {"connectors.*.rate_limit", MANIFEST_ANY, 0, NULL, NULL,
+     RESERVED("rate limits")},
+    {"connectors.*.http", MANIFEST_ANY, 0, NULL, NULL,
+     "HTTP limits: connect_timeout, timeout, low_speed_time, max_redirects, "
+     "max_body, ca_file, breaker_threshold, breaker_cooldown."},
+    {"connectors.*.auth", MANIFEST_ANY, 0, NULL, NULL,
+     RESERVED("authentication")},
+    {"connectors.*.webhooks", MANIFEST_ANY, 0, NULL, NULL,
+     RESERVED("webhooks")},
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Keys an included file may hold: the rest belong to the main file. */
+static const char *const include_keys[] = {"integ", "include", "connectors"};
+
+#define MAX_INCLUDE_DEPTH 16
+#define MAX_SECRET_FILE (64u * 1024u)
+#define REDACTED "<redacted>"
+
+const struct manifest_key *manifest_keys(size_t *n)
+{
+  *n = N_KEYS;
+  return keys;
+}
+
+const char *manifest_type_name(enum manifest_type t)
+{
+  switch (t) {
+  case MANIFEST_INT:
+    return "integer";
+  case MANIFEST_BOOL:
+    return "boolean";
+  case MANIFEST_STRING:
+    return "string";
+  case MANIFEST_PATH:
+    return "path";
+  case MANIFEST_STRINGS:
+    return "list of strings";
+  case MANIFEST_PATHS:
+    return "list of paths";
+  case MANIFEST_DURATION:
+    return "duration";
+  case MANIFEST_OBJECT:
+    return "mapping";
+  case MANIFEST_MAP:
+    return "mapping of names";
+  default:
+    return "mapping (any keys)";
+  }
+}
+
+static const struct manifest_key *find_row(const char *pattern)
+{
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (strcmp(keys[i].path, pattern) == 0)
+      return &keys[i];
+  return NULL;
+}
+
+/* Is row a direct child of pattern ("" is the root)? Returns its last
+ * component or NULL. */
+static const char *child_name(const struct manifest_key *row,
+                              const char *pattern)
+{
+  size_t n = strlen(pattern);
+  const char *rest;
+
+  if (n) {
+    if (strncmp(row->path, pattern, n) != 0 || row->path[n] != '.')
+      return NULL;
+    rest = row->path + n + 1;
+  } else {
+    rest = row->path;
+  }
+  return strchr(rest, '.') ? NULL : rest;
+}
+
+/* ------------------------------------------------------------ context */
+
+struct ctx {
+  struct manifest *m;
+  struct yaml_errors *errs;
+  char *stack[MAX_INCLUDE_DEPTH + 1]; /* real paths being read */
+  size_t depth;
+  char **seen; /* real paths read so far */
+  size_t nseen;
+  struct yaml_path path; /* key path while walking */
+  struct yaml_path pat;  /* the same with '*' for names */
+  int nomem;
+};
+
+static void err_at(struct ctx *C, const struct yaml_locs *t, const char *path,
+                   int at_key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void err_at(struct ctx *C, const struct yaml_locs *t, const char *path,
+                   int at_key, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (yaml_errors_atv(C->errs, t, path, at_key, fmt, ap))
+    C->nomem = 1;
+  va_end(ap);
+  /* Count it even when it was dropped for being past the limit. */
+}
+
+static int push_str(char ***arr, size_t *n, char *s)
+{
+  char **na;
+
+  if (!s)
+    return INTEG_ENOMEM;
+  na = realloc(*arr, (*n + 1) * sizeof(*na));
+  if (!na) {
+    free(s);
+    return INTEG_ENOMEM;
+  }
+  na[(*n)++] = s;
+  *arr = na;
+  return 0;
+}
+
+/* Directory part of path ("." when none). New string. */
+static char *dir_of(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+
+  if (!slash)
+    return strdup(".");
+  if (slash == path)
+    return strdup("/");
+  return strndup(path, (size_t)(slash - path));
+}
+
+/* rel made relative to the directory of `file`. New string. */
+static char *relative_to(const char *file, const char *rel)
+{
+  char *dir, *out = NULL;
+
+  if (rel[0] == '/' || !file || !*file)
+    return strdup(rel);
+  dir = dir_of(file);
+  if (!dir)
+    return NULL;
+  if (strcmp(dir, ".") == 0)
+    out = strdup(rel);
+  else if (asprintf(&out, "%s%s%s", dir,
+                    dir[strlen(dir) - 1] == '/' ? "" : "/", rel) < 0)
+    out = NULL;
+  free(dir);
+  return out;
+}
+
+/* The file that holds the value at path (the main file when unknown). */
+static const char *file_of(struct ctx *C, const char *path)
+{
+  const struct yaml_loc *loc = yaml_locs_nearest(C->m->locs, path, NULL);
+
+  return loc && loc->file[0] ? loc->file : C->m->path;
+}
+
+/* ----------------------------------------------------------- includes */
+
+static int load_include_file(struct ctx *C, const char *file,
+                             const struct yaml_locs *from_locs,
+                             const char *from_path);
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read the files that `include` (borrowed, of the file `file`, positions
+ * in t) names. */
+static void do_includes(struct ctx *C, json_t *include, const char *file,
+                        const struct yaml_locs *t)
+{
+  json_t *pat;
+  size_t i;
+
+  if (!include)
+    return;
+  if (!json_is_array(include)) {
+    char got[96];
+
+    err_at(C, t, "include", 0, "expected a list of glob patterns, got %s",
+           jsonschema_describe(include, 0, got, sizeof(got)));
+    yaml_locs_add_flags((struct yaml_locs *)t, "include", YAML_LOC_REPORTED);
+    return;
+  }
+  json_array_foreach(include, i, pat)
+  {
+    char ipath[48], *full;
+    glob_t g;
+    int r;
+
+    snprintf(ipath, sizeof(ipath), "include[%zu]", i);
+    if (!json_is_string(pat)) {
+      char got[96];
+
+      err_at(C, t, ipath, 0, "expected a glob pattern (a string), got %s",
+             jsonschema_describe(pat, 0, got, sizeof(got)));
+      yaml_locs_add_flags((struct yaml_locs *)t, ipath, YAML_LOC_REPORTED);
+      continue;
+    }
+    full = relative_to(file, json_string_value(pat));
+    if (!full) {
+      C->nomem = 1;
+      return;
+    }
+    if (!strpbrk(full, "*?[")) {
+      struct stat st;
+
+      /* A plain name must exist; a glob may match nothing (empty
+       * conf.d). */
+      if (stat(full, &st) != 0)
+        err_at(C, t, ipath, 0, "cannot read %s: %s", full, strerror(errno));
+      else
+        load_include_file(C, full, t, ipath);
+      free(full);
+      continue;
+    }
+    memset(&g, 0, sizeof(g));
+    r = glob(full, GLOB_NOSORT | GLOB_ERR, NULL, &g);
+    if (r == GLOB_NOSPACE)
+      C->nomem = 1;
+    else if (r == GLOB_ABORTED)
+      err_at(C, t, ipath, 0, "cannot read the directory of %s", full);
+    if (r == 0) {
+      qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), cmp_str);
+      for (size_t k = 0; k < g.gl_pathc && !C->nomem; k++)
+        load_include_file(C, g.gl_pathv[k], t, ipath);
+    }
+    globfree(&g);
+    free(full);
+  }
+}
+
+/* Has the real path been read (or is it being read)? 1: in the stack (a
+ * cycle), 2: read before, 0: new. */
+static int seen_state(struct ctx *C, const char *real)
+{
+  for (size_t i = 0; i < C->depth; i++)
+    if (strcmp(C->stack[i], real) == 0)
+      return 1;
+  for (size_t i = 0; i < C->nseen; i++)
+    if (strcmp(C->seen[i], real) == 0)
+      return 2;
+  return 0;
+}
+
+static int enter_file(struct ctx *C, const char *file,
+                      const struct yaml_locs *from_locs, const char *from_path,
+                      char **real_out)
+{
+  char *real = realpath(file, NULL);
+  int st;
+
+  *real_out = NULL;
+  if (!real) {
+    if (errno == ENOMEM) {
+      C->nomem = 1;
+      return -1;
+    }
+    if (from_locs)
+      err_at(C, from_locs, from_path, 0, "cannot read %s: %s", file,
+             strerror(errno));
+    else if (yaml_errors_add(C->errs, "%s: cannot read: %s", file,
+                             strerror(errno)))
+      C->nomem = 1;
+    return -1;
+  }
+  st = seen_state(C, real);
+  if (st == 1) {
+    err_at(C, from_locs, from_path, 0,
+           "include cycle: %s is already being read (it includes itself, "
+           "directly or through other files)",
+           file);
+    free(real);
+    return -1;
+  }
+  if (st == 2) {
+    free(real); /* matched by two patterns: read once */
+    return -1;
+  }
+  if (C->depth >= MAX_INCLUDE_DEPTH) {
+    err_at(C, from_locs, from_path, 0, "includes nested deeper than %d files",
+           MAX_INCLUDE_DEPTH);
+    free(real);
+    return -1;
+  }
+  if (push_str(&C->seen, &C->nseen, strdup(real)) ||
+      push_str(&C->m->files, &C->m->n_files, strdup(file))) {
+    free(real);
+    C->nomem = 1;
+    return -1;
+  }
+  C->stack[C->depth++] = real;
+  *real_out = real;
+  return 0;
+}
+
+static void leave_file(struct ctx *C)
+{
+  free(C->stack[--C->depth]);
+}
+
+/* Merge the connectors of an included file (root and t are its own). */
+static void merge_connectors(struct ctx *C, json_t *conns,
+                             const struct yaml_locs *t)
+{
+  json_t *mine, *def;
+  const char *name;
+
+  mine = json_object_get(C->m->root, "connectors");
+  if (!json_is_object(mine)) {
+    if (mine)
+      return; /* the main file's connectors is wrong: reported later */
+    mine = json_object();
+    if (!mine || json_object_set_new(C->m->root, "connectors", mine)) {
+      C->nomem = 1;
+      return;
+    }
+    if (!yaml_locs_find(C->m->locs, "connectors") &&
+        yaml_locs_copy_prefix(C->m->locs, t, "connectors")) {
+      C->nomem = 1;
+      return;
+    }
+  }
+  json_object_foreach(conns, name, def)
+  {
+    char *p = NULL;
+
+    if (asprintf(&p, "connectors.%s", name) < 0) {
+      C->nomem = 1;
+      return;
+    }
+    if (json_object_get(mine, name)) {
+      const struct yaml_loc *old = yaml_locs_find(C->m->locs, p);
+      const struct yaml_loc *neu = yaml_locs_find(t, p);
+      char *note = NULL;
+
+      if (old && neu &&
+          asprintf(&note,
+                   "%s: the definition at %s:%u:%u replaces the one at "
+                   "%s:%u:%u",
+                   p, neu->file, neu->key_line, neu->key_col, old->file,
+                   old->key_line, old->key_col) >= 0 &&
+          push_str(&C->m->notes, &C->m->n_notes, note))
+        C->nomem = 1;
+    }
+    yaml_locs_remove_prefix(C->m->locs, p);
+    if (yaml_locs_copy_prefix(C->m->locs, t, p) ||
+        json_object_set(mine, name, def))
+      C->nomem = 1;
+    free(p);
+  }
+}
+
+static int load_include_file(struct ctx *C, const char *file,
+                             const struct yaml_locs *from_locs,
+                             const char *from_path)
+{
+  struct yaml_locs *t = NULL;
+  json_t *root = NULL, *v;
+  const char *k;
+  char *real;
+  int rc;
+
+  if (enter_file(C, file, from_locs, from_path, &real))
+    return 0;
+  t = yaml_locs_new();
+  if (!t) {
+    C->nomem = 1;
+    goto out;
+  }
+  rc = yaml_load_file(file, "", &root, t, C->errs);
+  if (rc == INTEG_ENOMEM) {
+    C->nomem = 1;
+    goto out;
+  }
+  if (!root)
+    goto out;
+  if (!json_is_object(root)) {
+    char got[96];
+
+    err_at(C, t, "", 0,
+           "an included file must be a mapping (connectors: ...), got %s",
+           jsonschema_describe(root, 0, got, sizeof(got)));
+    goto out;
+  }
+  json_object_foreach(root, k, v)
+  {
+    int ok = 0;
+
+    for (size_t i = 0; i < sizeof(include_keys) / sizeof(*include_keys); i++)
+      ok |= strcmp(k, include_keys[i]) == 0;
+    if (!ok) {
+      if (find_row(k))
+        err_at(C, t, k, 1,
+               "'%s' may only be set in the main manifest, %s; an included "
+               "file holds integ, include and connectors",
+               k, C->m->path);
+      else
+        err_at(C, t, k, 1,
+               "unknown key '%s' (an included file holds integ, include "
+               "and connectors)",
+               k);
+    }
+  }
+  v = json_object_get(root, "integ");
+  if (v && !(json_is_integer(v) && json_integer_value(v) == 1)) {
+    char got[96];
+
+    err_at(C, t, "integ", 0, "got %s, must be 1",
+           jsonschema_describe(v, 0, got, sizeof(got)));
+  }
+  v = json_object_get(root, "connectors");
+  if (v && !json_is_object(v)) {
+    char got[96];
+
+    err_at(C, t, "connectors", 0, "expected a mapping of names, got %s",
+           jsonschema_describe(v, 0, got, sizeof(got)));
+  } else if (v) {
+    merge_connectors(C, v, t);
+  }
+  do_includes(C, json_object_get(root, "include"), file, t);
+out:
+  json_decref(root);
+  yaml_locs_free(t);
+  leave_file(C);
+  return 0;
+}
+
+/* --------------------------------------------------------- references */
+
+/* Quote s for a shell command line when it needs it. New string. */
+static char *shell_quote(const char *s)
+{
+  size_t n = 2;
+  char *out, *w;
+
+  if (!strpbrk(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~"))
+    return strdup(s);
+  for (const char *p = s; *p; p++)
+    n += *p == '\'' ? 4 : 1;
+  out = malloc(n + 1);
+  if (!out)
+    return NULL;
+  w = out;
+  *w++ = '\'';
+  for (const char *p = s; *p; p++) {
+    if (*p == '\'') {
+      memcpy(w, "'\\''", 4);
+      w += 4;
+    } else {
+      *w++ = *p;
+    }
+  }
+  *w++ = '\'';
+  *w = '\0';
+  return out;
+}
+
+/* Read the ${file:ref} secret at `file` (ref resolved) into *out (new
+ * string). Errors at C->path. */
+static int read_secret_file(struct ctx *C, const char *ref, const char *file,
+                            char **out)
+{
+  const char *path = yaml_path_str(&C->path);
+  struct stat st;
+  char *buf = NULL, *q = NULL;
+  size_t len = 0;
+  int fd = -1, rc = -1;
+
+  *out = NULL;
+  fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    err_at(C, C->m->locs, path, 0, "${file:%s}: cannot read %s: %s", ref, file,
+           strerror(errno));
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    err_at(C, C->m->locs, path, 0, "${file:%s}: %s is not a regular file", ref,
+           file);
+    goto out;
+  }
+  q = shell_quote(file);
+  if (!q) {
+    C->nomem = 1;
+    goto out;
+  }
+  if (st.st_mode & (S_IRWXO | S_IWGRP)) {
+    err_at(C, C->m->locs, path, 0,
+           "${file:%s}: the secret file %s is %s by others (mode %04o): "
+           "run chmod %o %s",
+           ref, file, (st.st_mode & S_IROTH) ? "readable" : "writable",
+           (unsigned)(st.st_mode & 07777),
+           (unsigned)(st.st_mode & 0777 & ~(unsigned)(S_IRWXO | S_IWGRP)), q);
+    goto out;
+  }
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    struct passwd *pw = getpwuid(geteuid());
+
+    if (pw)
+      err_at(C, C->m->locs, path, 0,
+             "${file:%s}: the secret file %s belongs to uid %u, not to "
+             "this user: run chown %s %s",
+             ref, file, (unsigned)st.st_uid, pw->pw_name, q);
+    else
+      err_at(C, C->m->locs, path, 0,
+             "${file:%s}: the secret file %s belongs to uid %u, not to "
+             "this user: run chown %u %s",
+             ref, file, (unsigned)st.st_uid, (unsigned)geteuid(), q);
+    goto out;
+  }
+  if (st.st_size > (off_t)MAX_SECRET_FILE) {
+    err_at(C, C->m->locs, path, 0,
+           "${file:%s}: %s is larger than %u bytes: is it the right file?",
+           ref, file, MAX_SECRET_FILE);
+    goto out;
+  }
+  buf = malloc((size_t)st.st_size + 1);
+  if (!buf) {
+    C->nomem = 1;
+    goto out;
+  }
+  while (len < (size_t)st.st_size) {
+    ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      err_at(C, C->m->locs, path, 0, "${file:%s}: cannot read %s: %s", ref,
+             file, strerror(errno));
+      goto out;
+    }
+    if (r == 0)
+      break;
+    len += (size_t)r;
+  }
+  buf[len] = '\0';
+  /* The trailing newline editors add is not part of the secret. */
+  if (len && buf[len - 1] == '\n')
+    buf[--len] = '\0';
+  if (len && buf[len - 1] == '\r')
+    buf[--len] = '\0';
+  if (strlen(buf) != len) {
+    err_at(C, C->m->locs, path, 0, "${file:%s}: %s holds a NUL byte", ref,
+           file);
+    goto out;
+  }
+  *out = buf;
+  buf = NULL;
+  rc = 0;
+out:
+  if (fd >= 0)
+    close(fd);
+  free(buf);
+  free(q);
+  return rc;
+}
+
+/* Append n bytes to a growing string. */
+static int sb_add(char **s, size_t *len, size_t *cap, const char *p, size_t n)
+{
+  if (*len + n + 1 > *cap) {
+    size_t nc = (*len + n + 1) * 2;
+    char *ns = realloc(*s, nc);
+
+    if (!ns)
+      return INTEG_ENOMEM;
+    *s = ns;
+    *cap = nc;
+  }
+  memcpy(*s + *len, p, n);
+  *len += n;
+  (*s)[*len] = '\0';
+  return 0;
+}
+
+static int valid_env_name(const char *s, size_t n)
+{
+  if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+      return 0;
+  return 1;
+}
+
+/* Resolve the references in string v (at C->path). Returns a new string
+ * value when it had any, else NULL (also on error; then *bad is set). */
+static json_t *resolve_string(struct ctx *C, json_t *v, int *bad)
+{
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v), len = 0, cap = 0;
+  const char *path = yaml_path_str(&C->path);
+  char *out = NULL;
+  int refs = 0, changed = 0;
+  json_t *res = NULL;
+
+  *bad = 0;
+  if (!memchr(s, '$', n))
+    return NULL;
+  for (size_t i = 0; i < n;) {
+    const char *p = s + i;
+    size_t rest = n - i;
+
+    if (rest >= 3 && p[0] == '$' && p[1] == '$' && p[2] == '{') {
+      /* $${ writes a literal ${ */
+      if (sb_add(&out, &len, &cap, "${", 2))
+        goto nomem;
+      i += 3;
+      changed = 1;
+      continue;
+    }
+    if (rest >= 2 && p[0] == '$' && p[1] == '{') {
+      const char *close = memchr(p, '}', rest);
+      const char *colon = memchr(p, ':', close ? (size_t)(close - p) : rest);
+      size_t kind_len = colon ? (size_t)(colon - p - 2) : 0;
+      int word = colon != NULL && kind_len > 0;
+
+      for (size_t k = 2; word && k < 2 + kind_len; k++)
+        if (!(p[k] >= 'a' && p[k] <= 'z'))
+          word = 0;
+      if (word && !close) {
+        err_at(C, C->m->locs, path, 0,
+               "unterminated reference '%.*s': end it with '}'",
+               (int)(rest > 40 ? 40 : rest), p);
+        goto bad;
+      }
+      if (word && kind_len == 3 && strncmp(p + 2, "env", 3) == 0) {
+        const char *name = colon + 1;
+        size_t nl = (size_t)(close - name);
+        char *nm = strndup(name, nl);
+        const char *val;
+
+        if (!nm)
+          goto nomem;
+        if (!valid_env_name(name, nl)) {
+          err_at(C, C->m->locs, path, 0,
+                 "${env:%s}: not a variable name (letters, digits and _)", nm);
+          free(nm);
+          goto bad;
+        }
+        val = getenv(nm);
+        if (!val) {
+          err_at(C, C->m->locs, path, 0,
+                 "${env:%s}: the environment variable %s is not set", nm, nm);
+          free(nm);
+          goto bad;
+        }
+        free(nm);
+        if (sb_add(&out, &len, &cap, val, strlen(val)))
+          goto nomem;
+        i += (size_t)(close - p) + 1;
+        refs = 1;
+        continue;
+      }
+      if (word && kind_len == 4 && strncmp(p + 2, "file", 4) == 0) {
+        char *rel = strndup(colon + 1, (size_t)(close - colon - 1));
+        char *full, *val = NULL;
+        int r;
+
+        if (!rel)
+          goto nomem;
+        if (!*rel) {
+          err_at(C, C->m->locs, path, 0, "${file:}: the file name is empty");
+          free(rel);
+          goto bad;
+        }
+        full = relative_to(file_of(C, path), rel);
+        if (!full) {
+          free(rel);
+          goto nomem;
+        }
+        r = read_secret_file(C, rel, full, &val);
+        free(rel);
+        free(full);
+        if (r) {
+          free(val);
+          if (C->nomem)
+            goto nomem;
+          goto bad;
+        }
+        r = sb_add(&out, &len, &cap, val, strlen(val));
+        free(val);
+        if (r)
+          goto nomem;
+        i += (size_t)(close - p) + 1;
+        refs = 1;
+        continue;
+      }
+      if (word && close) {
+        err_at(
+            C, C->m->locs, path, 0,
+            "unknown reference '%.*s': use ${env:NAME} or ${file:PATH} "
+            "(write $${ for a literal ${)",
+            (int)((size_t)(close - p) + 1 > 60 ? 60 : (size_t)(close - p) + 1),
+            p);
+        goto bad;
+      }
+    }
+    if (sb_add(&out, &len, &cap, p, 1))
+      goto nomem;
+    i++;
+  }
+  if (!refs && !changed)
+    goto done;
+  res = json_stringn(out ? out : "", len);
+  if (!res) {
+    /* The resolved text is not UTF-8 (an env variable can hold anything) */
+    err_at(C, C->m->locs, path, 0,
+           "the resolved value is not UTF-8 text or holds a NUL byte");
+    goto bad;
+  }
+  if (refs && json_object_set(C->m->secrets, path, res)) {
+    json_decref(res);
+    goto nomem;
+  }
+  goto done;
+nomem:
+  C->nomem = 1;
+bad:
+  *bad = 1;
+  json_decref(res);
+  res = NULL;
+  yaml_locs_add_flags(C->m->locs, path, YAML_LOC_REPORTED);
+done:
+  free(out);
+  return res;
+}
+
+static void resolve_refs(struct ctx *C, json_t *v)
+{
+  if (C->nomem)
+    return;
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *e;
+
+    json_object_foreach(v, k, e)
+    {
+      size_t saved = yaml_path_push_key(&C->path, k);
+
+      if (saved == (size_t)-1) {
+        C->nomem = 1;
+        return;
+      }
+      if (json_is_string(e)) {
+        int bad;
+        json_t *r = resolve_string(C, e, &bad);
+
+        /* Replacing an existing key's value keeps the iteration valid. */
+        if (r && json_object_set_new(v, k, r))
+          C->nomem = 1;
+      } else {
+        resolve_refs(C, e);
+      }
+      yaml_path_pop(&C->path, saved);
+    }
+  } else if (json_is_array(v)) {
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+      size_t saved = yaml_path_push_index(&C->path, i);
+
+      if (saved == (size_t)-1) {
+        C->nomem = 1;
+        return;
+      }
+      if (json_is_string(e)) {
+        int bad;
+        json_t *r = resolve_string(C, e, &bad);
+
+        if (r && json_array_set_new(v, i, r))
+          C->nomem = 1;
+      } else {
+        resolve_refs(C, e);
+      }
+      yaml_path_pop(&C->path, saved);
+    }
+  }
+}
+
+/* ---------------------------------------------------------- validation */
+
+static const char *type_expect(enum manifest_type t)
+{
+  switch (t) {
+  case MANIFEST_INT:
+    return "an integer";
+  case MANIFEST_BOOL:
+    return "a boolean (true or false)";
+  case MANIFEST_STRING:
+    return "a string";
+  case MANIFEST_PATH:
+    return "a path (a string)";
+  case MANIFEST_STRINGS:
+    return "a list of strings";
+  case MANIFEST_PATHS:
+    return "a list of paths";
+  case MANIFEST_DURATION:
+    return "a duration such as 30s, 5m or 1h30m";
+  default:
+    return "a mapping";
+  }
+}
+
+static int type_ok(enum manifest_type t, const json_t *v)
+{
+  switch (t) {
+  case MANIFEST_INT:
+    return json_is_integer(v);
+  case MANIFEST_BOOL:
+    return json_is_boolean(v);
+  case MANIFEST_STRING:
+  case MANIFEST_PATH:
+  case MANIFEST_DURATION:
+    return json_is_string(v);
+  case MANIFEST_STRINGS:
+  case MANIFEST_PATHS:
+    return json_is_array(v);
+  default:
+    return json_is_object(v);
+  }
+}
+
+/* Does v match one of the '|'-separated allowed values? */
+static int allowed_ok(const char *allowed, const json_t *v)
+{
+  const char *a = allowed;
+
+  while (*a) {
+    const char *bar = strchr(a, '|');
+    size_t n = bar ? (size_t)(bar - a) : strlen(a);
+    char item[64];
+
+    snprintf(item, sizeof(item), "%.*s", (int)n, a);
+    if (json_is_integer(v)) {
+      char num[32];
+
+      snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+               json_integer_value(v));
+      if (strcmp(num, item) == 0)
+        return 1;
+    } else if (json_is_string(v)) {
+      const char *s = json_string_value(v);
+
+      if (n && item[n - 1] == '*') {
+        if (strncmp(s, item, n - 1) == 0 && s[n - 1] != '\0')
+          return 1;
+      } else if (strcmp(s, item) == 0) {
+        return 1;
+      }
+    }
+    a += n;
+    if (*a == '|')
+      a++;
+  }
+  return 0;
+}
+
+static void allowed_error(struct ctx *C, const struct manifest_key *row,
+                          const json_t *v)
+{
+  const char *path = yaml_path_str(&C->path);
+  char list[256], got[96], words[8][64];
+  const char *cands[8];
+  size_t used = 0, nc = 0;
+  const char *a = row->allowed, *near = NULL;
+  int many = strchr(a, '|') != NULL;
+
+  list[0] = '\0';
+  while (*a && used < sizeof(list)) {
+    const char *bar = strchr(a, '|');
+    size_t n = bar ? (size_t)(bar - a) : strlen(a);
+    int star = n && a[n - 1] == '*';
+
+    used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%.*s%s",
+                             used ? (bar ? ", " : " or ") : "",
+                             (int)(star ? n - 1 : n), a, star ? "..." : "");
+    if (!star && nc < 8) {
+      snprintf(words[nc], sizeof(words[nc]), "%.*s", (int)n, a);
+      cands[nc] = words[nc];
+      nc++;
+    }
+    a += n;
+    if (*a == '|')
+      a++;
+  }
+  if (json_is_string(v))
+    near = jsonschema_nearest(json_string_value(v), cands, nc);
+  jsonschema_describe(v, manifest_is_secret(C->m, path), got, sizeof(got));
+  if (near)
+    err_at(C, C->m->locs, path, 0,
+           "got %s, must be %s%s: did you mean \"%s\"?", got,
+           many ? "one of " : "", list, near);
+  else
+    err_at(C, C->m->locs, path, 0, "got %s, must be %s%s", got,
+           many ? "one of " : "", list);
+}
+
+static int name_ok(const char *s)
+{
+  size_t n = strlen(s);
+
+  if (n == 0 || n > 64)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9');
+
+    if (!alnum && (i == 0 || !(c == '.' || c == '_' || c == '-')))
+      return 0;
+  }
+  return 1;
+}
+
+static json_t *check_value(struct ctx *C, const struct manifest_key *row,
+                           json_t *v);
+
+/* Check v[k] against the row for child pattern `pname` of C->pat. */
+static void check_child(struct ctx *C, json_t *obj, const char *k,
+                        const char *pname)
+{
+  size_t saved = yaml_path_push_key(&C->path, k);
+  size_t psaved = yaml_path_push_key(&C->pat, pname);
+
+  if (saved == (size_t)-1 || psaved == (size_t)-1) {
+    C->nomem = 1;
+    return;
+  }
+  {
+    json_t *r = check_value(C, find_row(yaml_path_str(&C->pat)),
+                            json_object_get(obj, k));
+
+    /* Replacing an existing key's value keeps the caller's iteration
+     * valid. */
+    if (r && json_object_set_new(obj, k, r))
+      C->nomem = 1;
+  }
+  yaml_path_pop(&C->path, saved);
+  yaml_path_pop(&C->pat, psaved);
+}
+
+/* The row of child `name` of pattern `pat`, or NULL. */
+static const struct manifest_key *child_row(const char *pat, const char *name)
+{
+  for (size_t i = 0; i < N_KEYS; i++) {
+    const char *cn = child_name(&keys[i], pat);
+
+    if (cn && strcmp(cn, name) == 0)
+      return &keys[i];
+  }
+  return NULL;
+}
+
+static void unknown_key(struct ctx *C, const char *k, const char *const *cands,
+                        size_t nc)
+{
+  const char *near = jsonschema_nearest(k, cands, nc);
+  size_t saved = yaml_path_push_key(&C->path, k);
+  char list[256];
+  size_t used = 0;
+
+  if (saved == (size_t)-1) {
+    C->nomem = 1;
+    return;
+  }
+  list[0] = '\0';
+  for (size_t i = 0; i < nc && used < sizeof(list); i++)
+    used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                             i ? ", " : "", cands[i]);
+  if (near)
+    err_at(C, C->m->locs, yaml_path_str(&C->path), 1,
+           "unknown key '%s': did you mean '%s'?", k, near);
+  else
+    err_at(C, C->m->locs, yaml_path_str(&C->path), 1,
+           "unknown key '%s' (known keys here: %s)", k, list);
+  yaml_path_pop(&C->path, saved);
+}
+
+/* Does obj hold a key that is a typo of `name`? Then the "unknown key,
+ * did you mean" error says it all, and "missing" would be noise. */
+static int misspelt(json_t *obj, const char *name)
+{
+  const char *k;
+  json_t *e;
+
+  json_object_foreach(obj, k, e) if (jsonschema_nearest(k, &name, 1)) return 1;
+  return 0;
+}
+
+static void check_object(struct ctx *C, json_t *v)
+{
+  const char *pat = yaml_path_str(&C->pat);
+  const char *cands[N_KEYS];
+  size_t nc = 0;
+  const char *k;
+  json_t *e;
+
+  /* Defaults, then what is required, then every key present. */
+  for (size_t i = 0; i < N_KEYS; i++) {
+    const char *name = child_name(&keys[i], pat);
+
+    if (!name || strcmp(name, "*") == 0)
+      continue;
+    cands[nc++] = name;
+    if (keys[i].dflt && !json_object_get(v, name)) {
+      json_t *d = json_loads(keys[i].dflt, JSON_DECODE_ANY, NULL);
+
+      if (!d || json_object_set_new(v, name, d)) {
+        C->nomem = 1;
+        return;
+      }
+    }
+    if ((keys[i].flags & MANIFEST_REQUIRED) && !json_object_get(v, name) &&
+        !misspelt(v, name)) {
+      /* Named by its own path, placed at its parent's key. */
+      size_t saved = yaml_path_push_key(&C->path, name);
+
+      if (saved == (size_t)-1) {
+        C->nomem = 1;
+        return;
+      }
+      err_at(C, C->m->locs, yaml_path_str(&C->path), 1,
+             "missing required key '%s' (%s)", name, keys[i].doc);
+      yaml_path_pop(&C->path, saved);
+    }
+  }
+  json_object_foreach(v, k, e)
+  {
+    if (C->nomem)
+      return;
+    if (child_row(pat, k))
+      check_child(C, v, k, k);
+    else
+      unknown_key(C, k, cands, nc);
+  }
+}
+
+static void check_map(struct ctx *C, json_t *v)
+{
+  const char *k;
+  json_t *e;
+
+  json_object_foreach(v, k, e)
+  {
+    if (C->nomem)
+      return;
+    if (!name_ok(k)) {
+      size_t saved = yaml_path_push_key(&C->path, k);
+
+      if (saved == (size_t)-1) {
+        C->nomem = 1;
+        return;
+      }
+      err_at(C, C->m->locs, yaml_path_str(&C->path), 1,
+             "the name '%s' may hold only letters, digits, '.', '_' and "
+             "'-', starting with a letter or digit (at most 64)",
+             k);
+      yaml_path_pop(&C->path, saved);
+      continue;
+    }
+    check_child(C, v, k, "*");
+  }
+}
+
+/* Make a MANIFEST_PATH value relative to the file that holds it. */
+static json_t *resolve_path(struct ctx *C, const json_t *v)
+{
+  const char *s = json_string_value(v);
+  char *full;
+  json_t *r;
+
+  if (!s || s[0] == '/' || s[0] == '\0')
+    return NULL;
+  full = relative_to(file_of(C, yaml_path_str(&C->path)), s);
+  if (!full) {
+    C->nomem = 1;
+    return NULL;
+  }
+  r = json_string(full);
+  free(full);
+  if (!r)
+    C->nomem = 1;
+  return r;
+}
+
+/* Check v against row; returns a new value to put in its place (a path
+ * made relative to its file) or NULL. */
+static json_t *check_value(struct ctx *C, const struct manifest_key *row,
+                           json_t *v)
+{
+  const char *path = yaml_path_str(&C->path);
+  const struct yaml_loc *loc = yaml_locs_find(C->m->locs, path);
+  char got[96];
+
+  if (!row || !v || C->nomem)
+    return NULL;
+  if (loc && (loc->flags & YAML_LOC_REPORTED))
+    return NULL;
+  if (!type_ok(row->type, v)) {
+    if (row->type == MANIFEST_DURATION && json_is_number(v))
+      err_at(C, C->m->locs, path, 0,
+             "expected %s, got %s: a number needs a unit (ms, s, m, h or "
+             "d)",
+             type_expect(row->type),
+             jsonschema_describe(v, 0, got, sizeof(got)));
+    else if ((row->type == MANIFEST_STRINGS || row->type == MANIFEST_PATHS) &&
+             json_is_string(v))
+      err_at(C, C->m->locs, path, 0,
+             "expected %s, got %s: write it as a list, [%s]",
+             type_expect(row->type),
+             jsonschema_describe(v, 0, got, sizeof(got)),
+             json_string_value(v));
+    else
+      err_at(C, C->m->locs, path, 0, "expected %s, got %s%s",
+             type_expect(row->type),
+             jsonschema_describe(v, manifest_is_secret(C->m, path), got,
+                                 sizeof(got)),
+             json_is_null(v) ? yaml_loc_hint(loc) : "");
+    return NULL;
+  }
+  if (row->flags & MANIFEST_SECRET) {
+    if (json_object_set(C->m->secrets, path, v)) {
+      C->nomem = 1;
+      return NULL;
+    }
+  }
+  if (row->allowed && !allowed_ok(row->allowed, v)) {
+    allowed_error(C, row, v);
+    return NULL;
+  }
+  switch (row->type) {
+  case MANIFEST_DURATION: {
+    struct integ_error err = {0, ""};
+    int64_t ms;
+
+    if (duration_parse(json_string_value(v), &ms, NULL, &err))
+      err_at(C, C->m->locs, path, 0, "%s (write e.g. 30s, 5m, 1h30m)",
+             err.message);
+    break;
+  }
+  case MANIFEST_PATH:
+    return resolve_path(C, v);
+  case MANIFEST_STRINGS:
+  case MANIFEST_PATHS: {
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+      size_t saved = yaml_path_push_index(&C->path, i);
+
+      if (saved == (size_t)-1) {
+        C->nomem = 1;
+        return NULL;
+      }
+      if (!json_is_string(e)) {
+        err_at(C, C->m->locs, yaml_path_str(&C->path), 0,
+               "expected a string, got %s%s",
+               jsonschema_describe(e, 0, got, sizeof(got)),
+               json_is_null(e) ? yaml_loc_hint(yaml_locs_find(
+                                     C->m->locs, yaml_path_str(&C->path)))
+                               : "");
+      } else if (row->type == MANIFEST_PATHS) {
+        json_t *r = resolve_path(C, e);
+
+        if (r && json_array_set_new(v, i, r))
+          C->nomem = 1;
+      }
+      yaml_path_pop(&C->path, saved);
+    }
+    break;
+  }
+  case MANIFEST_OBJECT:
+    check_object(C, v);
+    break;
+  case MANIFEST_MAP:
+    check_map(C, v);
+    break;
+  default:
+    break;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------ the manifest */
+
+static int cmp_connector(const void *a, const void *b)
+{
+  return strcmp(((const struct manifest_connector *)a)->name,
+                ((const struct manifest_connector *)b)->name);
+}
+
+/* Fill the struct's shortcuts from the checked tree. Values of the wrong
+ * type (already reported) are left NULL. */
+static int build(struct manifest *m)
+{
+  json_t *pp = json_object_get(m->root, "plugin_path");
+  json_t *out = json_object_get(m->root, "output");
+  json_t *conns = json_object_get(m->root, "connectors"), *e;
+  const char *name;
+  size_t i;
+
+  if (json_is_array(pp) && json_array_size(pp)) {
+    m->plugin_path = calloc(json_array_size(pp), sizeof(*m->plugin_path));
+    if (!m->plugin_path)
+      return INTEG_ENOMEM;
+    json_array_foreach(pp, i, e) if (json_is_string(e))
+        m->plugin_path[m->n_plugin_path++] = json_string_value(e);
+  }
+  m->store = json_string_value(json_object_get(m->root, "store"));
+  m->output_format = json_string_value(json_object_get(out, "format"));
+  m->output_to = json_string_value(json_object_get(out, "to"));
+  if (!json_is_object(conns) || !json_object_size(conns))
+    return 0;
+  m->connectors = calloc(json_object_size(conns), sizeof(*m->connectors));
+  if (!m->connectors)
+    return INTEG_ENOMEM;
+  json_object_foreach(conns, name, e)
+  {
+    struct manifest_connector *c = &m->connectors[m->n_connectors];
+    char *p = NULL;
+    const struct yaml_loc *loc;
+    json_t *cfg = json_object_get(e, "config");
+
+    if (!json_is_object(e))
+      continue;
+    c->name = name;
+    c->node = e;
+    c->plugin = json_string_value(json_object_get(e, "plugin"));
+    c->enabled = json_is_true(json_object_get(e, "enabled"));
+    c->account = json_string_value(json_object_get(e, "account"));
+    c->config = json_is_object(cfg) ? cfg : NULL;
+    if (asprintf(&p, "connectors.%s", name) < 0)
+      return INTEG_ENOMEM;
+    loc = yaml_locs_find(m->locs, p);
+    free(p);
+    if (loc) {
+      c->file = loc->file;
+      c->line = loc->key_line;
+      c->col = loc->key_col;
+    }
+    m->n_connectors++;
+  }
+  qsort(m->connectors, m->n_connectors, sizeof(*m->connectors), cmp_connector);
+  return 0;
+}
+
+void manifest_free(struct manifest *m)
+{
+  if (!m)
+    return;
+  free(m->path);
+  json_decref(m->root);
+  yaml_locs_free(m->locs);
+  json_decref(m->secrets);
+  free(m->plugin_path);
+  free(m->connectors);
+  for (size_t i = 0; i < m->n_files; i++)
+    free(m->files[i]);
+  free(m->files);
+  for (size_t i = 0; i < m->n_notes; i++)
+    free(m->notes[i]);
+  free(m->notes);
+  free(m);
+}
+
+static int load(const char *name, const char *buf, size_t len,
+                struct manifest **out, struct yaml_errors *errs)
+{
+  struct ctx C;
+  struct manifest *m;
+  size_t before = yaml_errors_count(errs);
+  char *real = NULL;
+  int rc;
+
+  memset(&C, 0, sizeof(C));
+  *out = NULL;
+  m = calloc(1, sizeof(*m));
+  if (!m)
+    return INTEG_ENOMEM;
+  C.m = m;
+  C.errs = errs;
+  m->path = strdup(name);
+  m->locs = yaml_locs_new();
+  m->secrets = json_object();
+  if (!m->path || !m->locs || !m->secrets)
+    goto nomem;
+  if (buf) {
+    if (push_str(&m->files, &m->n_files, strdup(name)))
+      goto nomem;
+    /* For include cycles: the main file is being read (if on disk). */
+    real = realpath(name, NULL);
+    if (real)
+      C.stack[C.depth++] = real;
+    rc = yaml_load_buffer(name, buf, len, "", &m->root, m->locs, errs);
+  } else {
+    if (enter_file(&C, name, NULL, NULL, &real)) {
+      manifest_free(m);
+      return C.nomem ? INTEG_ENOMEM : INTEG_ECONFIG;
+    }
+    rc = yaml_load_file(name, "", &m->root, m->locs, errs);
+  }
+  if (rc == INTEG_ENOMEM)
+    goto nomem;
+  if (!m->root) {
+    manifest_free(m);
+    m = NULL;
+    goto done;
+  }
+  *out = m;
+  if (!json_is_object(m->root)) {
+    char got[96];
+
+    err_at(&C, m->locs, "", 0,
+           "the manifest must be a mapping (integ: 1, connectors: ...), "
+           "got %s",
+           jsonschema_describe(m->root, 0, got, sizeof(got)));
+    goto done;
+  }
+  do_includes(&C, json_object_get(m->root, "include"), name, m->locs);
+  if (C.nomem)
+    goto nomem;
+  resolve_refs(&C, m->root);
+  if (C.nomem)
+    goto nomem;
+  check_object(&C, m->root);
+  if (C.nomem || build(m))
+    goto nomem;
+done:
+  while (C.depth)
+    leave_file(&C);
+  for (size_t i = 0; i < C.nseen; i++)
+    free(C.seen[i]);
+  free(C.seen);
+  yaml_path_free(&C.path);
+  yaml_path_free(&C.pat);
+  if (errs->nomem)
+    return INTEG_ENOMEM;
+  return yaml_errors_count(errs) > before ? INTEG_ECONFIG : 0;
+nomem:
+  errs->nomem = 1;
+  C.nomem = 1;
+  if (!*out)
+    manifest_free(m);
+  goto done;
+}
+
+int manifest_load(const char *path, struct manifest **out,
+                  struct yaml_errors *errs)
+{
+  return load(path, NULL, 0, out, errs);
+}
+
+int manifest_load_buffer(const char *name, const char *buf, size_t len,
+                         struct manifest **out, struct yaml_errors *errs)
+{
+  return load(name, buf ? buf : "", len, out, errs);
+}
+
+const struct manifest_connector *manifest_connector(const struct manifest *m,
+                                                    const char *name)
+{
+  for (size_t i = 0; m && i < m->n_connectors; i++)
+    if (strcmp(m->connectors[i].name, name) == 0)
+      return &m->connectors[i];
+  return NULL;
+}
+
+const struct yaml_loc *manifest_loc(const struct manifest *m, const char *path)
+{
+  return m ? yaml_locs_nearest(m->locs, path, NULL) : NULL;
+}
+
+int manifest_is_secret(const struct manifest *m, const char *path)
+{
+  return m && json_object_get(m->secrets, path) != NULL;
+}
+
+/* ------------------------------------------------------------ plugins */
+
+int manifest_check_connector(struct manifest *m,
+                             const struct manifest_connector *c,
+                             const struct loader_path *lp,
+                             struct plugin **opened, struct yaml_errors *errs)
+{
+  struct integ_error err = {0};
+  struct plugin *pl = NULL;
+  struct jsonschema *js = NULL;
+  char *ppath = NULL, *cpath = NULL, *where = NULL;
+  const struct yaml_loc *loc;
+  size_t before = yaml_errors_count(errs);
+  int rc = 0;
+
+  if (opened)
+    *opened = NULL;
+  if (!c->plugin)
+    return INTEG_ECONFIG; /* reported when the manifest was loaded */
+  if (asprintf(&ppath, "connectors.%s.plugin", c->name) < 0 ||
+      asprintf(&cpath, "connectors.%s.config", c->name) < 0) {
+    rc = INTEG_ENOMEM;
+    goto out;
+  }
+  rc = loader_open(lp, c->plugin, &pl, &err);
+  if (rc) {
+    rc = yaml_errors_at(errs, m->locs, ppath, 0, "%s", err.message);
+    goto out;
+  }
+  if (!c->config)
+    goto out; /* a config of the wrong type was reported */
+  loc = yaml_locs_nearest(m->locs, ppath, NULL);
+  if (asprintf(&where, "%s:%u:%u: %s: plugin %s (%s): its spec",
+               loc ? loc->file : m->path, loc ? loc->line : 1,
+               loc ? loc->col : 1, ppath, c->plugin, pl->path) < 0) {
+    rc = INTEG_ENOMEM;
+    goto out;
+  }
+  rc = jsonschema_compile_text(pl->vt->spec ? pl->vt->spec : "{}", where, &js,
+                               errs);
+  if (rc)
+    goto out;
+  rc = jsonschema_validate(js, c->config, cpath, m->locs, m->secrets, errs);
+  if (rc > 0)
+    rc = 0;
+out:
+  if (!rc && yaml_errors_count(errs) > before)
+    rc = INTEG_ECONFIG;
+  if (errs->nomem)
+    rc = INTEG_ENOMEM;
+  if (!rc && opened) {
+    *opened = pl;
+    pl = NULL;
+  }
+  if (pl)
+    loader_close(pl);
+  jsonschema_free(js);
+  free(ppath);
+  free(cpath);
+  free(where);
+  return rc;
+}
+
+int manifest_check_plugins(struct manifest *m, const struct loader_path *lp,
+                           struct yaml_errors *errs)
+{
+  int rc = 0;
+
+  for (size_t i = 0; i < m->n_connectors; i++) {
+    int r;
+
+    if (!m->connectors[i].enabled)
+      continue;
+    r = manifest_check_connector(m, &m->connectors[i], lp, NULL, errs);
+    if (r == INTEG_ENOMEM)
+      return r;
+    if (r)
+      rc = INTEG_ECONFIG;
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------ secrets */
+
+static int redact_walk(const struct manifest *m, struct yaml_path *p,
+                       json_t *v)
+{
+  const char *k;
+  json_t *e;
+  size_t i;
+
+  if (json_is_object(v)) {
+    json_object_foreach(v, k, e)
+    {
+      size_t saved = yaml_path_push_key(p, k);
+      int rc = 0;
+
+      if (saved == (size_t)-1)
+        return INTEG_ENOMEM;
+      if (manifest_is_secret(m, yaml_path_str(p)))
+        rc = json_object_set_new(v, k, json_string(REDACTED));
+      else
+        rc = redact_walk(m, p, e);
+      yaml_path_pop(p, saved);
+      if (rc)
+        return INTEG_ENOMEM;
+    }
+  } else if (json_is_array(v)) {
+    json_array_foreach(v, i, e)
+    {
+      size_t saved = yaml_path_push_index(p, i);
+      int rc = 0;
+
+      if (saved == (size_t)-1)
+        return INTEG_ENOMEM;
+      if (manifest_is_secret(m, yaml_path_str(p)))
+        rc = json_array_set_new(v, i, json_string(REDACTED));
+      else
+        rc = redact_walk(m, p, e);
+      yaml_path_pop(p, saved);
+      if (rc)
+        return INTEG_ENOMEM;
+    }
+  }
+  return 0;
+}
+
+json_t *manifest_redact(const struct manifest *m, const char *path,
+                        json_t *value)
+{
+  struct yaml_path p = {0};
+  json_t *copy;
+
+  if (!path)
+    path = "";
+  if (manifest_is_secret(m, path))
+    return json_string(REDACTED);
+  copy = json_deep_copy(value);
+  if (!copy)
+    return NULL;
+  if ((*path && yaml_path_push_key(&p, path) == (size_t)-1) ||
+      redact_walk(m, &p, copy)) {
+    json_decref(copy);
+    copy = NULL;
+  }
+  yaml_path_free(&p);
+  return copy;
+}
+
+char *manifest_scrub(const struct manifest *m, const char *text)
+{
+  char *cur = strdup(text ? text : "");
+  const char *k;
+  json_t *v;
+
+  if (!cur || !m)
+    return cur;
+  json_object_foreach(m->secrets, k, v)
+  {
+    const char *sec = json_string_value(v);
+    size_t sl = sec ? strlen(sec) : 0, len = 0, cap = 0;
+    char *out = NULL;
+    const char *p = cur, *hit;
+
+    if (sl < 4 || !strstr(cur, sec))
+      continue;
+    while ((hit = strstr(p, sec))) {
+      if (sb_add(&out, &len, &cap, p, (size_t)(hit - p)) ||
+          sb_add(&out, &len, &cap, REDACTED, strlen(REDACTED)))
+        goto nomem;
+      p = hit + sl;
+    }
+    if (sb_add(&out, &len, &cap, p, strlen(p)))
+      goto nomem;
+    free(cur);
+    cur = out;
+    continue;
+  nomem:
+    free(out);
+    free(cur);
+    return NULL;
+  }
+  return cur;
+}

@@ -1,0 +1,1017 @@
+/* store.c - the store on SQLite, the embedded default.
+ *
+ * Schema (version 1; PRAGMA user_version holds the version and PRAGMA
+ * application_id is 0x696e7467, "intg", so integ never writes into some
+ * other program's database):
+ *
+ *   state(account, connector, stream, value)
+ *     PRIMARY KEY (account, connector, stream), WITHOUT ROWID.
+ *     value is compact JSON text, any JSON value. stream "" is the
+ *     connector's whole state.
+ *   runs(id INTEGER PRIMARY KEY, account, connector, kind, started_ms,
+ *        ended_ms, status, records, message)
+ *     Run history, plus operator notes (kind 'note', status 'note',
+ *     ended_ms = started_ms). Newest first is id descending: times come
+ *     from the caller and may be fixed (INTEG_NOW), insertion order not.
+ *   buckets(key PRIMARY KEY, tokens REAL, last_ms) WITHOUT ROWID
+ *     Rate-limit token buckets shared by every process on the host.
+ *
+ * Migrations: migrations[k] takes the schema from version k to k+1 and
+ * runs in its own BEGIN IMMEDIATE transaction together with the bump of
+ * user_version, so a crash leaves the store at version k or k+1, never in
+ * between. Append steps; never edit one that has shipped. Tokens and
+ * webhook idempotency keys arrive as steps 1 -> 2 and 2 -> 3.
+ *
+ * Connection settings: WAL (readers never block the writer), synchronous
+ * FULL (a committed state survives power loss: an operator's `state set`
+ * must not silently revert), foreign_keys on, and a busy handler that
+ * waits up to 5 s for the write lock (busy_wait).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "error.h"
+#include "store.h"
+
+#define STORE_APPLICATION_ID 1768846439 /* "intg" */
+#define STORE_BUSY_MS 5000
+/* PRAGMA quick_check at open reads every page: measured 0.6 ms for a new
+ * store, 7-15 ms per MiB (warm cache). State and buckets stay small; run
+ * history grows. Above this size an open would wait too long, and the
+ * corruption it would find surfaces at the first read of a broken page
+ * anyway (as SQLITE_CORRUPT, reported as such). */
+#define STORE_QUICK_CHECK_MAX_BYTES (16 * 1024 * 1024)
+
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "PRAGMA application_id = 1768846439;"
+    "CREATE TABLE state ("
+    "  account TEXT NOT NULL,"
+    "  connector TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (account, connector, stream)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account TEXT NOT NULL,"
+    "  connector TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  started_ms INTEGER NOT NULL,"
+    "  ended_ms INTEGER,"
+    "  status TEXT NOT NULL,"
+    "  records INTEGER NOT NULL DEFAULT 0,"
+    "  message TEXT"
+    ");"
+    "CREATE TABLE buckets ("
+    "  key TEXT PRIMARY KEY,"
+    "  tokens REAL NOT NULL,"
+    "  last_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
+    /* 1 -> 2: tokens (a later issue) */
+    /* 2 -> 3: webhook idempotency keys (a later issue) */
+};
+
+#define STORE_SCHEMA_VERSION                                                  \
+  ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum stmt_id {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_STATE_GET,
+  ST_STATE_PUT,
+  ST_STATE_CLEAR_ONE,
+  ST_STATE_CLEAR_ALL,
+  ST_RUN_BEGIN,
+  ST_RUN_END,
+  ST_NOTE,
+  ST_RUNS_LIST,
+  ST_BUCKET_GET,
+  ST_BUCKET_PUT,
+  ST_BUCKET_DEL,
+  ST_SYNC_NORMAL,
+  ST_SYNC_FULL,
+  ST_COUNT
+};
+
+/* Every write transaction starts with BEGIN IMMEDIATE, which takes the
+ * write lock up front and so waits in the busy handler. A deferred
+ * transaction that reads first and then writes would fail at the upgrade
+ * with SQLITE_BUSY at once, however long busy_timeout is: its snapshot is
+ * stale once another writer has committed, and waiting cannot fix that. */
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_STATE_GET] = "SELECT stream, value FROM state"
+                     " WHERE account = ?1 AND connector = ?2 ORDER BY stream",
+    [ST_STATE_PUT] = "INSERT INTO state (account, connector, stream, value)"
+                     " VALUES (?1, ?2, ?3, ?4)"
+                     " ON CONFLICT (account, connector, stream)"
+                     " DO UPDATE SET value = excluded.value",
+    [ST_STATE_CLEAR_ONE] = "DELETE FROM state WHERE account = ?1"
+                           " AND connector = ?2 AND stream = ?3",
+    [ST_STATE_CLEAR_ALL] = "DELETE FROM state WHERE account = ?1"
+                           " AND connector = ?2",
+    [ST_RUN_BEGIN] = "INSERT INTO runs (account, connector, kind,"
+                     " started_ms, status, records)"
+                     " VALUES (?1, ?2, 'run', ?3, 'running', 0)",
+    [ST_RUN_END] = "UPDATE runs SET ended_ms = ?2, status = ?3,"
+                   " records = ?4, message = ?5"
+                   " WHERE id = ?1 AND kind = 'run'",
+    [ST_NOTE] = "INSERT INTO runs (account, connector, kind, started_ms,"
+                " ended_ms, status, records, message)"
+                " VALUES (?1, ?2, 'note', ?3, ?3, 'note', 0, ?4)",
+    [ST_RUNS_LIST] = "SELECT id, account, connector, kind, started_ms,"
+                     " ended_ms, status, records, message FROM runs"
+                     " WHERE (?1 IS NULL OR account = ?1)"
+                     " AND (?2 IS NULL OR connector = ?2)"
+                     " ORDER BY id DESC LIMIT ?3",
+    [ST_BUCKET_GET] = "SELECT tokens, last_ms FROM buckets WHERE key = ?1",
+    [ST_BUCKET_PUT] = "INSERT INTO buckets (key, tokens, last_ms)"
+                      " VALUES (?1, ?2, ?3) ON CONFLICT (key)"
+                      " DO UPDATE SET tokens = excluded.tokens,"
+                      " last_ms = excluded.last_ms",
+    [ST_BUCKET_DEL] = "DELETE FROM buckets WHERE key = ?1",
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
+};
+
+struct store {
+  sqlite3 *db;
+  char *path;
+  long busy_slept_us;           /* for busy_wait */
+  sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use */
+};
+
+int store_schema_version(void)
+{
+  return STORE_SCHEMA_VERSION;
+}
+
+const char *store_path(const struct store *s)
+{
+  return s->path;
+}
+
+/* Fill err from a SQLite result code, saying what we were doing and what
+ * the user can do about it. Returns the INTEG_E* code. */
+static int store_fail(struct store *s, int rc, struct integ_error *err,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int store_fail(struct store *s, int rc, struct integ_error *err,
+                      const char *fmt, ...)
+{
+  char what[512];
+  const char *msg;
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+  switch (rc & 0xff) {
+  case SQLITE_NOMEM:
+    return error_set(err, INTEG_ENOMEM, "store %s: out of memory %s", s->path,
+                     what);
+  case SQLITE_NOTADB:
+    return error_set(err, INTEG_ESTATE,
+                     "store %s is not a SQLite database (%s) %s: move the "
+                     "file away, or point the manifest's store: (or "
+                     "--store) at another path",
+                     s->path, msg, what);
+  case SQLITE_CORRUPT:
+    return error_set(err, INTEG_ESTATE,
+                     "store %s is corrupt (%s) %s: restore it from a "
+                     "backup, or move it away to start with empty state",
+                     s->path, msg, what);
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return error_set(err, INTEG_ESTATE,
+                     "store %s is still locked by another process after "
+                     "%d s %s: try again; if it persists, look for a stuck "
+                     "integ process",
+                     s->path, STORE_BUSY_MS / 1000, what);
+  case SQLITE_READONLY:
+  case SQLITE_PERM:
+  case SQLITE_CANTOPEN:
+    return error_set(err, INTEG_ESTATE,
+                     "store %s cannot be written by uid %u (%s) %s: run as "
+                     "the store's owner, or fix the permissions of the file "
+                     "and its directory",
+                     s->path, (unsigned)geteuid(), msg, what);
+  case SQLITE_FULL:
+    return error_set(err, INTEG_ESTATE,
+                     "store %s: the disk is full %s: free some space", s->path,
+                     what);
+  default:
+    return error_set(err, INTEG_ESTATE, "store %s: %s %s", s->path, msg, what);
+  }
+}
+
+/* Wait for the write lock in short naps. SQLite's own busy_timeout naps
+ * 1, 2, 5, ... up to 100 ms, so under steady contention (rate-limit
+ * buckets updated by every process before each request) a loser sleeps
+ * through many of the winner's 20 us transactions. Counts the time slept,
+ * as SQLite does, rather than reading a clock. */
+static int busy_wait(void *arg, int count)
+{
+  static const long naps_us[] = {20, 50, 100, 200, 500, 1000, 2000};
+  long *slept_us = arg;
+  size_t i = (size_t)count;
+  long nap;
+  struct timespec ts;
+
+  if (count == 0)
+    *slept_us = 0;
+  if (*slept_us >= (long)STORE_BUSY_MS * 1000)
+    return 0;
+  if (i >= sizeof(naps_us) / sizeof(naps_us[0]))
+    i = sizeof(naps_us) / sizeof(naps_us[0]) - 1;
+  nap = naps_us[i];
+  ts.tv_sec = 0;
+  ts.tv_nsec = nap * 1000;
+  nanosleep(&ts, NULL);
+  *slept_us += nap;
+  return 1;
+}
+
+static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **out,
+                    struct integ_error *err)
+{
+  int rc;
+
+  if (!s->stmt[id]) {
+    rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->stmt[id], NULL);
+    if (rc != SQLITE_OK)
+      return store_fail(s, rc, err, "preparing \"%s\"", stmt_sql[id]);
+  }
+  *out = s->stmt[id];
+  return 0;
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+  if (st) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+}
+
+/* Run a statement that returns no rows (bindings already made). */
+static int stmt_exec(struct store *s, sqlite3_stmt *st,
+                     struct integ_error *err, const char *what)
+{
+  int rc = sqlite3_step(st);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    rc = store_fail(s, rc, err, "%s", what);
+    stmt_done(st);
+    return rc;
+  }
+  stmt_done(st);
+  return 0;
+}
+
+static int tx_simple(struct store *s, enum stmt_id id, struct integ_error *err,
+                     const char *what)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = stmt_get(s, id, &st, err);
+
+  if (rc)
+    return rc;
+  return stmt_exec(s, st, err, what);
+}
+
+static int tx_begin(struct store *s, struct integ_error *err, const char *what)
+{
+  return tx_simple(s, ST_BEGIN, err, what);
+}
+
+static int tx_commit(struct store *s, struct integ_error *err,
+                     const char *what)
+{
+  return tx_simple(s, ST_COMMIT, err, what);
+}
+
+/* Roll back if a transaction is open; keeps the first error's text. */
+static void tx_rollback(struct store *s)
+{
+  if (!sqlite3_get_autocommit(s->db))
+    tx_simple(s, ST_ROLLBACK, NULL, "rolling back");
+}
+
+/* ---- open ---- */
+
+/* A one-value query at open: PRAGMA ..., SELECT count(*) .... */
+static int query_int(struct store *s, const char *sql, int64_t *out,
+                     struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *out = sqlite3_column_int64(st, 0);
+    rc = 0;
+  } else {
+    rc = store_fail(s, rc, err, "when opening it");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int quick_check(struct store *s, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  const char *res;
+  int rc;
+
+  rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    rc = store_fail(s, rc, err, "when checking it");
+    goto out;
+  }
+  res = (const char *)sqlite3_column_text(st, 0);
+  if (!res || strcmp(res, "ok") != 0) {
+    rc = error_set(err, INTEG_ESTATE,
+                   "store %s is corrupt (%s): restore it from a backup, "
+                   "or move it away to start with empty state",
+                   s->path, res ? res : "quick_check failed");
+    goto out;
+  }
+  rc = 0;
+out:
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Refuse what is not ours or too new, and check integrity, reading only:
+ * a refused file is left exactly as it was. */
+static int check_file(struct store *s, int64_t *version,
+                      struct integ_error *err)
+{
+  int64_t app_id, objects, pages, page_size;
+  int rc;
+
+  if ((rc = query_int(s, "PRAGMA application_id", &app_id, err)) ||
+      (rc = query_int(s, "PRAGMA user_version", version, err)) ||
+      (rc = query_int(s, "SELECT count(*) FROM sqlite_schema", &objects, err)))
+    return rc;
+  if (*version > STORE_SCHEMA_VERSION)
+    return error_set(err, INTEG_ESTATE,
+                     "store %s was written by a newer integ (schema %lld, "
+                     "this integ knows %d): upgrade integ",
+                     s->path, (long long)*version, STORE_SCHEMA_VERSION);
+  if (app_id != STORE_APPLICATION_ID &&
+      (app_id != 0 || *version != 0 || objects != 0))
+    return error_set(err, INTEG_ESTATE,
+                     "store %s is a SQLite database of another program "
+                     "(application_id %lld, user_version %lld, %lld "
+                     "schema objects): point the manifest's store: (or "
+                     "--store) at another path",
+                     s->path, (long long)app_id, (long long)*version,
+                     (long long)objects);
+  if (objects == 0)
+    return 0;
+  if ((rc = query_int(s, "PRAGMA page_count", &pages, err)) ||
+      (rc = query_int(s, "PRAGMA page_size", &page_size, err)))
+    return rc;
+  if (pages * page_size > STORE_QUICK_CHECK_MAX_BYTES)
+    return 0;
+  return quick_check(s, err);
+}
+
+static int set_pragmas(struct store *s, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  const char *mode;
+  int rc;
+
+  rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    rc = store_fail(s, rc, err, "when turning on WAL mode");
+    goto out;
+  }
+  mode = (const char *)sqlite3_column_text(st, 0);
+  if (!mode || strcmp(mode, "wal") != 0) {
+    rc = error_set(err, INTEG_ESTATE,
+                   "store %s cannot use WAL mode (journal mode stays %s): "
+                   "put the store on a local file system",
+                   s->path, mode ? mode : "unknown");
+    goto out;
+  }
+  rc = sqlite3_exec(s->db,
+                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    rc = store_fail(s, rc, err, "when setting it up");
+    goto out;
+  }
+  rc = 0;
+out:
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Apply migrations[version..] one transaction each. Another process may
+ * migrate at the same time, so the version is read again under the write
+ * lock. */
+static int migrate(struct store *s, struct integ_error *err)
+{
+  char bump[64];
+  int64_t v;
+  int rc = 0;
+
+  for (;;) {
+    if ((rc = tx_begin(s, err, "when migrating its schema")))
+      goto out;
+    if ((rc = query_int(s, "PRAGMA user_version", &v, err)))
+      goto out;
+    if (v > STORE_SCHEMA_VERSION) {
+      rc = error_set(err, INTEG_ESTATE,
+                     "store %s was written by a newer integ (schema %lld, "
+                     "this integ knows %d): upgrade integ",
+                     s->path, (long long)v, STORE_SCHEMA_VERSION);
+      goto out;
+    }
+    if (v == STORE_SCHEMA_VERSION)
+      break;
+    rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+      rc = store_fail(s, rc, err, "when migrating schema %lld to %lld",
+                      (long long)v, (long long)v + 1);
+      goto out;
+    }
+    snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld",
+             (long long)v + 1);
+    rc = sqlite3_exec(s->db, bump, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+      rc = store_fail(s, rc, err, "when migrating schema %lld to %lld",
+                      (long long)v, (long long)v + 1);
+      goto out;
+    }
+    if ((rc = tx_commit(s, err, "when migrating its schema")))
+      goto out;
+  }
+  rc = tx_commit(s, err, "when migrating its schema");
+out:
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
+/* The directory that holds path (new string), "." when it has none. */
+static char *dir_of(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  size_t n;
+  char *d;
+
+  if (!slash)
+    return strdup(".");
+  n = slash == path ? 1 : (size_t)(slash - path);
+  d = malloc(n + 1);
+  if (!d)
+    return NULL;
+  memcpy(d, path, n);
+  d[n] = '\0';
+  return d;
+}
+
+/* Create an empty store file (an empty file is a valid empty database),
+ * mode 0600: tokens will live here. Run as root, give it to the owner of
+ * its directory before SQLite makes the -wal and -shm files, which then
+ * take the file's owner and mode. *created is 0 when another process won
+ * the race to create it. */
+static int create_file(const char *path, int *created, struct integ_error *err)
+{
+  struct stat dst;
+  char *dir = NULL;
+  int fd = -1, rc = 0;
+
+  *created = 0;
+  fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      return 0;
+    rc = error_set(err, INTEG_ESTATE,
+                   "cannot create store %s: %s: create its directory, "
+                   "writable by the user integ runs as",
+                   path, strerror(errno));
+    goto out;
+  }
+  *created = 1;
+  if (geteuid() != 0)
+    goto out;
+  dir = dir_of(path);
+  if (!dir) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (stat(dir, &dst) != 0) {
+    rc = error_set(err, INTEG_ESTATE, "store %s: cannot stat %s: %s", path,
+                   dir, strerror(errno));
+    goto out;
+  }
+  if ((dst.st_uid != 0 || dst.st_gid != 0) &&
+      fchown(fd, dst.st_uid, dst.st_gid) != 0) {
+    rc = error_set(err, INTEG_ESTATE,
+                   "store %s: cannot give it to uid %u gid %u, the owner "
+                   "of %s: %s",
+                   path, (unsigned)dst.st_uid, (unsigned)dst.st_gid, dir,
+                   strerror(errno));
+    goto out;
+  }
+out:
+  if (fd >= 0 && close(fd) != 0 && !rc)
+    rc = error_set(err, INTEG_ESTATE, "cannot create store %s: %s", path,
+                   strerror(errno));
+  if (rc && *created)
+    unlink(path);
+  free(dir);
+  return rc;
+}
+
+/* SQLite gives its -wal and -shm files the database's owner when run as
+ * root; make sure of it, since a root-owned -shm locks the daemon out. */
+static void chown_companions(const char *path)
+{
+  static const char *const suffixes[] = {"-wal", "-shm"};
+  struct stat db, st;
+  size_t n = strlen(path);
+  char *p;
+
+  if (geteuid() != 0 || stat(path, &db) != 0 || db.st_uid == 0)
+    return;
+  p = malloc(n + 5);
+  if (!p)
+    return;
+  for (size_t i = 0; i < 2; i++) {
+    memcpy(p, path, n);
+    memcpy(p + n, suffixes[i], 5);
+    if (stat(p, &st) == 0 && st.st_uid == 0 &&
+        chown(p, db.st_uid, db.st_gid) != 0) {
+      /* Not fatal: SQLite already did this; the daemon will say so. */
+    }
+  }
+  free(p);
+}
+
+int store_open(const char *path, struct store **out, struct integ_error *err)
+{
+  struct store *s = NULL;
+  struct stat st;
+  int64_t version;
+  int rc, created = 0;
+
+  *out = NULL;
+  if (!path || !*path)
+    return error_set(err, INTEG_EINVAL, "store: no path given");
+  s = calloc(1, sizeof(*s));
+  if (!s || !(s->path = strdup(path))) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory opening store %s", path);
+    goto out;
+  }
+  if (stat(path, &st) != 0) {
+    if (errno != ENOENT) {
+      rc = error_set(err, INTEG_ESTATE, "cannot open store %s: %s", path,
+                     strerror(errno));
+      goto out;
+    }
+    if ((rc = create_file(path, &created, err)))
+      goto out;
+  } else if (!S_ISREG(st.st_mode)) {
+    rc = error_set(err, INTEG_ESTATE,
+                   "store %s is not a regular file: point the manifest's "
+                   "store: (or --store) at a file",
+                   path);
+    goto out;
+  }
+  rc = sqlite3_open_v2(path, &s->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                           SQLITE_OPEN_EXRESCODE,
+                       NULL);
+  if (rc != SQLITE_OK) {
+    rc = store_fail(s, rc, err, "when opening it");
+    goto out;
+  }
+  if (sqlite3_db_readonly(s->db, "main") == 1) {
+    rc = store_fail(s, SQLITE_READONLY, err, "when opening it");
+    goto out;
+  }
+  sqlite3_busy_handler(s->db, busy_wait, &s->busy_slept_us);
+  if ((rc = check_file(s, &version, err)) || (rc = set_pragmas(s, err)))
+    goto out;
+  if (version < STORE_SCHEMA_VERSION && (rc = migrate(s, err)))
+    goto out;
+  if (created)
+    chown_companions(path);
+  *out = s;
+  s = NULL;
+out:
+  store_close(s);
+  return rc;
+}
+
+void store_close(struct store *s)
+{
+  if (!s)
+    return;
+  for (size_t i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(s->stmt[i]);
+  /* close_v2 so a statement left open cannot leak the connection. */
+  sqlite3_close_v2(s->db);
+  free(s->path);
+  free(s);
+}
+
+/* ---- state ---- */
+
+static int check_names(const char *account, const char *connector,
+                       struct integ_error *err)
+{
+  if (!account || !*account)
+    return error_set(err, INTEG_EINVAL, "store: the account name is empty");
+  if (!connector || !*connector)
+    return error_set(err, INTEG_EINVAL, "store: the connector name is empty");
+  return 0;
+}
+
+int store_state_get(struct store *s, const char *account,
+                    const char *connector, json_t **out,
+                    struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  json_t *obj = NULL, *v;
+  json_error_t jerr;
+  int rc;
+
+  *out = NULL;
+  if ((rc = check_names(account, connector, err)) ||
+      (rc = stmt_get(s, ST_STATE_GET, &st, err)))
+    return rc;
+  obj = json_object();
+  if (!obj) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *stream = (const char *)sqlite3_column_text(st, 0);
+    const char *text = (const char *)sqlite3_column_text(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+    if (!stream || !text) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+    v = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+    if (!v) {
+      rc = error_set(err, INTEG_ESTATE,
+                     "store %s: the state of account '%s', connector '%s', "
+                     "stream '%s' is not valid JSON (line %d column %d: "
+                     "%s): set it again with `integ state set` or remove "
+                     "it with `integ state clear`",
+                     s->path, account, connector, stream, jerr.line,
+                     jerr.column, jerr.text);
+      goto out;
+    }
+    if (json_object_set_new(obj, stream, v)) {
+      rc = error_set(err, INTEG_ESTATE,
+                     "store %s: stream name '%s' of connector '%s' is not "
+                     "valid UTF-8",
+                     s->path, stream, connector);
+      goto out;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    rc = store_fail(s, rc, err, "reading the state of %s/%s", account,
+                    connector);
+    goto out;
+  }
+  rc = 0;
+  *out = obj;
+  obj = NULL;
+out:
+  stmt_done(st);
+  json_decref(obj);
+  return rc;
+}
+
+int store_state_put(struct store *s, const char *account,
+                    const char *connector, json_t *streams,
+                    struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  const char *stream;
+  json_t *v;
+  char *text = NULL;
+  int rc;
+
+  if ((rc = check_names(account, connector, err)))
+    return rc;
+  if (!json_is_object(streams))
+    return error_set(err, INTEG_EINVAL,
+                     "store: the state of %s/%s must be an object "
+                     "{stream: value}",
+                     account, connector);
+  if ((rc = stmt_get(s, ST_STATE_PUT, &st, err)) ||
+      (rc = tx_begin(s, err, "writing state")))
+    return rc;
+  json_object_foreach(streams, stream, v)
+  {
+    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) {
+      rc = error_set(err, INTEG_ENOMEM,
+                     "out of memory encoding the state of %s/%s/%s", account,
+                     connector, stream);
+      goto out;
+    }
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    stmt_done(st);
+    free(text);
+    text = NULL;
+    if (rc != SQLITE_DONE) {
+      rc = store_fail(s, rc, err, "writing the state of %s/%s", account,
+                      connector);
+      goto out;
+    }
+  }
+  rc = tx_commit(s, err, "committing state");
+out:
+  free(text);
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
+int store_state_clear(struct store *s, const char *account,
+                      const char *connector, const char *stream,
+                      size_t *removed, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if (removed)
+    *removed = 0;
+  if ((rc = check_names(account, connector, err)) ||
+      (rc = stmt_get(s, stream ? ST_STATE_CLEAR_ONE : ST_STATE_CLEAR_ALL, &st,
+                     err)) ||
+      (rc = tx_begin(s, err, "clearing state")))
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+  if (stream)
+    sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
+  if ((rc = stmt_exec(s, st, err, "clearing state")))
+    goto out;
+  if (removed)
+    *removed = (size_t)sqlite3_changes(s->db);
+  rc = tx_commit(s, err, "clearing state");
+out:
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
+/* ---- run history ---- */
+
+int store_run_begin(struct store *s, const char *account,
+                    const char *connector, int64_t started_ms, int64_t *run_id,
+                    struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  *run_id = 0;
+  if ((rc = check_names(account, connector, err)) ||
+      (rc = stmt_get(s, ST_RUN_BEGIN, &st, err)) ||
+      (rc = tx_begin(s, err, "recording a run")))
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, started_ms);
+  if ((rc = stmt_exec(s, st, err, "recording a run")))
+    goto out;
+  *run_id = sqlite3_last_insert_rowid(s->db);
+  rc = tx_commit(s, err, "recording a run");
+out:
+  if (rc) {
+    tx_rollback(s);
+    *run_id = 0;
+  }
+  return rc;
+}
+
+int store_run_end(struct store *s, int64_t run_id, int64_t ended_ms,
+                  const char *status, uint64_t records, const char *message,
+                  struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if (!status || !*status)
+    return error_set(err, INTEG_EINVAL, "store: a run needs a status");
+  if ((rc = stmt_get(s, ST_RUN_END, &st, err)) ||
+      (rc = tx_begin(s, err, "recording the end of a run")))
+    return rc;
+  sqlite3_bind_int64(st, 1, run_id);
+  sqlite3_bind_int64(st, 2, ended_ms);
+  sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4,
+                     records > INT64_MAX ? INT64_MAX : (int64_t)records);
+  if (message)
+    sqlite3_bind_text(st, 5, message, -1, SQLITE_STATIC);
+  if ((rc = stmt_exec(s, st, err, "recording the end of a run")))
+    goto out;
+  if (sqlite3_changes(s->db) == 0) {
+    rc = error_set(err, INTEG_ENOTFOUND, "store %s: no run %lld", s->path,
+                   (long long)run_id);
+    goto out;
+  }
+  rc = tx_commit(s, err, "recording the end of a run");
+out:
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
+int store_history_note(struct store *s, const char *account,
+                       const char *connector, const char *what, int64_t at_ms,
+                       struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if (!what)
+    return error_set(err, INTEG_EINVAL, "store: an empty history note");
+  if ((rc = check_names(account, connector, err)) ||
+      (rc = stmt_get(s, ST_NOTE, &st, err)) ||
+      (rc = tx_begin(s, err, "adding to the history")))
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, at_ms);
+  sqlite3_bind_text(st, 4, what, -1, SQLITE_STATIC);
+  if ((rc = stmt_exec(s, st, err, "adding to the history")))
+    goto out;
+  rc = tx_commit(s, err, "adding to the history");
+out:
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
+/* Column i as a JSON value: text, integer or null (new reference). */
+static json_t *column_json(sqlite3_stmt *st, int i)
+{
+  switch (sqlite3_column_type(st, i)) {
+  case SQLITE_NULL:
+    return json_null();
+  case SQLITE_INTEGER:
+    return json_integer(sqlite3_column_int64(st, i));
+  default: {
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return t ? json_stringn(t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+  }
+  }
+}
+
+int store_runs_list(struct store *s, const char *account,
+                    const char *connector, size_t limit, json_t **out,
+                    struct integ_error *err)
+{
+  static const char *const keys[] = {"id",     "account",    "connector",
+                                     "kind",   "started_ms", "ended_ms",
+                                     "status", "records",    "message"};
+  sqlite3_stmt *st = NULL;
+  json_t *arr = NULL, *row, *v;
+  int rc;
+
+  *out = NULL;
+  if ((rc = stmt_get(s, ST_RUNS_LIST, &st, err)))
+    return rc;
+  arr = json_array();
+  if (!arr) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (account)
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  if (connector)
+    sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3,
+                     limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    row = json_object();
+    if (!row || json_array_append_new(arr, row)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+    for (int i = 0; i < (int)(sizeof(keys) / sizeof(keys[0])); i++) {
+      v = column_json(st, i);
+      if (!v || json_object_set_new(row, keys[i], v)) {
+        rc = error_set(err, INTEG_ESTATE,
+                       "store %s: run history column %s is not valid "
+                       "UTF-8 (or out of memory)",
+                       s->path, keys[i]);
+        goto out;
+      }
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    rc = store_fail(s, rc, err, "reading the run history");
+    goto out;
+  }
+  rc = 0;
+  *out = arr;
+  arr = NULL;
+out:
+  stmt_done(st);
+  json_decref(arr);
+  return rc;
+}
+
+/* ---- rate-limit buckets ---- */
+
+int store_bucket_update(struct store *s, const char *key, store_bucket_fn fn,
+                        void *arg, struct integ_error *err)
+{
+  sqlite3_stmt *get = NULL, *put = NULL;
+  double tokens = 0;
+  int64_t last_ms = 0;
+  int exists = 0, rc;
+
+  if (!key || !fn)
+    return error_set(err, INTEG_EINVAL, "store: bucket update without key");
+  /* No fsync for buckets: one is updated before each HTTP request, an
+   * fsync costs milliseconds, and power loss then only forgets a few
+   * tokens spent. WAL keeps the store consistent either way. */
+  if ((rc = stmt_get(s, ST_BUCKET_GET, &get, err)) ||
+      (rc = tx_simple(s, ST_SYNC_NORMAL, err, "updating a bucket")))
+    return rc;
+  if ((rc = tx_begin(s, err, "updating a rate-limit bucket")))
+    goto out;
+  sqlite3_bind_text(get, 1, key, -1, SQLITE_STATIC);
+  rc = sqlite3_step(get);
+  if (rc == SQLITE_ROW) {
+    exists = 1;
+    tokens = sqlite3_column_double(get, 0);
+    last_ms = sqlite3_column_int64(get, 1);
+  } else if (rc != SQLITE_DONE) {
+    rc = store_fail(s, rc, err, "reading rate-limit bucket %s", key);
+    goto out;
+  }
+  stmt_done(get);
+  get = NULL;
+  if ((rc = fn(&tokens, &last_ms, &exists, arg))) {
+    error_set(err, rc, "rate-limit bucket %s: update refused", key);
+    goto out;
+  }
+  if ((rc = stmt_get(s, exists ? ST_BUCKET_PUT : ST_BUCKET_DEL, &put, err)))
+    goto out;
+  sqlite3_bind_text(put, 1, key, -1, SQLITE_STATIC);
+  if (exists) {
+    sqlite3_bind_double(put, 2, tokens);
+    sqlite3_bind_int64(put, 3, last_ms);
+  }
+  if ((rc = stmt_exec(s, put, err, "writing a rate-limit bucket")))
+    goto out;
+  rc = tx_commit(s, err, "writing a rate-limit bucket");
+out:
+  stmt_done(get);
+  if (rc)
+    tx_rollback(s);
+  if (!rc)
+    rc = tx_simple(s, ST_SYNC_FULL, err, "updating a bucket");
+  else
+    tx_simple(s, ST_SYNC_FULL, NULL, "updating a bucket");
+  return rc;
+}

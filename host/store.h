@@ -1,0 +1,118 @@
+/* store.h - the host's durable store: connector state, run history and
+ * rate-limit buckets (tokens and webhook idempotency keys come later).
+ *
+ * One narrow interface so another backend (PostgreSQL, for several hosts
+ * sharing work) can follow: no SQLite type appears here and `struct store`
+ * is opaque. The embedded default is a SQLite file (host/store.c).
+ *
+ * Every call is one short transaction: never hold the store across an
+ * HTTP request. Time is always an argument (ms since the epoch); the store
+ * never reads a clock. A handle is used by one thread at a time; several
+ * processes may open the same store at once.
+ *
+ * All functions return 0 or a negative INTEG_E* code and fill err:
+ * INTEG_ESTATE when the store cannot be read or written (corrupt, not an
+ * integ store, from a newer integ, locked for too long, malformed JSON in
+ * a row), INTEG_EINVAL for bad arguments, INTEG_ENOMEM, INTEG_ENOTFOUND
+ * where said.
+ */
+#ifndef INTEG_HOST_STORE_H
+#define INTEG_HOST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <integ/plugin.h>
+
+struct store;
+
+/* The schema version this integ writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* Open the store at path, creating the file (mode 0600) and its schema
+ * when absent, and migrating an older schema forward. The directory must
+ * exist. When the process runs as root and creates the file, the file is
+ * given to the owner of its directory, so the daemon's user can write it.
+ * Refuses, naming the file, a store written by a newer integ, a file that
+ * is not an integ store, and a corrupt one; a refused file is not
+ * modified. *out is new: free with store_close. */
+int store_open(const char *path, struct store **out, struct integ_error *err);
+
+/* Close the store (NULL is fine). */
+void store_close(struct store *s);
+
+/* The path the store was opened with (borrowed, lives as long as s). */
+const char *store_path(const struct store *s);
+
+/* ---- state: per (account, connector, stream) ----
+ * A value is any JSON value; stream "" is the connector's whole state. */
+
+/* The connector's state as an object {stream: value}; an empty object when
+ * nothing is stored. *out is a new reference. */
+int store_state_get(struct store *s, const char *account,
+                    const char *connector, json_t **out,
+                    struct integ_error *err);
+
+/* Write every member of the object streams ({stream: value}, borrowed) in
+ * ONE transaction, replacing those streams' values; other streams are
+ * untouched. */
+int store_state_put(struct store *s, const char *account,
+                    const char *connector, json_t *streams,
+                    struct integ_error *err);
+
+/* Remove one stream's state, or with stream NULL all of the connector's.
+ * *removed (may be NULL) gets the number of streams removed: 0 is not an
+ * error. */
+int store_state_clear(struct store *s, const char *account,
+                      const char *connector, const char *stream,
+                      size_t *removed, struct integ_error *err);
+
+/* ---- run history ---- */
+
+/* Record that a run started; *run_id gets its id for store_run_end. */
+int store_run_begin(struct store *s, const char *account,
+                    const char *connector, int64_t started_ms, int64_t *run_id,
+                    struct integ_error *err);
+
+/* Record how run_id ended: status a short word ("ok", "failed",
+ * "interrupted"), records written, message (may be NULL) for the log.
+ * INTEG_ENOTFOUND when there is no such run. Records above INT64_MAX are
+ * stored as INT64_MAX. */
+int store_run_end(struct store *s, int64_t run_id, int64_t ended_ms,
+                  const char *status, uint64_t records, const char *message,
+                  struct integ_error *err);
+
+/* Add a line to the connector's history that is not a run, e.g. "state
+ * set by operator: {...}". */
+int store_history_note(struct store *s, const char *account,
+                       const char *connector, const char *what, int64_t at_ms,
+                       struct integ_error *err);
+
+/* History, newest first, at most limit entries (0: all), of one account
+ * and connector (either may be NULL: any). *out is a new array of objects
+ *   {"id", "account", "connector", "kind": "run"|"note", "started_ms",
+ *    "ended_ms" (null while running), "status" ("running", "ok", ...,
+ *    "note"), "records", "message" (or null)}. */
+int store_runs_list(struct store *s, const char *account,
+                    const char *connector, size_t limit, json_t **out,
+                    struct integ_error *err);
+
+/* ---- rate-limit buckets shared across processes ---- */
+
+/* Called inside the bucket's write transaction: *exists is 1 when the row
+ * exists (tokens, last_ms hold it) else 0 (both zero). Update the values
+ * and return 0 to write them back (set *exists to 0 to delete the row), or
+ * a negative INTEG_E* code to leave the row unchanged; that code is
+ * store_bucket_update's result. Must be quick and must not use the
+ * store. */
+typedef int (*store_bucket_fn)(double *tokens, int64_t *last_ms, int *exists,
+                               void *arg);
+
+/* Read bucket key, let fn update it and write it back, atomically with
+ * respect to every other process using the store. */
+int store_bucket_update(struct store *s, const char *key, store_bucket_fn fn,
+                        void *arg, struct integ_error *err);
+
+#endif
