@@ -35,8 +35,8 @@ if [ $rc != 0 ]; then
   echo "demo: integ run failed (exit $rc)" >&2
   exit $rc
 fi
-users=$(grep -c '"email"' "$out/records.jsonl")
-orders=$(grep -c '"user_id"' "$out/records.jsonl")
-printf 'demo: %d records (%d users, %d orders) from %s in %.2f s; output in %s\n' \
-  "$(wc -l <"$out/records.jsonl")" "$users" "$orders" "$INTEG_DEMO_URL" \
-  "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$out/records.jsonl"
+users=$(grep -c '"type":"RECORD","stream":"users"' "$out/records.jsonl")
+orders=$(grep -c '"type":"RECORD","stream":"orders"' "$out/records.jsonl")
+printf 'demo: %d Singer records (%d users, %d orders) from %s in %.2f s; state in %s (run again: only what changed)\n' \
+  "$((users + orders))" "$users" "$orders" "$INTEG_DEMO_URL" \
+  "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$INTEG_DEMO_STORE"

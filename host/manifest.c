@@ -56,12 +56,44 @@ static const struct manifest_key keys[] = {
      "The plugin's config, checked against the plugin's JSON Schema."},
     {"connectors.*.schedule", MANIFEST_ANY, 0, NULL, NULL,
      RESERVED("schedules")},
-    {"connectors.*.retry", MANIFEST_ANY, 0, NULL, NULL, RESERVED("retries")},
-    {"connectors.*.rate_limit", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("rate limits")},
-    {"connectors.*.http", MANIFEST_ANY, 0, NULL, NULL,
-     "HTTP limits: connect_timeout, timeout, low_speed_time, max_redirects, "
-     "max_body, ca_file, breaker_threshold, breaker_cooldown."},
+    {"connectors.*.retry", MANIFEST_OBJECT, 0, "{}", NULL,
+     "How failed HTTP requests are retried (408, 425, 429, 500, 502-504, "
+     "transport errors, bodies cut short)."},
+    {"connectors.*.retry.max_attempts", MANIFEST_INT, 0, "6", NULL,
+     "Attempts in all, the first included."},
+    {"connectors.*.retry.base", MANIFEST_DURATION, 0, "\"1s\"", NULL,
+     "Upper bound of the first backoff; it doubles per failure (full "
+     "jitter)."},
+    {"connectors.*.retry.max", MANIFEST_DURATION, 0, "\"60s\"", NULL,
+     "Longest single wait; a server asking for longer fails the request "
+     "as rate_limited."},
+    {"connectors.*.retry.max_elapsed", MANIFEST_DURATION, 0, "\"5m\"",
+     NULL, "No retry starts after this much time."},
+    {"connectors.*.rate_limit", MANIFEST_OBJECT, 0, "{}", NULL,
+     "A token bucket per upstream (scheme, host and port)."},
+    {"connectors.*.rate_limit.per_second", MANIFEST_NUMBER, 0, "0", NULL,
+     "Requests per second; 0 for no limit of our own."},
+    {"connectors.*.rate_limit.burst", MANIFEST_NUMBER, 0, "1", NULL,
+     "Requests that may go at once after a quiet spell."},
+    {"connectors.*.http", MANIFEST_OBJECT, 0, "{}", NULL,
+     "Limits on each HTTP request, and the circuit breaker."},
+    {"connectors.*.http.connect_timeout", MANIFEST_DURATION, 0, "\"10s\"",
+     NULL, "Time to connect (TCP and TLS)."},
+    {"connectors.*.http.timeout", MANIFEST_DURATION, 0, "\"5m\"", NULL,
+     "Time for one whole attempt."},
+    {"connectors.*.http.low_speed_time", MANIFEST_DURATION, 0, "\"60s\"",
+     NULL, "Abort an attempt that moves under 1 byte/s for this long."},
+    {"connectors.*.http.max_redirects", MANIFEST_INT, 0, "5", NULL,
+     "Redirects followed."},
+    {"connectors.*.http.max_body", MANIFEST_INT, 0, "67108864", NULL,
+     "Largest body in bytes, counted after decompression."},
+    {"connectors.*.http.ca_file", MANIFEST_PATH, 0, NULL, NULL,
+     "CA certificates to verify servers with (verification is always "
+     "on)."},
+    {"connectors.*.http.breaker_threshold", MANIFEST_INT, 0, "5", NULL,
+     "Consecutive failures that open the upstream's circuit breaker."},
+    {"connectors.*.http.breaker_cooldown", MANIFEST_DURATION, 0,
+     "\"30s\"", NULL, "Time an open breaker waits before one probe."},
     {"connectors.*.auth", MANIFEST_ANY, 0, NULL, NULL,
      RESERVED("authentication")},
     {"connectors.*.webhooks", MANIFEST_ANY, 0, NULL, NULL,
@@ -88,6 +120,8 @@ const char *manifest_type_name(enum manifest_type t)
   switch (t) {
   case MANIFEST_INT:
     return "integer";
+  case MANIFEST_NUMBER:
+    return "number";
   case MANIFEST_BOOL:
     return "boolean";
   case MANIFEST_STRING:
@@ -855,6 +889,8 @@ static const char *type_expect(enum manifest_type t)
   switch (t) {
   case MANIFEST_INT:
     return "an integer";
+  case MANIFEST_NUMBER:
+    return "a number";
   case MANIFEST_BOOL:
     return "a boolean (true or false)";
   case MANIFEST_STRING:
@@ -877,6 +913,8 @@ static int type_ok(enum manifest_type t, const json_t *v)
   switch (t) {
   case MANIFEST_INT:
     return json_is_integer(v);
+  case MANIFEST_NUMBER:
+    return json_is_number(v);
   case MANIFEST_BOOL:
     return json_is_boolean(v);
   case MANIFEST_STRING:

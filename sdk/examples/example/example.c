@@ -63,6 +63,7 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
                         struct integ_error *err)
 {
   struct example *ex = calloc(1, sizeof(*ex));
+  json_t *v; /* borrowed */
 
   if (!ex)
     return fail(err, INTEG_ENOMEM, "out of memory");
@@ -72,14 +73,19 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
   ex->orders_per_user = int_or(config, "orders_per_user", 2);
   ex->last_user = int_or(state, "last_user", 0);
   ex->page_size = int_or(config, "page_size", 25);
-  if (json_is_string(json_object_get(config, "base_url")))
-    ex->base_url =
-        strdup(json_string_value(json_object_get(config, "base_url")));
-  if (json_is_string(json_object_get(state, "updated_after")))
-    ex->updated_after =
-        strdup(json_string_value(json_object_get(state, "updated_after")));
+  v = json_object_get(config, "base_url");
+  if (json_is_string(v) && !(ex->base_url = strdup(json_string_value(v))))
+    goto nomem;
+  /* The state is keyed by stream, as Singer's bookmarks are. */
+  v = json_object_get(json_object_get(state, "users"), "updated_after");
+  if (json_is_string(v) && !(ex->updated_after = strdup(json_string_value(v))))
+    goto nomem;
   *instance = ex;
   return 0;
+nomem:
+  free(ex->base_url);
+  free(ex);
+  return fail(err, INTEG_ENOMEM, "out of memory");
 }
 
 /* Emit one record built with json_pack; the host borrows it, so we drop
@@ -192,8 +198,10 @@ static int pull_users(struct example *ex, struct integ_error *err)
       free(ex->updated_after);
       ex->updated_after =
           strdup(json_string_value(json_object_get(got, "last")));
-      state = json_pack("{s:s}", "updated_after", ex->updated_after);
-      rc = state ? h->emit_state(ex->ctx, state, err) : nomem(err);
+      state =
+          json_pack("{s:{s:s?}}", "users", "updated_after", ex->updated_after);
+      rc = state && ex->updated_after ? h->emit_state(ex->ctx, state, err)
+                                      : nomem(err);
       json_decref(state);
     }
     free(next);
