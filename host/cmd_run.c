@@ -218,6 +218,7 @@ static int run_with(const struct plugin *pl, const char *tag,
   oc.account = account;
   oc.clock = &clk;
   oc.out_fd = STDOUT_FILENO;
+  http.store = store;
   if (store) {
     oc.commit = commit_state;
     oc.commit_arg = &com;

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "store.h"
 
 /* Per upstream (scheme://host:port): its bucket and its breaker. */
 struct upstream {
@@ -34,6 +35,7 @@ struct http_client {
   struct cassette *replay;
   uint64_t rng;
   struct http_stats stats;
+  int store_failed; /* stop using the store's buckets after a failure */
   char user_agent[64];
 };
 
@@ -866,6 +868,64 @@ static void record(struct http_client *c, const struct http_request *req,
   json_decref(hs);
 }
 
+/* Take a token from the upstream's bucket (block_ms < 0), or empty it
+ * until now + block_ms (the server said its quota is spent). With a store
+ * the bucket lives there, so every process on this upstream draws from the
+ * same one: its whole state is two numbers, updated in one short write
+ * transaction. Without a store, or if the store fails, the bucket is this
+ * process's own. Returns the wait before sending. */
+struct shared_op {
+  struct bucket *b;
+  int64_t now;
+  int64_t block_ms;
+  int64_t wait;
+};
+
+static void bucket_op(struct shared_op *op)
+{
+  if (op->block_ms < 0)
+    op->wait = bucket_take(op->b, op->now);
+  else
+    bucket_block(op->b, op->now, op->block_ms);
+}
+
+static int shared_op_fn(double *tokens, int64_t *last_ms, int *exists,
+                        void *arg)
+{
+  struct shared_op *op = arg;
+
+  op->b->tokens = *exists ? *tokens : 0;
+  op->b->last_ms = *exists ? *last_ms : 0;
+  bucket_op(op);
+  *tokens = op->b->tokens;
+  *last_ms = op->b->last_ms;
+  *exists = 1;
+  return 0;
+}
+
+static int64_t bucket_shared(struct http_client *c, struct upstream *up,
+                             int64_t now, int64_t block_ms)
+{
+  struct shared_op op = {&up->bucket, now, block_ms, 0};
+  struct integ_error err;
+  struct buf key = BUF_INIT;
+
+  if (!c->cfg->store || up->bucket.per_second <= 0 || c->store_failed) {
+    bucket_op(&op);
+    return op.wait;
+  }
+  if (buf_printf(&key, "http:%s", up->key) ||
+      store_bucket_update(c->cfg->store, key.data, shared_op_fn, &op, &err)) {
+    log_msg(INTEG_LOG_WARN, c->cfg->tag,
+            "rate limit for %s kept in this process only: %s", up->key,
+            key.data ? err.message : "out of memory");
+    c->store_failed = 1;
+    bucket_op(&op);
+  }
+  buf_free(&key);
+  return op.wait;
+}
+
 static const char *resp_header_fn(void *arg, const char *name)
 {
   return http_response_header(arg, name);
@@ -955,7 +1015,7 @@ int http_do(struct http_client *c, const struct http_request *req,
     }
     response_reset(resp);
     errbuf[0] = '\0';
-    wait = c->replay ? 0 : bucket_take(&up->bucket, now);
+    wait = c->replay ? 0 : bucket_shared(c, up, now, -1);
     if (!c->replay && up->not_before_ms - now > wait)
       wait = up->not_before_ms - now;
     if (wait > pol->max_ms) {
@@ -1007,7 +1067,7 @@ int http_do(struct http_client *c, const struct http_request *req,
       if (retry_quota_wait(resp_header_fn, resp, now, &wait)) {
         /* Quota spent: every request to this upstream waits for the
          * reset, through the bucket that other processes share too. */
-        bucket_block(&up->bucket, now, wait);
+        bucket_shared(c, up, now, wait);
         if (now + wait > up->not_before_ms)
           up->not_before_ms = now + wait;
         if (resp->status == 429 && resp->retry_after_ms < 0)

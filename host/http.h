@@ -22,6 +22,8 @@
 #include "clock.h"
 #include "retry.h"
 
+struct store;
+
 /* Limits per connector (`http:` in the manifest); HTTP_LIMITS_DEFAULT. */
 struct http_limits {
   long connect_timeout_ms; /* TCP + TLS handshake */
@@ -49,7 +51,9 @@ struct http_config {
   const char *replay_file; /* cassette to answer from (no network), or NULL */
   const char *const *secret_params; /* extra query parameters to redact */
   const char *tag;                  /* connector name for logs */
-  const struct clock *clock;        /* borrowed */
+  struct store *store;       /* borrowed, may be NULL: where buckets are shared
+                                with other processes (the daemon's children) */
+  const struct clock *clock; /* borrowed */
   /* Sleep for ms (injected so tests and the daemon can cut waits short).
    * NULL: nanosleep. Returns non-zero to abandon the wait. */
   int (*sleep_ms)(void *arg, int64_t ms);
