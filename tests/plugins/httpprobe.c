@@ -7,7 +7,12 @@
  *                  "expect_json": true, "post_safe": true,
  *                  "batch": {"stream": "s", "records": "$.data[*]",
  *                            "fields": {...}},
- *                  "sleep_ms": 0}],
+ *                  "sleep_ms": 0,
+ *                  "parse": {"stream": "s", "records": "$.data[*]"}}],
+ *    "quiet": false}
+ * "parse" does what emit_batch does, in the plugin: http_do, parse,
+ * select with JSONPath, emit_record each (for the benchmark). "quiet"
+ * emits no probe records.
  *    "fail_on_error": false}
  */
 #include <stdio.h>
@@ -56,8 +61,7 @@ static integ_request *build(struct probe *p, json_t *spec)
   if (json_is_true(json_object_get(spec, "post_safe")))
     flags |= INTEG_REQ_POST_SAFE;
   req = h->request_new(p->ctx, method ? method : "GET",
-                       json_string_value(json_object_get(spec, "url")),
-                       flags);
+                       json_string_value(json_object_get(spec, "url")), flags);
   if (!req)
     return NULL;
   json_object_foreach(json_object_get(spec, "query"), k, v)
@@ -75,8 +79,8 @@ static int p_run(void *instance, struct integ_error *err)
 {
   struct probe *p = instance;
   const struct integ_host *h = p->h;
-  int fail_on_error = json_is_true(json_object_get(p->config,
-                                                   "fail_on_error"));
+  int fail_on_error =
+      json_is_true(json_object_get(p->config, "fail_on_error"));
   json_t *spec;
   size_t i;
 
@@ -101,23 +105,45 @@ static int p_run(void *instance, struct integ_error *err)
       snprintf(err->message, sizeof(err->message), "out of memory");
       return INTEG_ENOMEM;
     }
-    if (batch) {
-      rc = h->emit_batch(
-          p->ctx, req, json_string_value(json_object_get(batch, "stream")),
-          json_string_value(json_object_get(batch, "records")),
-          json_object_get(batch, "fields"), &page, &e);
+    if (json_object_get(spec, "parse")) {
+      json_t *parse = json_object_get(spec, "parse"), *doc, *recs, *r;
+      const char *q = json_string_value(json_object_get(parse, "records"));
+      integ_jsonpath *jp = h->jsonpath_compile(p->ctx, q, strlen(q), &e);
+      size_t k;
+
+      rc = jp ? h->http_do(p->ctx, req, &resp, &e) : INTEG_EINVAL;
+      doc = rc ? NULL : h->response_json(resp, &e);
+      recs = doc ? h->jsonpath_query(jp, doc, &e) : NULL;
+      json_array_foreach(recs, k, r)
+      {
+        if ((rc = h->emit_record(
+                 p->ctx, json_string_value(json_object_get(parse, "stream")),
+                 r, &e)))
+          break;
+      }
+      json_decref(recs);
+      h->jsonpath_free(jp);
+    } else if (batch) {
+      rc = h->emit_batch(p->ctx, req,
+                         json_string_value(json_object_get(batch, "stream")),
+                         json_string_value(json_object_get(batch, "records")),
+                         json_object_get(batch, "fields"), &page, &e);
     } else {
       rc = h->http_do(p->ctx, req, &resp, &e);
       body = h->response_body(resp, &len);
     }
+    if (json_is_true(json_object_get(p->config, "quiet")) && !rc) {
+      json_decref(page);
+      h->response_free(resp);
+      h->request_free(req);
+      continue;
+    }
     rec = json_pack("{s:I, s:i, s:I, s:s, s:s, s:I, s:s?, s:o?}", "i",
                     (json_int_t)i, "rc", rc, "status",
                     (json_int_t)h->response_status(resp), "category",
-                    rc && !resp ? "none" : h->response_category(resp),
-                    "error", e.message, "body_len", (json_int_t)len,
-                    "content_type",
-                    h->response_header(resp, "content-type"), "page",
-                    page);
+                    rc && !resp ? "none" : h->response_category(resp), "error",
+                    e.message, "body_len", (json_int_t)len, "content_type",
+                    h->response_header(resp, "content-type"), "page", page);
     if (rec && len && len < 4096)
       json_object_set_new(rec, "body", json_stringn(body, len));
     h->response_free(resp);
