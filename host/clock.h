@@ -31,9 +31,10 @@ int64_t clock_now_ms(const struct clock *c);
 int clock_parse_rfc3339(const char *s, size_t len, int64_t *ms,
                         struct integ_error *err);
 
-/* Format ms since the epoch as RFC 3339 in UTC with microseconds, the
- * form singer-sdk writes ("2026-11-25T12:00:00.000000+00:00"), into buf
- * (at least CLOCK_RFC3339_MAX bytes). Returns buf. */
+/* Format ms since the epoch as RFC 3339 in UTC with microseconds
+ * ("2026-11-25T12:00:00.000000+00:00") into buf (at least
+ * CLOCK_RFC3339_MAX bytes). Returns buf. (Singer's time_extracted drops a
+ * zero fraction, as Python's isoformat does: emit_singer_time.) */
 #define CLOCK_RFC3339_MAX 40
 char *clock_format_rfc3339(int64_t ms, char *buf, size_t size);
 

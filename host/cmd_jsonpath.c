@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "jsonpath.h"
+#include "jsonw.h"
 
 static void usage(void)
 {
@@ -33,6 +35,7 @@ int cmd_jsonpath(int argc, char **argv)
   struct jsonpath *jp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
   json_t *doc = NULL, *out = NULL;
+  struct buf text = BUF_INIT;
   json_error_t jerr;
 
   for (int i = 1; i < argc; i++) {
@@ -97,15 +100,17 @@ int cmd_jsonpath(int argc, char **argv)
     fprintf(stderr, "integ jsonpath: out of memory\n");
     goto out;
   }
-  if (json_dumpf(out, stdout,
-                 JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) != 0 ||
-      fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+  /* jsonw, not json_dumpf: reals in their shortest round-trip form. */
+  if (jsonw_value(&text, out, 0) != 0 || buf_append(&text, "\n", 1) ||
+      fwrite(text.data, 1, text.len, stdout) != text.len ||
+      fflush(stdout) != 0) {
     fprintf(stderr, "integ jsonpath: writing standard output failed: %s\n",
             strerror(errno));
     goto out;
   }
   rc = EXIT_OK;
 out:
+  buf_free(&text);
   json_decref(out);
   jsonpath_nodes_free(&nodes);
   json_decref(doc);
