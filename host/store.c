@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -579,7 +580,48 @@ static void chown_companions(const char *path)
   free(p);
 }
 
+static int store_open_locked(const char *path, struct store **out,
+                             struct integ_error *err, int *lock);
+
+/* Hold an exclusive flock on the store's directory while opening: two
+ * processes creating or migrating one store at once would otherwise both
+ * hold SQLite's shared lock while each waits for the exclusive one (to
+ * switch to WAL, or to migrate), and one gives up. flock on the directory,
+ * not on the database: closing any descriptor of the database file would
+ * drop SQLite's own POSIX locks on it. Returns the fd, or -1 (then we go
+ * on unlocked: the busy handler still protects the data). */
+static int lock_dir(const char *path)
+{
+  char *dir = strdup(path), *slash;
+  int fd;
+
+  if (!dir)
+    return -1;
+  slash = strrchr(dir, '/');
+  if (slash == dir)
+    slash[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  free(dir);
+  if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
 int store_open(const char *path, struct store **out, struct integ_error *err)
+{
+  int lock, rc = store_open_locked(path, out, err, &lock);
+
+  if (lock >= 0)
+    close(lock); /* releases the flock */
+  return rc;
+}
+
+static int store_open_locked(const char *path, struct store **out,
+                             struct integ_error *err, int *lock)
 {
   struct store *s = NULL;
   struct stat st;
@@ -587,8 +629,10 @@ int store_open(const char *path, struct store **out, struct integ_error *err)
   int rc, created = 0;
 
   *out = NULL;
+  *lock = -1;
   if (!path || !*path)
     return error_set(err, INTEG_EINVAL, "store: no path given");
+  *lock = lock_dir(path);
   s = calloc(1, sizeof(*s));
   if (!s || !(s->path = strdup(path))) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory opening store %s", path);
