@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "error.h"
 #include "iregexp.h"
+#include "utf8.h"
 
 /* The translation being written; an allocation failure sticks. */
 struct obuf {
@@ -63,38 +64,11 @@ static void rfail(struct rparser *p, const char *what)
  * length in bytes (0 at the end or on invalid UTF-8, which fails p). */
 static size_t rpeek(struct rparser *p, uint32_t *cp)
 {
-  const unsigned char *s = p->s + p->pos;
-  size_t left = p->len - p->pos, n;
-  uint32_t c, min;
-  if (left == 0)
-    return 0;
-  c = s[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xe0) == 0xc0) {
-    n = 2, c &= 0x1f, min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3, c &= 0x0f, min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4, c &= 0x07, min = 0x10000;
-  } else {
-    goto bad;
-  }
-  if (left < n)
-    goto bad;
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      goto bad;
-    c = (c << 6) | (s[i] & 0x3f);
-  }
-  if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-    goto bad;
-  *cp = c;
+  size_t n = utf8_decode(p->s + p->pos, p->len - p->pos, cp);
+
+  if (n == 0 && p->pos < p->len)
+    rfail(p, "invalid UTF-8");
   return n;
-bad:
-  rfail(p, "invalid UTF-8");
-  return 0;
 }
 
 static int at(const struct rparser *p, char c)

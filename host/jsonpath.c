@@ -20,6 +20,7 @@
 #include "error.h"
 #include "iregexp.h"
 #include "jsonpath.h"
+#include "utf8.h"
 
 /* Integers in index and slice selectors must lie in the I-JSON range. */
 #define IJSON_MAX ((int64_t)9007199254740991) /* 2^53 - 1 */
@@ -267,61 +268,7 @@ static int is_digit(int c)
   return c >= '0' && c <= '9';
 }
 
-/* Decode the UTF-8 character at byte offset off; returns its length, or 0
- * when it is not valid UTF-8 (or off is the end). */
-static size_t utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
-{
-  uint32_t c, min;
-  size_t n;
-  if (left == 0)
-    return 0;
-  c = s[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xe0) == 0xc0) {
-    n = 2, c &= 0x1f, min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3, c &= 0x0f, min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4, c &= 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (left < n)
-    return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    c = (c << 6) | (s[i] & 0x3f);
-  }
-  if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-    return 0;
-  *cp = c;
-  return n;
-}
 
-static size_t utf8_encode(uint32_t cp, char *out)
-{
-  if (cp < 0x80) {
-    out[0] = (char)cp;
-    return 1;
-  } else if (cp < 0x800) {
-    out[0] = (char)(0xc0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-  } else if (cp < 0x10000) {
-    out[0] = (char)(0xe0 | (cp >> 12));
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-  }
-  out[0] = (char)(0xf0 | (cp >> 18));
-  out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-  out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-  out[3] = (char)(0x80 | (cp & 0x3f));
-  return 4;
-}
 
 static int hexval(int c)
 {

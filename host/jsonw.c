@@ -10,6 +10,7 @@
 #include <integ/plugin.h>
 
 #include "jsonw.h"
+#include "utf8.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -48,43 +49,6 @@ static const unsigned char byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2};
 
-/* Decode one UTF-8 sequence at s (n > 0 bytes available). Returns its
- * length and sets *cp, or 0 when the bytes are not valid UTF-8 (overlong
- * forms, surrogates and values above U+10FFFF included). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-  uint32_t c = s[0];
-  size_t len, i;
-
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    c &= 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    c &= 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    c &= 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    c = (c << 6) | (s[i] & 0x3f);
-  }
-  if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
-      (c >= 0xd800 && c <= 0xdfff))
-    return 0;
-  *cp = c;
-  return len;
-}
 
 static void put_u16(char *p, uint32_t u)
 {
