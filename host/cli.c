@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"validate", cmd_validate, "check the manifest and report every error"},
     {"jsonpath", cmd_jsonpath, "query JSON with JSONPath (RFC 9535)"},
     {"state", cmd_state, "show, set or clear a connector's stored state"},
+    {"tap", cmd_tap, "run a plugin as a Singer tap (--config, --catalog)"},
+    {"source", cmd_source, "run a plugin as an Airbyte source (spec, read)"},
     {"help", cmd_help, "show help for integ or for a command"},
 };
 
@@ -98,6 +100,42 @@ int cmd_help(int argc, char **argv)
   return c->fn(2, sub);
 }
 
+/* ---- tap (issue 10): argv[0] dispatch ---- */
+/* Orchestrators run one executable per connector: integ called through a
+ * symlink named tap-NAME or source-NAME is `integ tap NAME ARGS` or
+ * `integ source NAME ARGS`. Returns -1 when argv[0] is neither. */
+static int cli_connector_alias(int argc, char **argv)
+{
+  const char *base = strrchr(argv[0], '/');
+  int (*fn)(int, char **) = NULL;
+  char **args;
+  size_t skip = 0;
+  int rc;
+
+  base = base ? base + 1 : argv[0];
+  if (strncmp(base, "tap-", 4) == 0 && base[4])
+    fn = cmd_tap, skip = 4;
+  else if (strncmp(base, "source-", 7) == 0 && base[7])
+    fn = cmd_source, skip = 7;
+  if (!fn)
+    return -1;
+  args = calloc((size_t)argc + 2, sizeof(*args));
+  if (!args) {
+    log_error("out of memory");
+    return EXIT_RUN;
+  }
+  args[0] = (char *)(skip == 4 ? "tap" : "source");
+  args[1] = (char *)base + skip;
+  for (int i = 1; i < argc; i++)
+    args[i + 1] = argv[i];
+  log_set_level(INTEG_LOG_WARN);
+  optind = 0;
+  rc = fn(argc + 1, args);
+  free(args);
+  return rc;
+}
+/* ---- end tap ---- */
+
 int cli_main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -113,6 +151,8 @@ int cli_main(int argc, char **argv)
 
   /* A closed pipe is a write error we report, not a silent death. */
   signal(SIGPIPE, SIG_IGN);
+  if (argc > 0 && (opt = cli_connector_alias(argc, argv)) >= 0)
+    return opt; /* tap (issue 10) */
 
   env = getenv("INTEG_CONFIG");
   globals.manifest = SYSCONFDIR "/integ/integ.yaml";

@@ -17,10 +17,12 @@
 #include "store.h"
 
 struct run_args {
-  const char *record; /* --record FILE */
-  const char *replay; /* --replay FILE */
-  const char *format; /* --format, else the manifest's, else jsonl */
-  const char *to;     /* --output, else the manifest's, else stdout */
+  const char *record;          /* --record FILE */
+  const char *replay;          /* --replay FILE */
+  const char *format;          /* --format, else the manifest's, else jsonl */
+  const char *to;              /* --output, else the manifest's, else stdout */
+  uint64_t checkpoint_records; /* the manifest's; 0: output.c's default */
+  int64_t checkpoint_ms;       /* the manifest's; 0: output.c's default */
 };
 
 /* Where a connector's states go: the store, per (account, connector,
@@ -214,6 +216,8 @@ static int run_with(const struct plugin *pl, const char *tag,
       emit_format_parse(a->format ? a->format : "jsonl", &oc.format, &err))
     goto out;
   oc.to = a->to;
+  oc.checkpoint_records = a->checkpoint_records;
+  oc.checkpoint_ms = a->checkpoint_ms;
   oc.connector = tag;
   oc.account = account;
   oc.clock = &clk;
@@ -232,6 +236,7 @@ static int run_with(const struct plugin *pl, const char *tag,
   o.clock = &clk;
   o.http = &http;
   o.output = &oc;
+  o.progress = 1;
   status = EXIT_RUN;
   if (run_plugin(pl, config, state, &o, &stats, &err))
     goto out;
@@ -307,6 +312,18 @@ static int run_connectors(char **names, int n, const struct run_args *a)
     ma.format = m->output_format;
   if (!ma.to)
     ma.to = m->output_to;
+  {
+    json_t *mo = json_object_get(m->root, "output");
+    json_t *v = json_object_get(mo, "checkpoint_records");
+
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+      ma.checkpoint_records = (uint64_t)json_integer_value(v);
+    if (get_duration(mo, "checkpoint_interval", "output", &ma.checkpoint_ms,
+                     &err)) {
+      log_error("%s", err.message);
+      goto out;
+    }
+  }
   for (int i = 0; i < n; i++)
     if (!manifest_connector(m, names[i])) {
       log_error("%s: no connector '%s' (run `integ validate -v` to see "
@@ -364,7 +381,7 @@ int cmd_run(int argc, char **argv)
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *plugin = NULL, *config_file = NULL;
-  struct run_args a = {NULL, NULL, NULL, NULL};
+  struct run_args a = {NULL, NULL, NULL, NULL, 0, 0};
   int opt;
 
   while ((opt = getopt_long(argc, argv, "p:f:o:h", opts, NULL)) != -1) {

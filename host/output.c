@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "error.h"
 #include "log.h"
 #include "output.h"
@@ -47,6 +48,8 @@ struct output {
   uint64_t since; /* records since the last checkpoint */
   int64_t last_ms;
   struct output_stats stats;
+  json_t *started; /* stream_start: {stream: true} of streams begun */
+  int failed;      /* a write or fsync failed: commit nothing more */
 };
 
 static int64_t now_ms(const struct output *o)
@@ -181,6 +184,47 @@ static int start_command(struct output *o, const char *cmd,
   return 0;
 }
 
+/* A run killed inside write() can leave half a line at the end of the
+ * file; appending to it would make the next message invalid. Cut the file
+ * back to its last newline: what is cut was never covered by a committed
+ * state (states are committed after fsync of whole lines). */
+static int trim_torn_line(struct output *o, struct integ_error *err)
+{
+  struct stat st;
+  char chunk[65536];
+  off_t end, pos;
+
+  if (fstat(o->fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
+    return 0;
+  end = st.st_size;
+  pos = end;
+  while (pos > 0) {
+    size_t n = pos > (off_t)sizeof(chunk) ? sizeof(chunk) : (size_t)pos;
+    ssize_t got = pread(o->fd, chunk, n, pos - (off_t)n);
+
+    if (got != (ssize_t)n)
+      return error_set(err, INTEG_EIO, "output %s: read failed: %s", o->where,
+                       strerror(errno));
+    for (size_t i = n; i-- > 0;)
+      if (chunk[i] == '\n') {
+        pos = pos - (off_t)n + (off_t)i + 1;
+        goto found;
+      }
+    pos -= (off_t)n;
+  }
+found:
+  if (pos == end)
+    return 0;
+  log_msg(INTEG_LOG_WARN, o->cfg.connector,
+          "output %s: cutting %lld bytes of a partial last line left by an "
+          "interrupted run",
+          o->where, (long long)(end - pos));
+  if (ftruncate(o->fd, pos))
+    return error_set(err, INTEG_EIO, "output %s: cannot cut it: %s", o->where,
+                     strerror(errno));
+  return 0;
+}
+
 int output_open(const struct output_config *cfg, json_t *streams,
                 struct output **out, struct integ_error *err)
 {
@@ -204,7 +248,19 @@ int output_open(const struct output_config *cfg, json_t *streams,
   o->tail = &o->waiting;
   o->last_ms = mono_ms();
   rc = emit_new(cfg->format, &o->emit, err);
-  if (!rc && streams)
+  if (!rc && cfg->stream_start && !(o->started = json_object()))
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+  if (!rc && streams && cfg->catalog) {
+    /* Schemas without the deselected fields, as the records will be. */
+    json_t *declared = NULL;
+
+    rc = catalog_check(cfg->catalog, streams, err);
+    if (!rc && !(declared = catalog_apply_streams(cfg->catalog, streams)))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    if (!rc)
+      rc = emit_add_streams(o->emit, declared, err);
+    json_decref(declared);
+  } else if (!rc && streams)
     rc = emit_add_streams(o->emit, streams, err);
   if (!rc)
     rc = buf_reserve(&o->buf, OUTPUT_BUFFER)
@@ -224,7 +280,11 @@ int output_open(const struct output_config *cfg, json_t *streams,
       rc = err ? err->code : INTEG_ECONFIG;
       goto fail;
     }
-    o->fd = open(o->where, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    o->fd = open(o->where, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (o->fd >= 0 && trim_torn_line(o, err)) {
+      rc = err ? err->code : INTEG_EIO;
+      goto fail;
+    }
     if (o->fd < 0) {
       rc = error_set(err, INTEG_EIO, "output %s: cannot open: %s", o->where,
                      strerror(errno));
@@ -289,13 +349,22 @@ static int write_all(struct output *o, const char *p, size_t n,
   return 0;
 }
 
+/* Write the buffer out. A failed write or fsync makes the output fail
+ * for good: records may be lost, so no later state may be committed, even
+ * if a later write would go through (a disk that had a moment's room). */
 static int flush(struct output *o, struct integ_error *err)
 {
   int rc = 0;
 
+  if (o->failed)
+    return error_set(err, INTEG_EIO,
+                     "output %s failed earlier: nothing more is committed",
+                     o->where);
   if (o->buf.len)
     rc = write_all(o, o->buf.data, o->buf.len, err);
   buf_reset(&o->buf);
+  if (rc)
+    o->failed = 1;
   return rc;
 }
 
@@ -409,8 +478,30 @@ static int read_echoes(struct output *o, int64_t timeout_ms,
 int output_record(struct output *o, const char *stream, json_t *record,
                   struct integ_error *err)
 {
-  int rc = emit_record(o->emit, &o->buf, stream, record, now_ms(o), err);
+  json_t *projected = NULL;
+  int rc, nomem = 0;
 
+  if (o->cfg.catalog) {
+    if (!catalog_selected(o->cfg.catalog, stream))
+      return 0;
+    projected =
+        catalog_project(catalog_find(o->cfg.catalog, stream), record, &nomem);
+    if (nomem)
+      return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  if (o->started && !json_object_get(o->started, stream)) {
+    rc = json_object_set_new(o->started, stream, json_true())
+             ? error_set(err, INTEG_ENOMEM, "out of memory")
+             : o->cfg.stream_start(o->cfg.stream_start_arg, stream, &o->buf,
+                                   err);
+    if (rc) {
+      json_decref(projected);
+      return rc;
+    }
+  }
+  rc = emit_record(o->emit, &o->buf, stream, projected ? projected : record,
+                   now_ms(o), err);
+  json_decref(projected);
   if (rc)
     return rc;
   o->stats.records++;
@@ -461,10 +552,12 @@ int output_checkpoint(struct output *o, struct integ_error *err)
   rc = flush(o, err);
   if (rc)
     return rc;
-  if (o->fsync_ok && fsync(o->fd))
+  if (o->fsync_ok && fsync(o->fd)) {
+    o->failed = 1;
     return error_set(err, INTEG_EIO, "output %s: fsync failed: %s%s", o->where,
                      strerror(errno),
                      errno == ENOSPC ? " (the disk is full)" : "");
+  }
   if (o->sink == SINK_COMMAND) {
     read_echoes(o, 0, err, &rc);
     return rc;
@@ -500,6 +593,8 @@ int output_close(struct output *o, int ok, struct integ_error *err)
 
   if (!o)
     return 0;
+  if (o->failed)
+    ok = 0;
   if (ok)
     rc = output_checkpoint(o, err);
   if (o->sink == SINK_COMMAND && o->fd >= 0) {
@@ -532,6 +627,7 @@ int output_close(struct output *o, int ok, struct integ_error *err)
                    strerror(errno));
   commit_upto(o, NULL, NULL, &(int){1}); /* free what was never echoed */
   json_decref(o->state);
+  json_decref(o->started);
   emit_free(o->emit);
   buf_free(&o->buf);
   buf_free(&o->echo);

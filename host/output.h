@@ -30,6 +30,16 @@
 typedef int (*output_commit_fn)(void *arg, json_t *state,
                                 struct integ_error *err);
 
+/* Called before the first record of each stream is written, with the
+ * output's buffer, so the caller can put a message of its own in order
+ * there (Airbyte's STREAM_STATUS RUNNING). Returns 0 or a negative code
+ * with err set. */
+typedef int (*output_stream_start_fn)(void *arg, const char *stream,
+                                      struct buf *out,
+                                      struct integ_error *err);
+
+struct catalog;
+
 struct output_config {
   enum emit_format format;
   const char *to;        /* "stdout", "file:TEMPLATE" or "command:CMD" */
@@ -42,6 +52,12 @@ struct output_config {
   output_commit_fn commit;     /* NULL: states are not committed */
   void *commit_arg;
   int out_fd; /* the fd "stdout" means (normally 1; tests redirect) */
+  /* NULL: every stream, every field. Else (borrowed) only the catalog's
+   * selected streams are written, without their deselected fields, and
+   * output_open checks it against the plugin's streams (catalog.h). */
+  const struct catalog *catalog;
+  output_stream_start_fn stream_start; /* NULL: none */
+  void *stream_start_arg;
 };
 
 struct output;
@@ -52,7 +68,8 @@ struct output;
 int output_open(const struct output_config *cfg, json_t *streams,
                 struct output **out, struct integ_error *err);
 
-/* Write one record (borrowed). */
+/* Write one record (borrowed); nothing for a stream the catalog did not
+ * select. */
 int output_record(struct output *o, const char *stream, json_t *record,
                   struct integ_error *err);
 

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
+#include "progress.h"
 #include "run.h"
 
 /* The plugin's opaque handles (integ_request, integ_response,
@@ -31,6 +32,7 @@ struct integ_ctx {
   struct http_client *http;
   struct path_cache *paths;
   struct output *out;
+  struct progress *progress; /* NULL unless stderr is a TTY */
 };
 
 static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
@@ -47,9 +49,15 @@ static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
                      "plugin %s: emit_record: record for stream '%s' is "
                      "not a JSON object",
                      ctx->pl->vt->name, stream);
+  if (!ctx->out)
+    return error_set(err, INTEG_EPLUGIN,
+                     "plugin %s: emit_record called outside run()",
+                     ctx->pl->vt->name);
   rc = output_record(ctx->out, stream, record, err);
-  if (!rc)
+  if (!rc) {
     ctx->stats->records++;
+    progress_record(ctx->progress, stream);
+  }
   return rc;
 }
 
@@ -61,6 +69,10 @@ static int host_emit_state(integ_ctx *ctx, json_t *state,
   if (!json_is_object(state))
     return error_set(err, INTEG_EINVAL,
                      "plugin %s: emit_state: state is not a JSON object",
+                     ctx->pl->vt->name);
+  if (!ctx->out)
+    return error_set(err, INTEG_EPLUGIN,
+                     "plugin %s: emit_state called outside run()",
                      ctx->pl->vt->name);
   rc = output_state(ctx->out, state, err);
   if (rc)
@@ -135,6 +147,8 @@ static int host_http_do(integ_ctx *ctx, integ_request *req,
   struct http_response *r = NULL;
   int rc = http_do(ctx->http, req_of(req), &r, err);
 
+  if (!rc)
+    progress_page(ctx->progress);
   *resp = (integ_response *)(void *)r;
   return rc;
 }
@@ -302,6 +316,7 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
   http_request_set_flags(r, saved);
   if (rc)
     goto out;
+  progress_page(ctx->progress);
   doc = resp->json;
   rc = jsonpath_eval(jp, doc, 0, &nodes, err);
   if (rc)
@@ -401,7 +416,7 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
                const struct run_opts *o, struct run_stats *stats,
                struct integ_error *err)
 {
-  struct integ_ctx ctx = {pl, o, stats, NULL, NULL, NULL};
+  struct integ_ctx ctx = {pl, o, stats, NULL, NULL, NULL, NULL};
   struct integ_error perr = {0, ""};
   struct http_config defaults;
   struct path_cache *p, *next;
@@ -437,6 +452,8 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
   rc = output_open(o->output, streams, &ctx.out, err);
   if (rc)
     goto out;
+  if (o->progress)
+    ctx.progress = progress_new(o->tag);
   rc = pl->vt->run(inst, &perr);
   if (rc)
     error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: run failed: %s",
@@ -446,6 +463,7 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
   if (output_close(ctx.out, 1, rc ? NULL : err) && !rc)
     rc = err ? err->code : INTEG_EIO;
 out:
+  progress_done(ctx.progress);
   if (loaded)
     pl->vt->unload(inst);
   json_decref(streams);
@@ -464,4 +482,72 @@ void run_stats_free(struct run_stats *stats)
 {
   json_decref(stats->state);
   stats->state = NULL;
+}
+
+/* Load pl, call discover() (streams non-NULL) or check(), unload. */
+static int run_call(const struct plugin *pl, json_t *config,
+                    const struct run_opts *o, json_t **streams,
+                    struct integ_error *err)
+{
+  struct run_stats stats;
+  struct integ_ctx ctx = {pl, o, &stats, NULL, NULL, NULL, NULL};
+  struct integ_error perr = {0, ""};
+  struct http_config defaults;
+  struct path_cache *p, *next;
+  const char *what = streams ? "discover" : "check";
+  void *inst = NULL;
+  int rc;
+
+  memset(&stats, 0, sizeof(stats));
+  if (streams)
+    *streams = NULL;
+  if (!o->http) {
+    http_config_init(&defaults);
+    defaults.tag = o->tag;
+  }
+  rc = http_client_new(o->http ? o->http : &defaults, &ctx.http, err);
+  if (rc)
+    return rc;
+  rc = pl->vt->load(&host_vtable, &ctx, config, NULL, &inst, &perr);
+  if (rc) {
+    error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: load failed: %s",
+              pl->vt->name, perr.message[0] ? perr.message : "(no message)");
+    goto out;
+  }
+  if (streams && !pl->vt->discover)
+    *streams = json_array();
+  else if (streams)
+    *streams = pl->vt->discover(inst, &perr);
+  else
+    rc = pl->vt->check ? pl->vt->check(inst, &perr) : 0;
+  if (streams && !*streams)
+    rc = INTEG_EPLUGIN;
+  if (rc)
+    error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: %s failed: %s",
+              pl->vt->name, what,
+              perr.message[0] ? perr.message : "(no message)");
+  pl->vt->unload(inst);
+out:
+  json_decref(stats.state);
+  http_client_free(ctx.http);
+  for (p = ctx.paths; p; p = next) {
+    next = p->next;
+    jsonpath_free(p->jp);
+    free(p->query);
+    free(p);
+  }
+  return rc;
+}
+
+int run_discover(const struct plugin *pl, json_t *config,
+                 const struct run_opts *o, json_t **streams,
+                 struct integ_error *err)
+{
+  return run_call(pl, config, o, streams, err);
+}
+
+int run_check(const struct plugin *pl, json_t *config,
+              const struct run_opts *o, struct integ_error *err)
+{
+  return run_call(pl, config, o, NULL, err);
 }

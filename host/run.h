@@ -21,6 +21,7 @@ struct run_opts {
   const struct clock *clock;          /* borrowed */
   const struct http_config *http;     /* borrowed; NULL: defaults */
   const struct output_config *output; /* borrowed: format, sink, commit */
+  int progress; /* show a progress line on stderr when it is a TTY */
 };
 
 struct run_stats {
@@ -40,5 +41,18 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
                struct integ_error *err);
 
 void run_stats_free(struct run_stats *stats);
+
+/* Load `pl` with config (borrowed) and no state, call its discover():
+ * *streams is a new reference to its array (an empty one for a plugin
+ * without discover) and unload it. o->output is not used. Returns 0 or a
+ * negative code with err naming the plugin and what failed. */
+int run_discover(const struct plugin *pl, json_t *config,
+                 const struct run_opts *o, json_t **streams,
+                 struct integ_error *err);
+
+/* As run_discover, calling check(): 0 when the plugin says the config
+ * works (or has no check), else its code with err saying why. */
+int run_check(const struct plugin *pl, json_t *config,
+              const struct run_opts *o, struct integ_error *err);
 
 #endif

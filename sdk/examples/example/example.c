@@ -6,6 +6,9 @@
  * cursor pagination, using the fast path emit_batch; each user's orders
  * in full, page by page, with http_do and emit_record, so both styles are
  * shown. Without base_url it generates {"users": 3, "orders_per_user": 2}.
+ * discover() declares both streams, so the same plugin runs as a Singer
+ * tap (`integ tap example`) and an Airbyte source (`integ source
+ * example`), whose catalogs choose streams, fields and sync modes.
  *
  * Build out of tree:  cc -shared -fPIC $(pkg-config --cflags --libs
  * integ-plugin) -o example.so example.c   (see the Makefile beside it)
@@ -71,13 +74,20 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
   ex->ctx = ctx;
   ex->users = int_or(config, "users", 3);
   ex->orders_per_user = int_or(config, "orders_per_user", 2);
-  ex->last_user = int_or(state, "last_user", 0);
+  /* The state is keyed by stream, in singer-sdk's shape:
+   *   {"users": {"replication_key": "updated_at",
+   *              "replication_key_value": "2024-03-01T09:00:00Z"}}
+   * (generated mode keeps the last user's id there). The host leaves out
+   * the streams a catalog syncs in full. */
+  v = json_object_get(json_object_get(state, "users"),
+                      "replication_key_value");
+  ex->last_user = json_is_integer(v) ? json_integer_value(v) : 0;
   ex->page_size = int_or(config, "page_size", 25);
   v = json_object_get(config, "base_url");
   if (json_is_string(v) && !(ex->base_url = strdup(json_string_value(v))))
     goto nomem;
-  /* The state is keyed by stream, as Singer's bookmarks are. */
-  v = json_object_get(json_object_get(state, "users"), "updated_after");
+  v = json_object_get(json_object_get(state, "users"),
+                      "replication_key_value");
   if (json_is_string(v) && !(ex->updated_after = strdup(json_string_value(v))))
     goto nomem;
   *instance = ex;
@@ -199,7 +209,8 @@ static int pull_users(struct example *ex, struct integ_error *err)
       ex->updated_after =
           strdup(json_string_value(json_object_get(got, "last")));
       state =
-          json_pack("{s:{s:s?}}", "users", "updated_after", ex->updated_after);
+          json_pack("{s:{s:s, s:s?}}", "users", "replication_key",
+                    "updated_at", "replication_key_value", ex->updated_after);
       rc = state && ex->updated_after ? h->emit_state(ex->ctx, state, err)
                                       : nomem(err);
       json_decref(state);
@@ -242,7 +253,8 @@ static int example_run(void *instance, struct integ_error *err)
   if (rc)
     return rc;
   /* One consistent point: every user up to ex->users is synced. */
-  state = json_pack("{s:I}", "last_user", ex->users);
+  state = json_pack("{s:{s:s, s:I}}", "users", "replication_key", "id",
+                    "replication_key_value", ex->users);
   if (!state)
     return fail(err, INTEG_ENOMEM, "out of memory");
   rc = ex->host->emit_state(ex->ctx, state, err);
@@ -259,32 +271,101 @@ static void example_unload(void *instance)
   free(ex);
 }
 
+/* The streams: JSON Schemas, keys, and the cursor of the incremental
+ * one. users is incremental (the host hands back its state), orders is
+ * always synced in full. */
+static const char http_streams[] =
+    "[{\"stream\": \"users\", \"key_properties\": [\"id\"],"
+    "  \"replication_key\": \"updated_at\","
+    "  \"schema\": {\"type\": \"object\", \"properties\": {"
+    "   \"id\": {\"type\": \"integer\"},"
+    "   \"updated_at\": {\"type\": \"string\", \"format\": \"date-time\"},"
+    "   \"name\": {\"type\": [\"string\", \"null\"]},"
+    "   \"email\": {\"type\": [\"string\", \"null\"]},"
+    "   \"created_at\": {\"type\": [\"string\", \"null\"],"
+    "    \"format\": \"date-time\"},"
+    "   \"country\": {\"type\": [\"string\", \"null\"]},"
+    "   \"balance\": {\"type\": [\"number\", \"null\"]},"
+    "   \"lifetime_value_micros\": {\"type\": [\"integer\", \"null\"]},"
+    "   \"address\": {\"type\": [\"object\", \"null\"], \"properties\": {"
+    "    \"street\": {\"type\": [\"string\", \"null\"]},"
+    "    \"city\": {\"type\": [\"string\", \"null\"]},"
+    "    \"postal_code\": {\"type\": [\"string\", \"null\"]},"
+    "    \"geo\": {\"type\": [\"object\", \"null\"], \"properties\": {"
+    "     \"lat\": {\"type\": \"number\"}, \"lon\": {\"type\": "
+    "\"number\"}}}}},"
+    "   \"is_active\": {\"type\": [\"boolean\", \"null\"]},"
+    "   \"last_login_at\": {\"type\": [\"string\", \"null\"],"
+    "    \"format\": \"date-time\"}}}},"
+    " {\"stream\": \"orders\", \"key_properties\": [\"id\"],"
+    "  \"schema\": {\"type\": \"object\", \"properties\": {"
+    "   \"id\": {\"type\": \"integer\"},"
+    "   \"user_id\": {\"type\": [\"integer\", \"null\"]},"
+    "   \"updated_at\": {\"type\": [\"string\", \"null\"],"
+    "    \"format\": \"date-time\"},"
+    "   \"created_at\": {\"type\": [\"string\", \"null\"],"
+    "    \"format\": \"date-time\"},"
+    "   \"status\": {\"type\": [\"string\", \"null\"]},"
+    "   \"currency\": {\"type\": [\"string\", \"null\"]},"
+    "   \"items\": {\"type\": [\"array\", \"null\"], \"items\": {"
+    "    \"type\": \"object\", \"properties\": {"
+    "     \"sku\": {\"type\": \"string\"}, \"title\": {\"type\": \"string\"},"
+    "     \"quantity\": {\"type\": \"integer\"},"
+    "     \"unit_price\": {\"type\": \"number\"}}}},"
+    "   \"total\": {\"type\": [\"number\", \"null\"]},"
+    "   \"shipping\": {\"type\": [\"object\", \"null\"]},"
+    "   \"note\": {\"type\": [\"string\", \"null\"]}}}}]";
+
+static const char generated_streams[] =
+    "[{\"stream\": \"users\", \"key_properties\": [\"id\"],"
+    "  \"replication_key\": \"id\","
+    "  \"schema\": {\"type\": \"object\", \"properties\": {"
+    "   \"id\": {\"type\": \"integer\"}, \"name\": {\"type\": \"string\"},"
+    "   \"active\": {\"type\": \"boolean\"}}}},"
+    " {\"stream\": \"orders\", \"key_properties\": [\"id\"],"
+    "  \"schema\": {\"type\": \"object\", \"properties\": {"
+    "   \"id\": {\"type\": \"integer\"}, \"user_id\": {\"type\": \"integer\"},"
+    "   \"total\": {\"type\": \"number\"}}}}]";
+
 static json_t *example_discover(void *instance, struct integ_error *err)
 {
-  (void)instance;
-  (void)err;
-  return json_pack("[{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}, s:[s]},"
-                   " {s:s, s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}, s:[s]}]",
-                   "stream", "users", "schema", "type", "object", "properties",
-                   "id", "type", "integer", "name", "type", "string", "active",
-                   "type", "boolean", "key_properties", "id", "stream",
-                   "orders", "schema", "type", "object", "properties", "id",
-                   "type", "integer", "user_id", "type", "integer", "total",
-                   "type", "number", "key_properties", "id");
+  struct example *ex = instance;
+  json_error_t jerr;
+  json_t *streams =
+      json_loads(ex->base_url ? http_streams : generated_streams, 0, &jerr);
+
+  if (!streams)
+    fail(err, INTEG_EPLUGIN, jerr.text); /* a typo above */
+  return streams;
 }
 
+/* Can we reach the API? One request to its health route; the host's
+ * error says what went wrong (status, provider message, URL). */
 static int example_check(void *instance, struct integ_error *err)
 {
-  (void)instance;
-  (void)err;
-  return 0; /* nothing to reach: generated data always works */
+  struct example *ex = instance;
+  const struct integ_host *h = ex->host;
+  integ_request *req;
+  integ_response *resp = NULL;
+  char url[512];
+  int rc;
+
+  if (!ex->base_url)
+    return 0; /* nothing to reach: generated data always works */
+  snprintf(url, sizeof(url), "%s/v1/health", ex->base_url);
+  if (!(req = h->request_new(ex->ctx, "GET", url, INTEG_REQ_EXPECT_JSON)))
+    return nomem(err);
+  rc = h->http_do(ex->ctx, req, &resp, err);
+  h->response_free(resp);
+  h->request_free(req);
+  return rc;
 }
 
 static const struct integ_plugin example_plugin = {
     INTEG_PLUGIN_HEADER,
     .name = "example",
     .version = "0.1.0",
-    .description = "Generated users and orders: the plugin to copy",
+    .description = "Users and orders from the demo shop API, or generated",
     .spec = spec,
     .load = example_load,
     .run = example_run,

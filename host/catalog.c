@@ -1,0 +1,571 @@
+/* catalog.c - Singer and Airbyte catalogs: selection and sync modes (see
+ * catalog.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "error.h"
+
+void catalog_free(struct catalog *c)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n; i++) {
+    free(c->streams[i].name);
+    free(c->streams[i].path);
+    free(c->streams[i].replication_key);
+    json_decref(c->streams[i].dropped);
+    json_decref(c->streams[i].primary_key);
+  }
+  free(c->streams);
+  free(c->file);
+  json_decref(c->index);
+  free(c);
+}
+
+static int nomem(struct integ_error *err)
+{
+  return error_set(err, INTEG_ENOMEM, "out of memory reading a catalog");
+}
+
+/* A new catalog with room for n streams. */
+static struct catalog *catalog_new(enum catalog_kind kind, const char *file,
+                                   size_t n)
+{
+  struct catalog *c = calloc(1, sizeof(*c));
+
+  if (!c)
+    return NULL;
+  c->kind = kind;
+  c->file = strdup(file ? file : "-");
+  c->index = json_object();
+  c->streams = calloc(n ? n : 1, sizeof(*c->streams));
+  if (!c->file || !c->index || !c->streams) {
+    catalog_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* Take the next stream slot, named name, at "streams[i]". A stream named
+ * twice is an error: which entry would win is not obvious. */
+static int add_stream(struct catalog *c, const char *name, size_t i,
+                      const char *at, struct catalog_stream **out,
+                      struct integ_error *err)
+{
+  struct catalog_stream *s = &c->streams[c->n];
+  char path[64];
+
+  if (json_object_get(c->index, name))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu]%s: stream '%s' is named "
+                     "twice",
+                     c->file, i, at, name);
+  snprintf(path, sizeof(path), "streams[%zu]", i);
+  s->name = strdup(name);
+  s->path = strdup(path);
+  if (!s->name || !s->path ||
+      json_object_set_new(c->index, name, json_integer((json_int_t)c->n))) {
+    free(s->name);
+    free(s->path);
+    s->name = s->path = NULL;
+    return nomem(err);
+  }
+  c->n++;
+  *out = s;
+  return 0;
+}
+
+const struct catalog_stream *catalog_find(const struct catalog *c,
+                                          const char *stream)
+{
+  json_t *ix;
+
+  if (!c || !(ix = json_object_get(c->index, stream)))
+    return NULL;
+  return &c->streams[json_integer_value(ix)];
+}
+
+int catalog_selected(const struct catalog *c, const char *stream)
+{
+  const struct catalog_stream *s;
+
+  if (!c)
+    return 1;
+  s = catalog_find(c, stream);
+  return s && s->selected;
+}
+
+/* ------------------------------------------------------------ Singer */
+
+/* A boolean member of a metadata object: 1/0, -1 when absent. */
+static int md_bool(json_t *md, const char *key, const char *file,
+                   const char *path, int *out, struct integ_error *err)
+{
+  json_t *v = json_object_get(md, key);
+
+  *out = -1;
+  if (!v || json_is_null(v))
+    return 0;
+  if (!json_is_boolean(v))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: %s.metadata.%s: expected true or false",
+                     file, path, key);
+  *out = json_is_true(v);
+  return 0;
+}
+
+/* A string member of a metadata object, or NULL (borrowed). */
+static int md_string(json_t *md, const char *key, const char *file,
+                     const char *path, const char **out,
+                     struct integ_error *err)
+{
+  json_t *v = json_object_get(md, key);
+
+  *out = NULL;
+  if (!v || json_is_null(v))
+    return 0;
+  if (!json_is_string(v))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: %s.metadata.%s: expected a string", file,
+                     path, key);
+  *out = json_string_value(v);
+  return 0;
+}
+
+/* selected, else selected-by-default, else `dflt`. */
+static int md_selected(json_t *md, const char *file, const char *path,
+                       int dflt, int *out, struct integ_error *err)
+{
+  int sel, by_default, rc;
+
+  if ((rc = md_bool(md, "selected", file, path, &sel, err)) ||
+      (rc = md_bool(md, "selected-by-default", file, path, &by_default, err)))
+    return rc;
+  *out = sel >= 0 ? sel : by_default >= 0 ? by_default : dflt;
+  return 0;
+}
+
+/* One metadata entry of a property: drop the field when deselected. */
+static int singer_field(struct catalog *c, struct catalog_stream *s,
+                        json_t *entry, json_t *bc, const char *path,
+                        struct integ_error *err)
+{
+  json_t *md = json_object_get(entry, "metadata");
+  const char *inclusion, *field;
+  int keep, rc;
+
+  /* Only top-level properties are projected; deeper breadcrumbs
+   * (nested objects) are accepted and keep their whole parent. */
+  if (json_array_size(bc) != 2)
+    return 0;
+  field = json_string_value(json_array_get(bc, 1));
+  if (!field)
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: %s.breadcrumb[1]: expected a property name",
+                     c->file, path);
+  if ((rc = md_string(md, "inclusion", c->file, path, &inclusion, err)) ||
+      (rc = md_selected(md, c->file, path, 1, &keep, err)))
+    return rc;
+  if (inclusion && strcmp(inclusion, "automatic") == 0)
+    keep = 1;
+  else if (inclusion && strcmp(inclusion, "unsupported") == 0)
+    keep = 0;
+  if (keep)
+    return 0;
+  if (!s->dropped && !(s->dropped = json_object()))
+    return nomem(err);
+  if (json_object_set_new(s->dropped, field, json_true()))
+    return nomem(err);
+  return 0;
+}
+
+/* The stream entry's metadata: selection, fields, replication. */
+static int singer_stream(struct catalog *c, json_t *js, size_t i,
+                         struct integ_error *err)
+{
+  json_t *id = json_object_get(js, "tap_stream_id");
+  json_t *md_list = json_object_get(js, "metadata");
+  json_t *root = NULL, *entry, *vrk, *legacy;
+  const char *method = NULL, *forced = NULL, *rk = NULL, *name;
+  struct catalog_stream *s;
+  char path[96];
+  size_t k;
+  int rc;
+
+  if (!json_is_object(js))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu]: expected an object", c->file,
+                     i);
+  if (!id)
+    id = json_object_get(js, "stream");
+  if (!json_is_string(id) || !json_string_length(id))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].tap_stream_id: expected the "
+                     "stream's name (a non-empty string)",
+                     c->file, i);
+  name = json_string_value(id);
+  if (md_list && !json_is_array(md_list))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].metadata: expected an array "
+                     "of {\"breadcrumb\": [...], \"metadata\": {...}}",
+                     c->file, i);
+  if ((rc = add_stream(c, name, i, ".tap_stream_id", &s, err)))
+    return rc;
+  json_array_foreach(md_list, k, entry)
+  {
+    json_t *bc = json_object_get(entry, "breadcrumb");
+
+    snprintf(path, sizeof(path), "streams[%zu].metadata[%zu]", i, k);
+    if (!json_is_object(entry) || !json_is_array(bc) ||
+        !json_is_object(json_object_get(entry, "metadata")))
+      return error_set(err, INTEG_ECONFIG,
+                       "catalog %s: %s: expected {\"breadcrumb\": [...], "
+                       "\"metadata\": {...}}",
+                       c->file, path);
+    if (json_array_size(bc) == 0) {
+      root = entry;
+      continue;
+    }
+    if (strcmp(json_string_value(json_array_get(bc, 0)) ?: "", "properties"))
+      return error_set(err, INTEG_ECONFIG,
+                       "catalog %s: %s.breadcrumb: expected [] or "
+                       "[\"properties\", NAME]",
+                       c->file, path);
+    if ((rc = singer_field(c, s, entry, bc, path, err)))
+      return rc;
+  }
+  /* Old catalogs put "selected" on the stream itself. */
+  legacy = json_object_get(js, "selected");
+  s->selected = json_is_boolean(legacy) ? json_is_true(legacy) : 1;
+  if (root) {
+    json_t *md = json_object_get(root, "metadata");
+    size_t at = 0;
+
+    json_array_foreach(md_list, at, entry) if (entry == root) break;
+    snprintf(path, sizeof(path), "streams[%zu].metadata[%zu]", i, at);
+    if ((rc =
+             md_selected(md, c->file, path, s->selected, &s->selected, err)) ||
+        (rc = md_string(md, "replication-method", c->file, path, &method,
+                        err)) ||
+        (rc = md_string(md, "forced-replication-method", c->file, path,
+                        &forced, err)) ||
+        (rc = md_string(md, "replication-key", c->file, path, &rk, err)))
+      return rc;
+    vrk = json_object_get(md, "valid-replication-keys");
+    if (!rk && json_is_string(json_array_get(vrk, 0)))
+      rk = json_string_value(json_array_get(vrk, 0));
+  } else {
+    snprintf(path, sizeof(path), "streams[%zu]", i);
+  }
+  if (!rk && json_is_string(json_object_get(js, "replication_key")))
+    rk = json_string_value(json_object_get(js, "replication_key"));
+  if (!method)
+    method = forced;
+  if (!method)
+    method = rk ? "INCREMENTAL" : "FULL_TABLE";
+  if (strcmp(method, "INCREMENTAL") == 0)
+    s->incremental = 1;
+  else if (strcmp(method, "FULL_TABLE") != 0)
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: %s.metadata.replication-method: '%s' is "
+                     "not supported (use INCREMENTAL or FULL_TABLE)",
+                     c->file, path, method);
+  if (s->incremental && rk && !(s->replication_key = strdup(rk)))
+    return nomem(err);
+  return 0;
+}
+
+int catalog_parse_singer(json_t *doc, const char *file, struct catalog **out,
+                         struct integ_error *err)
+{
+  json_t *streams = json_object_get(doc, "streams");
+  struct catalog *c;
+  int rc = 0;
+
+  *out = NULL;
+  if (!json_is_object(doc) || !json_is_array(streams))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams: expected {\"streams\": [...]}, "
+                     "a Singer catalog as `--discover` writes it",
+                     file);
+  c = catalog_new(CATALOG_SINGER, file, json_array_size(streams));
+  if (!c)
+    return nomem(err);
+  for (size_t i = 0; !rc && i < json_array_size(streams); i++)
+    rc = singer_stream(c, json_array_get(streams, i), i, err);
+  if (rc) {
+    catalog_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+/* ----------------------------------------------------------- Airbyte */
+
+static int airbyte_stream(struct catalog *c, json_t *cs, size_t i,
+                          struct integ_error *err)
+{
+  json_t *stream = json_object_get(cs, "stream");
+  json_t *name = json_object_get(stream, "name");
+  json_t *mode = json_object_get(cs, "sync_mode");
+  json_t *dmode = json_object_get(cs, "destination_sync_mode");
+  json_t *cursor = json_object_get(cs, "cursor_field");
+  json_t *pk = json_object_get(cs, "primary_key"), *part, *v;
+  struct catalog_stream *s;
+  size_t k, j;
+  int rc;
+
+  if (!json_is_object(cs) || !json_is_object(stream))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].stream: expected the stream "
+                     "object ({\"name\": ..., \"json_schema\": {...}})",
+                     c->file, i);
+  if (!json_is_string(name) || !json_string_length(name))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].stream.name: expected a "
+                     "non-empty string",
+                     c->file, i);
+  if (!json_is_string(mode) ||
+      (strcmp(json_string_value(mode), "full_refresh") &&
+       strcmp(json_string_value(mode), "incremental")))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].sync_mode: expected "
+                     "\"full_refresh\" or \"incremental\"",
+                     c->file, i);
+  if (!json_is_string(dmode))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].destination_sync_mode: "
+                     "expected a string such as \"append\" or \"overwrite\"",
+                     c->file, i);
+  if (cursor && !json_is_array(cursor))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].cursor_field: expected an "
+                     "array of strings (a path to the field)",
+                     c->file, i);
+  json_array_foreach(cursor, k, v) if (!json_is_string(v)) return error_set(
+      err, INTEG_ECONFIG,
+      "catalog %s: streams[%zu].cursor_field[%zu]: expected a string", c->file,
+      i, k);
+  if (json_array_size(cursor) > 1)
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].cursor_field: a nested cursor "
+                     "is not supported (expected one field name)",
+                     c->file, i);
+  if (pk && !json_is_array(pk))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams[%zu].primary_key: expected an "
+                     "array of field paths ([[\"id\"]])",
+                     c->file, i);
+  json_array_foreach(pk, k, part)
+  {
+    if (!json_is_array(part))
+      return error_set(err, INTEG_ECONFIG,
+                       "catalog %s: streams[%zu].primary_key[%zu]: expected "
+                       "an array of strings",
+                       c->file, i, k);
+    json_array_foreach(part, j, v) if (!json_is_string(v)) return error_set(
+        err, INTEG_ECONFIG,
+        "catalog %s: streams[%zu].primary_key[%zu][%zu]: expected a string",
+        c->file, i, k, j);
+  }
+  if ((rc =
+           add_stream(c, json_string_value(name), i, ".stream.name", &s, err)))
+    return rc;
+  s->selected = 1;
+  s->incremental = strcmp(json_string_value(mode), "incremental") == 0;
+  if (s->incremental && json_array_size(cursor) &&
+      !(s->replication_key =
+            strdup(json_string_value(json_array_get(cursor, 0)))))
+    return nomem(err);
+  if (pk)
+    s->primary_key = json_incref(pk);
+  return 0;
+}
+
+int catalog_parse_airbyte(json_t *doc, const char *file, struct catalog **out,
+                          struct integ_error *err)
+{
+  json_t *streams = json_object_get(doc, "streams");
+  struct catalog *c;
+  int rc = 0;
+
+  *out = NULL;
+  if (!json_is_object(doc) || !json_is_array(streams))
+    return error_set(err, INTEG_ECONFIG,
+                     "catalog %s: streams: expected a configured catalog "
+                     "{\"streams\": [{\"stream\": {...}, \"sync_mode\": ..., "
+                     "\"destination_sync_mode\": ...}]}",
+                     file);
+  c = catalog_new(CATALOG_AIRBYTE, file, json_array_size(streams));
+  if (!c)
+    return nomem(err);
+  for (size_t i = 0; !rc && i < json_array_size(streams); i++)
+    rc = airbyte_stream(c, json_array_get(streams, i), i, err);
+  if (rc) {
+    catalog_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+/* ------------------------------------------------------------- using */
+
+/* discover()'s entry for `name`, or NULL (borrowed). */
+static json_t *discovered(json_t *streams, const char *name)
+{
+  size_t i;
+  json_t *d;
+
+  json_array_foreach(streams, i, d)
+  {
+    json_t *n = json_object_get(d, "stream");
+
+    if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+      return d;
+  }
+  return NULL;
+}
+
+int catalog_check(const struct catalog *c, json_t *streams,
+                  struct integ_error *err)
+{
+  const char *cursor_key =
+      c->kind == CATALOG_SINGER ? "metadata.replication-key" : "cursor_field";
+
+  for (size_t i = 0; i < c->n; i++) {
+    const struct catalog_stream *s = &c->streams[i];
+    json_t *d = discovered(streams, s->name);
+    json_t *rk = json_object_get(d, "replication_key");
+    json_t *keys = json_object_get(d, "key_properties"), *k;
+    size_t j;
+
+    if (!d)
+      return error_set(err, INTEG_ECONFIG,
+                       "catalog %s: %s: the plugin has no stream '%s' (run "
+                       "discover again and select from its catalog)",
+                       c->file, s->path, s->name);
+    if (!s->selected)
+      continue;
+    if (s->incremental && !json_is_string(rk))
+      return error_set(err, INTEG_ECONFIG,
+                       "catalog %s: %s: stream '%s' has no replication key, "
+                       "so it can only be synced in full (%s)",
+                       c->file, s->path, s->name,
+                       c->kind == CATALOG_SINGER
+                           ? "replication-method FULL_TABLE"
+                           : "sync_mode full_refresh");
+    if (s->incremental && s->replication_key &&
+        strcmp(s->replication_key, json_string_value(rk)))
+      return error_set(err, INTEG_ECONFIG,
+                       "catalog %s: %s.%s: stream '%s' can only be synced "
+                       "incrementally by '%s', not '%s'",
+                       c->file, s->path, cursor_key, s->name,
+                       json_string_value(rk), s->replication_key);
+    json_array_foreach(keys, j, k) if (
+        s->dropped &&
+        json_object_get(
+            s->dropped,
+            json_string_value(
+                k))) return error_set(err, INTEG_ECONFIG,
+                                      "catalog %s: %s: field '%s' of stream "
+                                      "'%s' is a key "
+                                      "property and cannot be deselected",
+                                      c->file, s->path, json_string_value(k),
+                                      s->name);
+  }
+  return 0;
+}
+
+json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
+{
+  json_t *out = json_array(), *d;
+  size_t i;
+
+  if (!out)
+    return NULL;
+  json_array_foreach(streams, i, d)
+  {
+    json_t *name = json_object_get(d, "stream");
+    const struct catalog_stream *s =
+        json_is_string(name) ? catalog_find(c, json_string_value(name)) : NULL;
+    json_t *copy, *schema, *props;
+    const char *field;
+    json_t *v;
+
+    if (!s || (!s->dropped && s->incremental)) {
+      if (json_array_append(out, d))
+        goto nomem;
+      continue;
+    }
+    /* Copies down to "properties": the plugin's own stays untouched. */
+    if (!json_is_object(json_object_get(d, "schema"))) {
+      if (json_array_append(out, d))
+        goto nomem;
+      continue;
+    }
+    copy = json_copy(d);
+    if (!copy || json_array_append_new(out, copy))
+      goto nomem; /* append_new took copy */
+    schema = json_copy(json_object_get(copy, "schema"));
+    if (!schema || json_object_set_new(copy, "schema", schema))
+      goto nomem;
+    props = json_object_get(schema, "properties");
+    if (!s->incremental)
+      json_object_del(copy, "replication_key");
+    if (s->dropped && json_is_object(props)) {
+      props = json_copy(props);
+      if (!props || json_object_set_new(schema, "properties", props))
+        goto nomem;
+      json_object_foreach(s->dropped, field, v) json_object_del(props, field);
+    }
+  }
+  return out;
+nomem:
+  json_decref(out);
+  return NULL;
+}
+
+json_t *catalog_project(const struct catalog_stream *s, json_t *record,
+                        int *nomem_flag)
+{
+  const char *field;
+  json_t *v, *copy = NULL;
+
+  *nomem_flag = 0;
+  if (!s || !s->dropped)
+    return NULL;
+  json_object_foreach(s->dropped, field, v)
+  {
+    if (!json_object_get(record, field))
+      continue;
+    if (!copy && !(copy = json_copy(record))) {
+      *nomem_flag = 1;
+      return NULL;
+    }
+    json_object_del(copy, field);
+  }
+  return copy;
+}
+
+json_t *catalog_strip_state(const struct catalog *c, json_t *state)
+{
+  json_t *out;
+
+  if (!state)
+    return NULL;
+  if (!c || !json_is_object(state))
+    return json_incref(state);
+  out = json_copy(state);
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->streams[i].selected && !c->streams[i].incremental)
+      json_object_del(out, c->streams[i].name);
+  return out;
+}

@@ -1,0 +1,285 @@
+/* pager.c - a test plugin that pulls one cursor-paginated collection with
+ * an inclusive incremental filter (updated_at >= cursor) through the host's
+ * HTTP service, emitting a state after every page. It drives the kill test
+ * (tests/kill.sh) and the benchmark (bench/run.sh). Config:
+ *   {"base_url": "http://127.0.0.1:PORT", "path": "/items",
+ *    "stream": "items", "page_size": 100,
+ *    "mode": "record" | "batch"}
+ * mode "record" (default) parses each page and emits record by record,
+ * skipping records it already emitted at the state's cursor; "batch" uses
+ * emit_batch (the fast path) and may repeat the records at the cursor.
+ *
+ * The state is {STREAM: {"updated_at": T, "ids": [...]}}: every record
+ * before T is synced, and of the records at T exactly those in ids. With a
+ * >= filter nothing at T is lost when a page ends inside a run of equal
+ * updated_at values, and nothing repeats endlessly.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <integ/plugin.h>
+
+struct pager {
+  const struct integ_host *host; /* borrowed, valid until unload */
+  integ_ctx *ctx;                /* borrowed, valid until unload */
+  json_t *config;                /* owned; the strings below live in it */
+  const char *base_url, *path, *stream;
+  json_int_t page_size;
+  int batch;
+  char *cursor; /* updated_at of the state, or NULL: from the start */
+  json_t *ids;  /* owned array: ids synced at cursor */
+};
+
+static const char spec[] =
+    "{\"type\": \"object\", \"additionalProperties\": false,"
+    " \"required\": [\"base_url\"],"
+    " \"properties\": {"
+    "  \"base_url\": {\"type\": \"string\"},"
+    "  \"path\": {\"type\": \"string\"},"
+    "  \"stream\": {\"type\": \"string\"},"
+    "  \"page_size\": {\"type\": \"integer\", \"minimum\": 1},"
+    "  \"mode\": {\"enum\": [\"record\", \"batch\"]}"
+    " }}";
+
+static int pager_fail(struct integ_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int pager_fail(struct integ_error *err, int code, const char *fmt, ...)
+{
+  va_list ap;
+
+  err->code = code;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+static const char *str_or(json_t *obj, const char *key, const char *dflt)
+{
+  json_t *v = json_object_get(obj, key);
+
+  return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static int pager_load(const struct integ_host *host, integ_ctx *ctx,
+                      json_t *config, json_t *state, void **instance,
+                      struct integ_error *err)
+{
+  struct pager *p = calloc(1, sizeof(*p));
+  json_t *st, *v;
+
+  if (!p)
+    return pager_fail(err, INTEG_ENOMEM, "out of memory");
+  p->host = host;
+  p->ctx = ctx;
+  p->config = json_incref(config);
+  p->base_url = str_or(config, "base_url", "");
+  p->path = str_or(config, "path", "/items");
+  p->stream = str_or(config, "stream", "items");
+  v = json_object_get(config, "page_size");
+  p->page_size = json_is_integer(v) ? json_integer_value(v) : 100;
+  p->batch = strcmp(str_or(config, "mode", "record"), "batch") == 0;
+  st = json_object_get(state, p->stream);
+  v = json_object_get(st, "updated_at");
+  p->ids = json_is_array(json_object_get(st, "ids"))
+               ? json_copy(json_object_get(st, "ids"))
+               : json_array();
+  if (!p->ids ||
+      (json_is_string(v) && !(p->cursor = strdup(json_string_value(v))))) {
+    json_decref(p->ids);
+    json_decref(p->config);
+    free(p);
+    return pager_fail(err, INTEG_ENOMEM, "out of memory");
+  }
+  *instance = p;
+  return 0;
+}
+
+static int seen(json_t *ids, json_t *id)
+{
+  json_t *v;
+  size_t i;
+
+  json_array_foreach(ids, i, v) if (json_equal(v, id)) return 1;
+  return 0;
+}
+
+/* Move the cursor past `rec` (records come sorted by updated_at). */
+static int advance(struct pager *p, json_t *rec)
+{
+  const char *at = json_string_value(json_object_get(rec, "updated_at"));
+  json_t *id = json_object_get(rec, "id");
+
+  if (!at || !id)
+    return 0;
+  if (!p->cursor || strcmp(at, p->cursor) != 0) {
+    free(p->cursor);
+    if (!(p->cursor = strdup(at)))
+      return -1;
+    json_array_clear(p->ids);
+  }
+  return json_array_append(p->ids, id);
+}
+
+/* One page parsed by the plugin: emit what is not synced yet. */
+static int page_records(struct pager *p, integ_request *req, char **next,
+                        struct integ_error *err)
+{
+  const struct integ_host *h = p->host;
+  integ_response *resp = NULL;
+  json_t *body, *rec, *nc;
+  size_t i;
+  int rc;
+
+  rc = h->http_do(p->ctx, req, &resp, err);
+  body = rc ? NULL : h->response_json(resp, err);
+  if (!rc && !json_is_array(json_object_get(body, "data")))
+    rc =
+        pager_fail(err, INTEG_EHTTP, "%s: no data array in the page", p->path);
+  json_array_foreach(rc ? NULL : json_object_get(body, "data"), i, rec)
+  {
+    const char *at = json_string_value(json_object_get(rec, "updated_at"));
+
+    if (p->cursor && at && strcmp(at, p->cursor) == 0 &&
+        seen(p->ids, json_object_get(rec, "id")))
+      continue;
+    if ((rc = h->emit_record(p->ctx, p->stream, rec, err)))
+      break;
+    if (advance(p, rec)) {
+      rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+      break;
+    }
+  }
+  nc = json_object_get(body, "next_cursor");
+  if (!rc && json_is_string(nc) &&
+      json_is_true(json_object_get(body, "has_more")) &&
+      !(*next = strdup(json_string_value(nc))))
+    rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+  h->response_free(resp);
+  return rc;
+}
+
+/* One page through emit_batch: the host writes the records; we get back
+ * the next cursor and the page's (id, updated_at) pairs. */
+static int page_batch(struct pager *p, integ_request *req, json_t *fields,
+                      char **next, struct integ_error *err)
+{
+  json_t *page = NULL, *got, *ids, *ats, *nc;
+  size_t n;
+  int rc;
+
+  rc = p->host->emit_batch(p->ctx, req, p->stream, "$.data[*]", fields, &page,
+                           err);
+  if (rc)
+    return rc;
+  got = json_object_get(page, "fields");
+  ids = json_object_get(got, "ids");
+  ats = json_object_get(got, "ats");
+  n = json_array_size(ids);
+  for (size_t i = 0; i < n && !rc; i++) {
+    json_t *rec = json_pack("{s:O, s:O}", "id", json_array_get(ids, i),
+                            "updated_at", json_array_get(ats, i));
+
+    if (!rec || advance(p, rec))
+      rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+    json_decref(rec);
+  }
+  nc = json_object_get(got, "next");
+  if (!rc && json_is_string(nc) &&
+      json_is_true(json_object_get(got, "more")) &&
+      !(*next = strdup(json_string_value(nc))))
+    rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+  json_decref(page);
+  return rc;
+}
+
+static int pager_run(void *instance, struct integ_error *err)
+{
+  struct pager *p = instance;
+  const struct integ_host *h = p->host;
+  char url[1024], limit[24];
+  char *cursor = NULL;
+  json_t *fields;
+  int rc = 0;
+
+  fields = json_pack("{s:s, s:s, s:s, s:s}", "next", "$.next_cursor", "more",
+                     "$.has_more", "ids", "$.data[*].id", "ats",
+                     "$.data[*].updated_at");
+  if (!fields)
+    return pager_fail(err, INTEG_ENOMEM, "out of memory");
+  snprintf(url, sizeof(url), "%s%s", p->base_url, p->path);
+  snprintf(limit, sizeof(limit), "%lld", (long long)p->page_size);
+  do {
+    integ_request *req = h->request_new(p->ctx, "GET", url, 0);
+    char *next = NULL;
+    json_t *state;
+
+    if (!req || h->request_query(req, "limit", limit) ||
+        (p->cursor && h->request_query(req, "updated_after", p->cursor)) ||
+        (cursor && h->request_query(req, "cursor", cursor))) {
+      h->request_free(req);
+      rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+      break;
+    }
+    rc = p->batch ? page_batch(p, req, fields, &next, err)
+                  : page_records(p, req, &next, err);
+    h->request_free(req);
+    free(cursor);
+    cursor = next;
+    if (rc || !p->cursor)
+      continue;
+    /* The page is done: a consistent point. */
+    state = json_pack("{s:{s:s, s:O}}", p->stream, "updated_at", p->cursor,
+                      "ids", p->ids);
+    rc = state ? h->emit_state(p->ctx, state, err)
+               : pager_fail(err, INTEG_ENOMEM, "out of memory");
+    json_decref(state);
+  } while (!rc && cursor);
+  free(cursor);
+  json_decref(fields);
+  return rc;
+}
+
+static void pager_unload(void *instance)
+{
+  struct pager *p = instance;
+
+  free(p->cursor);
+  json_decref(p->ids);
+  json_decref(p->config);
+  free(p);
+}
+
+static json_t *pager_discover(void *instance, struct integ_error *err)
+{
+  struct pager *p = instance;
+
+  (void)err;
+  return json_pack("[{s:s, s:{s:s}, s:[s], s:[s]}]", "stream", p->stream,
+                   "schema", "type", "object", "key_properties", "id",
+                   "bookmark_properties", "updated_at");
+}
+
+static int pager_check(void *instance, struct integ_error *err)
+{
+  (void)instance;
+  (void)err;
+  return 0;
+}
+
+static const struct integ_plugin pager_plugin = {
+    INTEG_PLUGIN_HEADER,
+    .name = "pager",
+    .version = "0.1.0",
+    .description = "Test: a cursor-paginated incremental collection",
+    .spec = spec,
+    .load = pager_load,
+    .run = pager_run,
+    .unload = pager_unload,
+    .discover = pager_discover,
+    .check = pager_check,
+};
+
+INTEG_PLUGIN_DEFINE(pager_plugin)
