@@ -17,7 +17,9 @@ reset() { curl -s -X POST "$TESTAPI_URL/_testapi/reset" >/dev/null; }
 printf '{"base_url": "%s", "page_size": 40}\n' "$TESTAPI_URL" >"$TMP/config.json"
 
 # same FILE GOLDEN DESC: byte-identical, else the first differences.
+# GOLDEN_UPDATE=1 rewrites the golden files from this build's output.
 same() {
+  if [ "${GOLDEN_UPDATE:-}" = 1 ]; then cp "$1" "$2"; fi
   if cmp -s "$1" "$2"; then ok "$3"; else
     not_ok "$3"
     diag "$(diff "$2" "$1" | head -8 | cut -c1-300)"
