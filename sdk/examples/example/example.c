@@ -162,17 +162,38 @@ static int pull_orders(struct example *ex, json_int_t user,
 /* Users changed since the state's cursor, with the fast path: the host
  * fetches each page, writes the records selected by "$.data[*]" and hands
  * back only the fields asked for. */
+/* The cursor to commit after a page: the newest updated_at older than the
+ * page's last one. The API's updated_after is exclusive and records that
+ * share the last value may go on over the next page, so committing that
+ * value could skip them after a restart; one step back reads them again
+ * instead (at-least-once: a few duplicates, never a gap). NULL when the
+ * whole page shares one value: keep the cursor we had. The filter itself
+ * stays as the run began, for the same reason. */
+static const char *safe_cursor(json_t *stamps)
+{
+  size_t n = json_array_size(stamps);
+  const char *last = json_string_value(json_array_get(stamps, n - 1));
+
+  for (size_t i = n; last && i-- > 0;) {
+    const char *s = json_string_value(json_array_get(stamps, i));
+
+    if (s && strcmp(s, last) != 0)
+      return s;
+  }
+  return NULL;
+}
+
 static int pull_users(struct example *ex, struct integ_error *err)
 {
   const struct integ_host *h = ex->host;
   json_t *fields, *page = NULL, *state;
   char url[512], limit[24];
-  const char *cursor = NULL;
+  const char *cursor = NULL, *stamp;
   char *next = NULL;
   int rc = 0;
 
-  fields = json_pack("{s:s, s:s, s:s}", "next", "$.next_cursor", "last",
-                     "$.data[-1].updated_at", "ids", "$.data[*].id");
+  fields = json_pack("{s:s, s:s, s:s}", "next", "$.next_cursor", "stamps",
+                     "$.data[*].updated_at", "ids", "$.data[*].id");
   if (!fields)
     return nomem(err);
   snprintf(url, sizeof(url), "%s/v1/users", ex->base_url);
@@ -202,17 +223,11 @@ static int pull_users(struct example *ex, struct integ_error *err)
       if ((rc = pull_orders(ex, json_integer_value(id), err)))
         break;
     }
-    /* The page is done, orders included: a consistent point. Users come
-     * sorted by updated_at, so the last one is the new cursor. */
-    if (!rc && json_is_string(json_object_get(got, "last"))) {
-      free(ex->updated_after);
-      ex->updated_after =
-          strdup(json_string_value(json_object_get(got, "last")));
-      state =
-          json_pack("{s:{s:s, s:s?}}", "users", "replication_key",
-                    "updated_at", "replication_key_value", ex->updated_after);
-      rc = state && ex->updated_after ? h->emit_state(ex->ctx, state, err)
-                                      : nomem(err);
+    /* The page is done, orders included: a consistent point. */
+    if (!rc && (stamp = safe_cursor(json_object_get(got, "stamps")))) {
+      state = json_pack("{s:{s:s, s:s}}", "users", "replication_key",
+                        "updated_at", "replication_key_value", stamp);
+      rc = state ? h->emit_state(ex->ctx, state, err) : nomem(err);
       json_decref(state);
     }
     free(next);
