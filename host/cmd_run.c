@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "configfile.h"
 #include "error.h"
 #include "duration.h"
 #include "loader.h"
@@ -88,29 +89,6 @@ static void run_usage(FILE *f)
              "  -h, --help              show this help\n\n"
              "Environment: INTEG_PLUGIN_PATH (directories searched first), "
              "INTEG_NOW\n(fixes the clock; a testing aid).\n");
-}
-
-/* Read a JSON object from `file`; errors carry file:line:column. */
-static json_t *read_json_object(const char *file, struct integ_error *err)
-{
-  json_error_t jerr;
-  json_t *v = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-
-  if (!v) {
-    if (jerr.line < 0)
-      error_set(err, INTEG_ECONFIG, "%s: %s", file, jerr.text);
-    else
-      error_set(err, INTEG_ECONFIG, "%s:%d:%d: %s", file, jerr.line,
-                jerr.column, jerr.text);
-    return NULL;
-  }
-  if (!json_is_object(v)) {
-    error_set(err, INTEG_ECONFIG, "%s: the config must be a JSON object",
-              file);
-    json_decref(v);
-    return NULL;
-  }
-  return v;
 }
 
 /* Read a duration key of `obj` (a manifest string such as "30s", or a
@@ -273,10 +251,14 @@ static int run_one_plugin(const char *name, const char *config_file,
   json_t *config = NULL;
   int status = EXIT_USAGE;
 
-  config = config_file ? read_json_object(config_file, &err) : json_object();
-  if (!config || loader_path_init(&path, NULL, 0, &err) ||
-      loader_open(&path, name, &pl, &err)) {
-    log_error("%s", err.message);
+  /* The config is checked against the plugin's spec, as tap and source
+   * do, every violation printed with its position. */
+  if (loader_path_init(&path, NULL, 0, &err) ||
+      loader_open(&path, name, &pl, &err) ||
+      (config_file
+           ? configfile_load(config_file, pl->vt->spec, name, 1, &config, &err)
+           : !(config = json_object()))) {
+    log_error("%s", err.message[0] ? err.message : "out of memory");
     goto out;
   }
   status = run_with(pl, name, "default", config, NULL, NULL, a);

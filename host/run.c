@@ -412,32 +412,69 @@ static const struct integ_host host_vtable = {
     .jsonpath_free = host_jsonpath_free,
 };
 
+/* Make the instance's HTTP client and load the plugin into ctx; on
+ * failure nothing is left to undo but instance_close. */
+static int instance_open(struct integ_ctx *ctx, json_t *config, json_t *state,
+                         void **inst, struct integ_error *err)
+{
+  const struct plugin *pl = ctx->pl;
+  struct integ_error perr = {0, ""};
+  struct http_config defaults;
+  int rc;
+
+  *inst = NULL;
+  if (!ctx->o->http) {
+    http_config_init(&defaults);
+    defaults.tag = ctx->o->tag;
+  }
+  rc = http_client_new(ctx->o->http ? ctx->o->http : &defaults, &ctx->http,
+                       err);
+  if (rc)
+    return rc;
+  rc = pl->vt->load(&host_vtable, ctx, config, state, inst, &perr);
+  if (rc) {
+    *inst = NULL;
+    return error_set(err, rc < 0 ? rc : INTEG_EPLUGIN,
+                     "plugin %s: load failed: %s", pl->vt->name,
+                     perr.message[0] ? perr.message : "(no message)");
+  }
+  return 0;
+}
+
+/* Unload the plugin (when loaded) and free what the instance held. */
+static void instance_close(struct integ_ctx *ctx, void *inst, int loaded)
+{
+  struct path_cache *p, *next;
+
+  if (loaded)
+    ctx->pl->vt->unload(inst);
+  if (ctx->http)
+    http_client_stats(ctx->http, &ctx->stats->http);
+  http_client_free(ctx->http);
+  ctx->http = NULL;
+  for (p = ctx->paths; p; p = next) {
+    next = p->next;
+    jsonpath_free(p->jp);
+    free(p->query);
+    free(p);
+  }
+  ctx->paths = NULL;
+}
+
 int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
                const struct run_opts *o, struct run_stats *stats,
                struct integ_error *err)
 {
   struct integ_ctx ctx = {pl, o, stats, NULL, NULL, NULL, NULL};
   struct integ_error perr = {0, ""};
-  struct http_config defaults;
-  struct path_cache *p, *next;
   json_t *streams = NULL;
   void *inst = NULL;
   int rc, loaded = 0;
 
   memset(stats, 0, sizeof(*stats));
-  if (!o->http) {
-    http_config_init(&defaults);
-    defaults.tag = o->tag;
-  }
-  rc = http_client_new(o->http ? o->http : &defaults, &ctx.http, err);
+  rc = instance_open(&ctx, config, state, &inst, err);
   if (rc)
-    return rc;
-  rc = pl->vt->load(&host_vtable, &ctx, config, state, &inst, &perr);
-  if (rc) {
-    error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: load failed: %s",
-              pl->vt->name, perr.message[0] ? perr.message : "(no message)");
     goto out;
-  }
   loaded = 1;
   /* The streams, for Singer's SCHEMA messages. */
   if (pl->vt->discover) {
@@ -464,17 +501,8 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
     rc = err ? err->code : INTEG_EIO;
 out:
   progress_done(ctx.progress);
-  if (loaded)
-    pl->vt->unload(inst);
+  instance_close(&ctx, inst, loaded);
   json_decref(streams);
-  http_client_stats(ctx.http, &stats->http);
-  http_client_free(ctx.http);
-  for (p = ctx.paths; p; p = next) {
-    next = p->next;
-    jsonpath_free(p->jp);
-    free(p->query);
-    free(p);
-  }
   return rc;
 }
 
@@ -492,8 +520,6 @@ static int run_call(const struct plugin *pl, json_t *config,
   struct run_stats stats;
   struct integ_ctx ctx = {pl, o, &stats, NULL, NULL, NULL, NULL};
   struct integ_error perr = {0, ""};
-  struct http_config defaults;
-  struct path_cache *p, *next;
   const char *what = streams ? "discover" : "check";
   void *inst = NULL;
   int rc;
@@ -501,18 +527,10 @@ static int run_call(const struct plugin *pl, json_t *config,
   memset(&stats, 0, sizeof(stats));
   if (streams)
     *streams = NULL;
-  if (!o->http) {
-    http_config_init(&defaults);
-    defaults.tag = o->tag;
-  }
-  rc = http_client_new(o->http ? o->http : &defaults, &ctx.http, err);
-  if (rc)
-    return rc;
-  rc = pl->vt->load(&host_vtable, &ctx, config, NULL, &inst, &perr);
+  rc = instance_open(&ctx, config, NULL, &inst, err);
   if (rc) {
-    error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: load failed: %s",
-              pl->vt->name, perr.message[0] ? perr.message : "(no message)");
-    goto out;
+    instance_close(&ctx, NULL, 0);
+    return rc;
   }
   if (streams && !pl->vt->discover)
     *streams = json_array();
@@ -526,16 +544,8 @@ static int run_call(const struct plugin *pl, json_t *config,
     error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: %s failed: %s",
               pl->vt->name, what,
               perr.message[0] ? perr.message : "(no message)");
-  pl->vt->unload(inst);
-out:
+  instance_close(&ctx, inst, 1);
   json_decref(stats.state);
-  http_client_free(ctx.http);
-  for (p = ctx.paths; p; p = next) {
-    next = p->next;
-    jsonpath_free(p->jp);
-    free(p->query);
-    free(p);
-  }
   return rc;
 }
 
