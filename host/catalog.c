@@ -279,8 +279,14 @@ static int singer_stream(struct catalog *c, json_t *js, size_t i,
   return 0;
 }
 
-int catalog_parse_singer(json_t *doc, const char *file, struct catalog **out,
-                         struct integ_error *err)
+/* The part both catalog kinds share: {"streams": [...]}, one stream_fn
+ * call per element; `expected` says what the file should look like. */
+typedef int (*stream_fn)(struct catalog *c, json_t *stream, size_t i,
+                         struct integ_error *err);
+
+static int parse_streams(json_t *doc, const char *file, enum catalog_kind kind,
+                         stream_fn each, const char *expected,
+                         struct catalog **out, struct integ_error *err)
 {
   json_t *streams = json_object_get(doc, "streams");
   struct catalog *c;
@@ -288,21 +294,28 @@ int catalog_parse_singer(json_t *doc, const char *file, struct catalog **out,
 
   *out = NULL;
   if (!json_is_object(doc) || !json_is_array(streams))
-    return error_set(err, INTEG_ECONFIG,
-                     "catalog %s: streams: expected {\"streams\": [...]}, "
-                     "a Singer catalog as `--discover` writes it",
-                     file);
-  c = catalog_new(CATALOG_SINGER, file, json_array_size(streams));
+    return error_set(err, INTEG_ECONFIG, "catalog %s: streams: expected %s",
+                     file, expected);
+  c = catalog_new(kind, file, json_array_size(streams));
   if (!c)
     return nomem(err);
   for (size_t i = 0; !rc && i < json_array_size(streams); i++)
-    rc = singer_stream(c, json_array_get(streams, i), i, err);
+    rc = each(c, json_array_get(streams, i), i, err);
   if (rc) {
     catalog_free(c);
     return rc;
   }
   *out = c;
   return 0;
+}
+
+int catalog_parse_singer(json_t *doc, const char *file, struct catalog **out,
+                         struct integ_error *err)
+{
+  return parse_streams(doc, file, CATALOG_SINGER, singer_stream,
+                       "{\"streams\": [...]}, a Singer catalog as "
+                       "`--discover` writes it",
+                       out, err);
 }
 
 /* ----------------------------------------------------------- Airbyte */
@@ -390,28 +403,11 @@ static int airbyte_stream(struct catalog *c, json_t *cs, size_t i,
 int catalog_parse_airbyte(json_t *doc, const char *file, struct catalog **out,
                           struct integ_error *err)
 {
-  json_t *streams = json_object_get(doc, "streams");
-  struct catalog *c;
-  int rc = 0;
-
-  *out = NULL;
-  if (!json_is_object(doc) || !json_is_array(streams))
-    return error_set(err, INTEG_ECONFIG,
-                     "catalog %s: streams: expected a configured catalog "
-                     "{\"streams\": [{\"stream\": {...}, \"sync_mode\": ..., "
-                     "\"destination_sync_mode\": ...}]}",
-                     file);
-  c = catalog_new(CATALOG_AIRBYTE, file, json_array_size(streams));
-  if (!c)
-    return nomem(err);
-  for (size_t i = 0; !rc && i < json_array_size(streams); i++)
-    rc = airbyte_stream(c, json_array_get(streams, i), i, err);
-  if (rc) {
-    catalog_free(c);
-    return rc;
-  }
-  *out = c;
-  return 0;
+  return parse_streams(doc, file, CATALOG_AIRBYTE, airbyte_stream,
+                       "a configured catalog {\"streams\": [{\"stream\": "
+                       "{...}, \"sync_mode\": ..., \"destination_sync_mode\": "
+                       "...}]}",
+                       out, err);
 }
 
 /* ------------------------------------------------------------- using */

@@ -832,57 +832,50 @@ done:
   return res;
 }
 
+static void resolve_refs(struct ctx *C, json_t *v);
+
+/* Resolve member e of a container, found at C->path (already pushed):
+ * the resolved string when e is one with references, else NULL (and e's
+ * own members are resolved in place). */
+static json_t *resolve_member(struct ctx *C, json_t *e)
+{
+  int bad;
+
+  if (!json_is_string(e)) {
+    resolve_refs(C, e);
+    return NULL;
+  }
+  return resolve_string(C, e, &bad);
+}
+
 static void resolve_refs(struct ctx *C, json_t *v)
 {
+  const char *k;
+  json_t *e, *r;
+  size_t i, saved;
+
   if (C->nomem)
     return;
-  if (json_is_object(v)) {
-    const char *k;
-    json_t *e;
-
-    json_object_foreach(v, k, e)
-    {
-      size_t saved = yaml_path_push_key(&C->path, k);
-
-      if (saved == (size_t)-1) {
-        C->nomem = 1;
-        return;
-      }
-      if (json_is_string(e)) {
-        int bad;
-        json_t *r = resolve_string(C, e, &bad);
-
-        /* Replacing an existing key's value keeps the iteration valid. */
-        if (r && json_object_set_new(v, k, r))
-          C->nomem = 1;
-      } else {
-        resolve_refs(C, e);
-      }
-      yaml_path_pop(&C->path, saved);
+  json_object_foreach(v, k, e)
+  {
+    if ((saved = yaml_path_push_key(&C->path, k)) == (size_t)-1) {
+      C->nomem = 1;
+      return;
     }
-  } else if (json_is_array(v)) {
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(v, i, e)
-    {
-      size_t saved = yaml_path_push_index(&C->path, i);
-
-      if (saved == (size_t)-1) {
-        C->nomem = 1;
-        return;
-      }
-      if (json_is_string(e)) {
-        int bad;
-        json_t *r = resolve_string(C, e, &bad);
-
-        if (r && json_array_set_new(v, i, r))
-          C->nomem = 1;
-      } else {
-        resolve_refs(C, e);
-      }
-      yaml_path_pop(&C->path, saved);
+    /* Replacing an existing key's value keeps the iteration valid. */
+    if ((r = resolve_member(C, e)) && json_object_set_new(v, k, r))
+      C->nomem = 1;
+    yaml_path_pop(&C->path, saved);
+  }
+  json_array_foreach(v, i, e)
+  {
+    if ((saved = yaml_path_push_index(&C->path, i)) == (size_t)-1) {
+      C->nomem = 1;
+      return;
     }
+    if ((r = resolve_member(C, e)) && json_array_set_new(v, i, r))
+      C->nomem = 1;
+    yaml_path_pop(&C->path, saved);
   }
 }
 
