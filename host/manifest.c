@@ -1573,38 +1573,34 @@ static int redact_walk(const struct manifest *m, struct yaml_path *p,
   json_t *e;
   size_t i;
 
-  if (json_is_object(v)) {
-    json_object_foreach(v, k, e)
-    {
-      size_t saved = yaml_path_push_key(p, k);
-      int rc = 0;
+  /* At most one of the two loops runs: v is an object or an array. A
+   * secret member is replaced (replacing keeps the iteration valid), any
+   * other walked into. */
+  json_object_foreach(v, k, e)
+  {
+    size_t saved = yaml_path_push_key(p, k);
+    int secret;
 
-      if (saved == (size_t)-1)
-        return INTEG_ENOMEM;
-      if (manifest_is_secret(m, yaml_path_str(p)))
-        rc = json_object_set_new(v, k, json_string(REDACTED));
-      else
-        rc = redact_walk(m, p, e);
-      yaml_path_pop(p, saved);
-      if (rc)
-        return INTEG_ENOMEM;
-    }
-  } else if (json_is_array(v)) {
-    json_array_foreach(v, i, e)
-    {
-      size_t saved = yaml_path_push_index(p, i);
-      int rc = 0;
+    if (saved == (size_t)-1)
+      return INTEG_ENOMEM;
+    secret = manifest_is_secret(m, yaml_path_str(p));
+    if (secret ? json_object_set_new(v, k, json_string(REDACTED))
+               : redact_walk(m, p, e))
+      return INTEG_ENOMEM;
+    yaml_path_pop(p, saved);
+  }
+  json_array_foreach(v, i, e)
+  {
+    size_t saved = yaml_path_push_index(p, i);
+    int secret;
 
-      if (saved == (size_t)-1)
-        return INTEG_ENOMEM;
-      if (manifest_is_secret(m, yaml_path_str(p)))
-        rc = json_array_set_new(v, i, json_string(REDACTED));
-      else
-        rc = redact_walk(m, p, e);
-      yaml_path_pop(p, saved);
-      if (rc)
-        return INTEG_ENOMEM;
-    }
+    if (saved == (size_t)-1)
+      return INTEG_ENOMEM;
+    secret = manifest_is_secret(m, yaml_path_str(p));
+    if (secret ? json_array_set_new(v, i, json_string(REDACTED))
+               : redact_walk(m, p, e))
+      return INTEG_ENOMEM;
+    yaml_path_pop(p, saved);
   }
   return 0;
 }
