@@ -100,7 +100,7 @@ int cmd_help(int argc, char **argv)
   return c->fn(2, sub);
 }
 
-/* ---- tap (issue 10): argv[0] dispatch ---- */
+/* ---- tap: argv[0] dispatch ---- */
 /* Orchestrators run one executable per connector: integ called through a
  * symlink named tap-NAME or source-NAME is `integ tap NAME ARGS` or
  * `integ source NAME ARGS`. Returns -1 when argv[0] is neither. */
@@ -152,7 +152,7 @@ int cli_main(int argc, char **argv)
   /* A closed pipe is a write error we report, not a silent death. */
   signal(SIGPIPE, SIG_IGN);
   if (argc > 0 && (opt = cli_connector_alias(argc, argv)) >= 0)
-    return opt; /* tap (issue 10) */
+    return opt;
 
   env = getenv("INTEG_CONFIG");
   globals.manifest = SYSCONFDIR "/integ/integ.yaml";

@@ -43,7 +43,7 @@ int cmd_schedule(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_jsonpath(int argc, char **argv);
-int cmd_tap(int argc, char **argv);    /* tap (issue 10) */
-int cmd_source(int argc, char **argv); /* tap (issue 10) */
+int cmd_tap(int argc, char **argv);
+int cmd_source(int argc, char **argv);
 
 #endif

@@ -268,8 +268,6 @@ static int is_digit(int c)
   return c >= '0' && c <= '9';
 }
 
-
-
 static int hexval(int c)
 {
   if (c >= '0' && c <= '9')

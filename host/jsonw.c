@@ -49,7 +49,6 @@ static const unsigned char byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2};
 
-
 static void put_u16(char *p, uint32_t u)
 {
   p[0] = '\\';

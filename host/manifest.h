@@ -45,7 +45,7 @@
 /* Types of manifest keys. */
 enum manifest_type {
   MANIFEST_INT,
-  MANIFEST_NUMBER,   /* an integer or a real */
+  MANIFEST_NUMBER, /* an integer or a real */
   MANIFEST_BOOL,
   MANIFEST_STRING,
   MANIFEST_PATH,     /* a string; relative to the file that holds it */
