@@ -478,6 +478,19 @@ int catalog_check(const struct catalog *c, json_t *streams,
   return 0;
 }
 
+/* A shallow copy of the object o, or NULL when out of memory: jansson's
+ * json_copy ignores a failed insertion and returns a partial copy. */
+static json_t *copy_object(json_t *o)
+{
+  json_t *copy = json_object();
+
+  if (copy && json_object_update(copy, o)) {
+    json_decref(copy);
+    copy = NULL;
+  }
+  return copy;
+}
+
 json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
 {
   json_t *out = json_array(), *d;
@@ -505,17 +518,17 @@ json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
         goto nomem;
       continue;
     }
-    copy = json_copy(d);
+    copy = copy_object(d);
     if (!copy || json_array_append_new(out, copy))
       goto nomem; /* append_new took copy */
-    schema = json_copy(json_object_get(copy, "schema"));
+    schema = copy_object(json_object_get(copy, "schema"));
     if (!schema || json_object_set_new(copy, "schema", schema))
       goto nomem;
     props = json_object_get(schema, "properties");
     if (!s->incremental)
       json_object_del(copy, "replication_key");
     if (s->dropped && json_is_object(props)) {
-      props = json_copy(props);
+      props = copy_object(props);
       if (!props || json_object_set_new(schema, "properties", props))
         goto nomem;
       json_object_foreach(s->dropped, field, v) json_object_del(props, field);
@@ -540,7 +553,7 @@ json_t *catalog_project(const struct catalog_stream *s, json_t *record,
   {
     if (!json_object_get(record, field))
       continue;
-    if (!copy && !(copy = json_copy(record))) {
+    if (!copy && !(copy = copy_object(record))) {
       *nomem_flag = 1;
       return NULL;
     }
@@ -557,7 +570,7 @@ json_t *catalog_strip_state(const struct catalog *c, json_t *state)
     return NULL;
   if (!c || !json_is_object(state))
     return json_incref(state);
-  out = json_copy(state);
+  out = copy_object(state);
   if (!out)
     return NULL;
   for (size_t i = 0; i < c->n; i++)

@@ -21,9 +21,14 @@ int configfile_read_json(const char *path, const char *what, int code,
 {
   json_error_t jerr;
 
+  /* jansson reports a failed allocation in its lexer as a syntax error
+   * (or with no text at all); malloc's ENOMEM tells them apart. */
+  errno = 0;
   *out = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (*out)
     return 0;
+  if (errno == ENOMEM || json_error_code(&jerr) == json_error_out_of_memory)
+    return error_set(err, INTEG_ENOMEM, "%s %s: out of memory", what, path);
   if (jerr.line < 0)
     return error_set(err, code, "%s %s: cannot read: %s", what, path,
                      jerr.text);
@@ -54,11 +59,15 @@ int configfile_load(const char *path, const char *spec, const char *plugin,
   snprintf(where, sizeof(where), "plugin %s: spec", plugin);
   rc = jsonschema_compile_text(spec ? spec : "{}", where, &js, &errs);
   if (rc) {
+    if (rc == INTEG_ENOMEM) {
+      rc = error_set(err, rc, "config %s: out of memory", path);
+      goto out;
+    }
     /* The plugin's own schema is broken: its author must fix it. */
-    if (rc != INTEG_ENOMEM)
-      rc = yaml_errors_to_error(&errs, err);
+    yaml_errors_to_error(&errs, err);
+    rc = INTEG_EPLUGIN;
     if (err)
-      err->code = rc = rc == INTEG_ENOMEM ? rc : INTEG_EPLUGIN;
+      err->code = rc;
     goto out;
   }
   /* Positions only: jansson has judged the JSON; a file YAML cannot

@@ -1,6 +1,7 @@
 /* jsonschema.c - the JSON Schema subset for plugin configs. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,9 +394,13 @@ int jsonschema_compile_text(const char *text, const char *where,
   int rc;
 
   *out = NULL;
+  errno = 0;
   j = json_loads(text ? text : "", JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
                  &je);
   if (!j) {
+    /* jansson reports a failed allocation as a syntax error. */
+    if (errno == ENOMEM)
+      return INTEG_ENOMEM;
     rc = yaml_errors_add(errs, "%s: not valid JSON at line %d, column %d: %s",
                          where, je.line, je.column, je.text);
     return rc ? rc : INTEG_ECONFIG;
