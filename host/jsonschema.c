@@ -537,6 +537,8 @@ static void check_enum(struct validator *V, const json_t *schema, json_t *v)
   {
     char *s = json_dumps(e, JSON_ENCODE_ANY);
 
+    if (!s)
+      V->nomem = 1;
     if (json_is_string(e) && nc < N_OF(cands))
       cands[nc++] = json_string_value(e);
     if (s && used < sizeof(list)) {

@@ -808,7 +808,10 @@ static json_t *resolve_string(struct ctx *C, json_t *v, int *bad)
   }
   if (!refs && !changed)
     goto done;
+  errno = 0;
   res = json_stringn(out ? out : "", len);
+  if (!res && errno == ENOMEM)
+    goto nomem;
   if (!res) {
     /* The resolved text is not UTF-8 (an env variable can hold anything) */
     err_at(C, C->m->locs, path, 0,
@@ -1401,8 +1404,10 @@ static int load(const char *name, const char *buf, size_t len,
     rc = yaml_load_buffer(name, buf, len, "", &m->root, m->locs, errs);
   } else {
     if (enter_file(&C, name, NULL, NULL, &real)) {
+      if (C.nomem)
+        goto nomem;
       manifest_free(m);
-      return C.nomem ? INTEG_ENOMEM : INTEG_ECONFIG;
+      goto done;
     }
     rc = yaml_load_file(name, "", &m->root, m->locs, errs);
   }

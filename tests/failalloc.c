@@ -468,6 +468,7 @@ static void on_signal(int sig)
 
 struct stats {
   unsigned long allocations; /* in the reference run */
+  unsigned long runs;        /* calls with a failure injected */
   unsigned long injections;  /* failures injected, both modes */
   unsigned long enomem;      /* calls that returned the failure code */
   unsigned long recovered;   /* calls that succeeded all the same */
@@ -558,6 +559,7 @@ static unsigned run_case(const struct failalloc_case *c, struct stats *st,
                    error_code_name(rc), err.message);
         }
       } else {
+        st->runs++;
         st->injections += fa.injected;
         add_site(st, site_of(fa.bt, fa.bt_n));
         if (rc == 0) {
@@ -591,8 +593,11 @@ static unsigned run_case(const struct failalloc_case *c, struct stats *st,
                persistent ? "+" : "", rc, fa.injected, fa.call_live);
       if (what) {
         problems++;
-        printf("# %s: allocation %lu failed%s: %s: %s\n", c->name, n,
-               persistent ? " (and all after it)" : "", what, detail);
+        printf("# %s: allocation %lu failed%s: %s:\n#   ", c->name, n,
+               persistent ? " (and all after it)" : "", what);
+        for (const char *d = detail; *d; d++)
+          fputs(*d == '\n' ? "\n#   " : (char[]){*d, '\0'}, stdout);
+        putchar('\n');
         if (fa.injected) {
           printf("#   the failed allocation:\n");
           print_backtrace(fa.bt, fa.bt_n);
@@ -617,7 +622,7 @@ int failalloc_main(const struct failalloc_case *cases, size_t n)
   const char *v = getenv("FAILALLOC_MAX");
   unsigned long max = v && *v ? strtoul(v, NULL, 10) : 100000;
   int verbose = getenv("FAILALLOC_VERBOSE") != NULL;
-  unsigned long total_inj = 0, total_n = 0;
+  unsigned long total_inj = 0, total_n = 0, total_runs = 0;
   size_t total_sites = 0, failed = 0;
   struct stats *st;
   void *warm[1];
@@ -652,14 +657,16 @@ int failalloc_main(const struct failalloc_case *cases, size_t n)
     total_sites += st->n_sites;
     if (problems)
       failed++;
-    printf("%s %zu - %s: %lu allocations, %lu failed one at a time and "
-           "from there on (%lu ENOMEM, %lu recovered), %zu call sites\n",
+    total_runs += st->runs;
+    printf("%s %zu - %s: %lu allocations; %lu runs with the Nth failing, "
+           "alone or with all after it (%lu ENOMEM, %lu same result), "
+           "%lu failures injected at %zu call sites\n",
            problems ? "not ok" : "ok", i + 1, cases[i].name, st->allocations,
-           st->injections, st->enomem, st->recovered, st->n_sites);
+           st->runs, st->enomem, st->recovered, st->injections, st->n_sites);
   }
-  printf("# failalloc: %zu cases, %lu allocations, %lu failures injected, "
-         "%zu call sites\n",
-         n, total_n, total_inj, total_sites);
+  printf("# failalloc: %zu cases, %lu allocations, %lu runs, %lu failures "
+         "injected, %zu call sites\n",
+         n, total_n, total_runs, total_inj, total_sites);
   __real_free(st);
   __real_free(fa.result);
   return failed ? 1 : 0;
