@@ -732,7 +732,14 @@ int store_state_get(struct store *s, const char *account,
       rc = error_set(err, INTEG_ENOMEM, "out of memory");
       goto out;
     }
+    /* A failed allocation is told from bad text by errno: jansson
+     * reports it as a syntax error. */
+    errno = 0;
     v = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+    if (!v && errno == ENOMEM) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
     if (!v) {
       rc = error_set(err, INTEG_ESTATE,
                      "store %s: the state of account '%s', connector '%s', "
@@ -743,7 +750,12 @@ int store_state_get(struct store *s, const char *account,
                      jerr.column, jerr.text);
       goto out;
     }
+    errno = 0;
     if (json_object_set_new(obj, stream, v)) {
+      if (errno == ENOMEM) {
+        rc = error_set(err, INTEG_ENOMEM, "out of memory");
+        goto out;
+      }
       rc = error_set(err, INTEG_ESTATE,
                      "store %s: stream name '%s' of connector '%s' is not "
                      "valid UTF-8",
@@ -980,12 +992,16 @@ int store_runs_list(struct store *s, const char *account,
       goto out;
     }
     for (int i = 0; i < (int)(sizeof(keys) / sizeof(keys[0])); i++) {
+      errno = 0;
       v = column_json(st, i);
       if (!v || json_object_set_new(row, keys[i], v)) {
-        rc = error_set(err, INTEG_ESTATE,
-                       "store %s: run history column %s is not valid "
-                       "UTF-8 (or out of memory)",
-                       s->path, keys[i]);
+        if (errno == ENOMEM)
+          rc = error_set(err, INTEG_ENOMEM, "out of memory");
+        else
+          rc = error_set(err, INTEG_ESTATE,
+                         "store %s: run history column %s is not valid "
+                         "UTF-8",
+                         s->path, keys[i]);
         goto out;
       }
     }
