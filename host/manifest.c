@@ -818,10 +818,8 @@ static json_t *resolve_string(struct ctx *C, json_t *v, int *bad)
            "the resolved value is not UTF-8 text or holds a NUL byte");
     goto bad;
   }
-  if (refs && json_object_set(C->m->secrets, path, res)) {
-    json_decref(res);
-    goto nomem;
-  }
+  if (refs && json_object_set(C->m->secrets, path, res))
+    goto nomem; /* which drops res */
   goto done;
 nomem:
   C->nomem = 1;

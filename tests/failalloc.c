@@ -49,8 +49,10 @@ json_t *__wrap_json_loadf(FILE *f, size_t flags, json_error_t *e);
 /* ASan's hook for its fatal reports (absent without ASan). */
 void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
 
-/* The program's own code, to find the host's frame in a backtrace. */
+/* The program's own code, to find the host's frame in a backtrace, and
+ * the harness's hooks within it (FAILALLOC_HOOK), which it skips. */
 extern char __executable_start[], etext[];
+extern char __start_failalloc_hooks[], __stop_failalloc_hooks[];
 
 #define BT_MAX 24
 #define SITES_MAX 8192
@@ -163,7 +165,7 @@ void failalloc_untrack(void *p)
 
 /* ----------------------------------------------------- the countdown */
 
-int failalloc_should_fail(void)
+FAILALLOC_HOOK int failalloc_should_fail(void)
 {
   unsigned long n;
 
@@ -188,7 +190,7 @@ void failalloc_resume(void)
   fa.paused--;
 }
 
-void *__wrap_malloc(size_t n)
+FAILALLOC_HOOK void *__wrap_malloc(size_t n)
 {
   void *p;
 
@@ -199,7 +201,7 @@ void *__wrap_malloc(size_t n)
   return p;
 }
 
-void *__wrap_calloc(size_t n, size_t size)
+FAILALLOC_HOOK void *__wrap_calloc(size_t n, size_t size)
 {
   void *p;
 
@@ -210,7 +212,7 @@ void *__wrap_calloc(size_t n, size_t size)
   return p;
 }
 
-void *__wrap_realloc(void *p, size_t n)
+FAILALLOC_HOOK void *__wrap_realloc(void *p, size_t n)
 {
   void *q;
 
@@ -224,13 +226,13 @@ void *__wrap_realloc(void *p, size_t n)
   return q;
 }
 
-void __wrap_free(void *p)
+FAILALLOC_HOOK void __wrap_free(void *p)
 {
   failalloc_untrack(p);
   __real_free(p);
 }
 
-char *__wrap_strdup(const char *s)
+FAILALLOC_HOOK char *__wrap_strdup(const char *s)
 {
   char *p;
 
@@ -241,7 +243,7 @@ char *__wrap_strdup(const char *s)
   return p;
 }
 
-char *__wrap_strndup(const char *s, size_t n)
+FAILALLOC_HOOK char *__wrap_strndup(const char *s, size_t n)
 {
   char *p;
 
@@ -252,7 +254,7 @@ char *__wrap_strndup(const char *s, size_t n)
   return p;
 }
 
-int __wrap_vasprintf(char **out, const char *fmt, va_list ap)
+FAILALLOC_HOOK int __wrap_vasprintf(char **out, const char *fmt, va_list ap)
 {
   int r;
 
@@ -264,7 +266,7 @@ int __wrap_vasprintf(char **out, const char *fmt, va_list ap)
   return r;
 }
 
-int __wrap_asprintf(char **out, const char *fmt, ...)
+FAILALLOC_HOOK int __wrap_asprintf(char **out, const char *fmt, ...)
 {
   va_list ap;
   int r;
@@ -275,7 +277,7 @@ int __wrap_asprintf(char **out, const char *fmt, ...)
   return r;
 }
 
-char *__wrap_realpath(const char *path, char *resolved)
+FAILALLOC_HOOK char *__wrap_realpath(const char *path, char *resolved)
 {
   char *r;
 
@@ -287,12 +289,12 @@ char *__wrap_realpath(const char *path, char *resolved)
   return r;
 }
 
-static void *json_malloc_hook(size_t n)
+FAILALLOC_HOOK static void *json_malloc_hook(size_t n)
 {
   return __wrap_malloc(n);
 }
 
-static void json_free_hook(void *p)
+FAILALLOC_HOOK static void json_free_hook(void *p)
 {
   __wrap_free(p);
 }
@@ -303,7 +305,7 @@ static void json_free_hook(void *p)
  * buffer's end and aborts (load.c, lex_scan_string's assert). What the
  * host must handle is a parse that fails for want of memory: the error
  * below, as a jansson that reported it would give, with errno ENOMEM. */
-static int parse_fails(json_error_t *e)
+FAILALLOC_HOOK static int parse_fails(json_error_t *e)
 {
   if (!failalloc_should_fail()) {
     failalloc_pause();
@@ -319,7 +321,8 @@ static int parse_fails(json_error_t *e)
   return 1;
 }
 
-json_t *__wrap_json_loads(const char *s, size_t flags, json_error_t *e)
+FAILALLOC_HOOK json_t *__wrap_json_loads(const char *s, size_t flags,
+                                         json_error_t *e)
 {
   json_t *v;
 
@@ -330,8 +333,8 @@ json_t *__wrap_json_loads(const char *s, size_t flags, json_error_t *e)
   return v;
 }
 
-json_t *__wrap_json_loadb(const char *b, size_t n, size_t flags,
-                          json_error_t *e)
+FAILALLOC_HOOK json_t *__wrap_json_loadb(const char *b, size_t n, size_t flags,
+                                         json_error_t *e)
 {
   json_t *v;
 
@@ -342,7 +345,8 @@ json_t *__wrap_json_loadb(const char *b, size_t n, size_t flags,
   return v;
 }
 
-json_t *__wrap_json_load_file(const char *path, size_t flags, json_error_t *e)
+FAILALLOC_HOOK json_t *__wrap_json_load_file(const char *path, size_t flags,
+                                             json_error_t *e)
 {
   json_t *v;
 
@@ -353,7 +357,8 @@ json_t *__wrap_json_load_file(const char *path, size_t flags, json_error_t *e)
   return v;
 }
 
-json_t *__wrap_json_loadf(FILE *f, size_t flags, json_error_t *e)
+FAILALLOC_HOOK json_t *__wrap_json_loadf(FILE *f, size_t flags,
+                                         json_error_t *e)
 {
   json_t *v;
 
@@ -394,14 +399,23 @@ void failalloc_result_json(const json_t *v)
 
 /* ------------------------------------------------------ the reports */
 
+/* Whether a return address is in the program's code, not the harness's
+ * hooks nor a library. */
+static int own_frame(const void *a)
+{
+  const char *p = a;
+  return p >= __executable_start && p < etext &&
+         !(p >= __start_failalloc_hooks && p < __stop_failalloc_hooks);
+}
+
 /* The first frame of the backtrace that is the program's own code past
  * the harness: the host's call that allocated. */
 static void *site_of(void *const *bt, int n)
 {
-  for (int i = 2; i < n; i++)
-    if ((char *)bt[i] >= __executable_start && (char *)bt[i] < etext)
+  for (int i = 1; i < n; i++)
+    if (own_frame(bt[i]))
       return bt[i];
-  return n > 2 ? bt[2] : NULL;
+  return NULL;
 }
 
 /* Print the backtrace as "# at FUNCTION (FILE:LINE)" lines, resolved by
@@ -416,10 +430,9 @@ static void print_backtrace(void *const *bt, int n)
   len = (size_t)snprintf(cmd, sizeof cmd,
                          "addr2line -f -i -p -C -e /proc/%ld/exe",
                          (long)getpid());
-  for (int i = 2; i < n && len < sizeof cmd - 32; i++) {
+  for (int i = 1; i < n && len < sizeof cmd - 32; i++) {
     Dl_info info;
-    if ((char *)bt[i] < __executable_start || (char *)bt[i] >= etext ||
-        !dladdr(bt[i], &info))
+    if (!own_frame(bt[i]) || !dladdr(bt[i], &info))
       continue;
     /* A return address points after the call. */
     len += (size_t)snprintf(

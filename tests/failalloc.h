@@ -69,7 +69,10 @@ void failalloc_pause(void);
 void failalloc_resume(void);
 
 /* For an allocator the program routes itself (SQLite's): whether this
- * allocation is to fail, and the bookkeeping of blocks. */
+ * allocation is to fail, and the bookkeeping of blocks. Hook functions
+ * are marked FAILALLOC_HOOK so that backtraces skip them when they name
+ * the host's call that allocated. */
+#define FAILALLOC_HOOK __attribute__((section("failalloc_hooks"), noinline))
 int failalloc_should_fail(void);
 void failalloc_track(void *p);
 void failalloc_untrack(void *p);

@@ -20,7 +20,7 @@
  * with its default methods underneath. */
 static sqlite3_mem_methods real;
 
-static void *sq_malloc(int n)
+FAILALLOC_HOOK static void *sq_malloc(int n)
 {
   void *p;
 
@@ -31,13 +31,13 @@ static void *sq_malloc(int n)
   return p;
 }
 
-static void sq_free(void *p)
+FAILALLOC_HOOK static void sq_free(void *p)
 {
   failalloc_untrack(p);
   real.xFree(p);
 }
 
-static void *sq_realloc(void *p, int n)
+FAILALLOC_HOOK static void *sq_realloc(void *p, int n)
 {
   void *q;
 
