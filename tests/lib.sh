@@ -6,6 +6,8 @@
 #   like GOT PATTERN DESC  grep -E PATTERN in GOT
 #   skip_all WHY           skip the whole script (exit 77 under automake)
 #   tmpdir                 a fresh directory removed at exit ($TMP)
+#   anchor REL             whether reference data $ANCHORS/REL is there
+#   anchors_all REL        the same for a whole script (see below)
 # Variables from the Makefile: $INTEG, $ANCHORS, $PLUGIN_DIR,
 # $TEST_PLUGIN_DIR, $abs_top_srcdir, $abs_top_builddir.
 
@@ -48,6 +50,49 @@ like() {
 skip_all() {
   echo "1..0 # SKIP $*"
   exit 0
+}
+
+# Reference data (the anchors directory, tzdata): missing data fails the
+# tests that need it, unless configure --without-anchors said it is
+# absent on purpose (make check then sets ANCHORS empty): they are skipped.
+#   anchor REL       0 when $ANCHORS/REL is there ($ANCHOR is its path);
+#                    else 1, after one TAP result saying why (a skip or a
+#                    failure) in place of the test that needed it
+#   anchors_all REL  returns when $ANCHORS/REL is there ($ANCHOR); else
+#                    skips or fails the whole script
+#   reference_missing WHY  for other reference data (a time zone)
+_anchors_why() {
+  if [ -z "${ANCHORS+set}" ]; then
+    echo "ANCHORS is not set: run the test with make check, or set ANCHORS=DIR (ANCHORS= when the reference data is absent on purpose)"
+  else
+    echo "reference data $1 not found: configure --with-anchors=DIR, or --without-anchors to skip the tests that need it"
+  fi
+}
+anchor() {
+  ANCHOR=${ANCHORS:-}/$1
+  if [ -n "${ANCHORS:-}" ] && [ -e "$ANCHOR" ]; then return 0; fi
+  if [ -n "${ANCHORS+set}" ] && [ -z "$ANCHORS" ]; then
+    ok "# SKIP anchors absent (--without-anchors)"
+  else
+    not_ok "$(_anchors_why "$ANCHOR")"
+  fi
+  return 1
+}
+anchors_all() {
+  ANCHOR=${ANCHORS:-}/$1
+  if [ -n "${ANCHORS:-}" ] && [ -e "$ANCHOR" ]; then return 0; fi
+  if [ -n "${ANCHORS+set}" ] && [ -z "$ANCHORS" ]; then
+    skip_all "anchors absent (--without-anchors)"
+  fi
+  reference_missing "$(_anchors_why "$ANCHOR")"
+}
+reference_missing() {
+  if [ -n "${ANCHORS+set}" ] && [ -z "$ANCHORS" ]; then
+    skip_all "anchors absent (--without-anchors): $*"
+  fi
+  plan 1
+  not_ok "$*"
+  exit 1
 }
 
 _cleanup_dirs=
