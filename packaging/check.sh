@@ -1,5 +1,6 @@
 #!/bin/sh
 # check.sh - the whole test suite, as CI runs it: install the dependencies,
+# check the sources (packaging/source-check.sh: format, banned functions),
 # build with warnings as errors, `make distcheck`, then a sanitizer build's
 # `make check` (ASan + UBSan). Prints one last line "N passed, N failed"
 # and exits non-zero if anything failed, or if a test that needs the
@@ -23,6 +24,9 @@ rm -rf "$log" && mkdir -p "$log/dist" "$log/san" || exit 2
 autoreconf -fi >"$log/autoreconf.log" 2>&1 || { cat "$log/autoreconf.log"; echo "0 passed, 1 failed"; exit 1; }
 
 status=0
+echo "== source check (clang-format, banned functions)"
+packaging/source-check.sh >"$log/source.log" 2>&1 || { cat "$log/source.log"; status=1; }
+
 echo "== make distcheck (--enable-werror)"
 ( cd "$log/dist" && "$top/configure" --enable-werror --with-anchors="$anchors" >configure.log 2>&1 &&
   make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --with-anchors=$anchors" ) \
@@ -44,6 +48,11 @@ fi
 # Anchor tests must not be skipped: the reference data is the point.
 if grep -E '^SKIP:.*anchors' "$log/dist.log" "$log/san.log"; then
   echo "check.sh: tests that need the anchors were skipped" >&2
+  status=1
+fi
+# Nor the unit tests: CI has cmocka.
+if grep -E '^SKIP:.*cmocka' "$log/dist.log" "$log/san.log"; then
+  echo "check.sh: unit tests were skipped for want of cmocka" >&2
   status=1
 fi
 sum() { cat "$log/dist.log" "$log/san.log" | sed -n "s/^# $1: *//p" | awk '{s+=$1} END {print s+0}'; }
