@@ -638,7 +638,8 @@ static int stdout_line(struct output *o, const char *line, size_t len,
   return rc;
 }
 
-/* A line on the target's stderr: logged, and kept for messages. */
+/* A line on the target's stderr: logged (at warn, shown unless -q, as a
+ * target's stderr was before integ read it), and kept for messages. */
 static void stderr_line(struct output *o, const char *line, size_t len,
                         int truncated)
 {
@@ -650,7 +651,7 @@ static void stderr_line(struct output *o, const char *line, size_t len,
   if (!len)
     return;
   n = len > STDERR_KEEP_LEN ? STDERR_KEEP_LEN : len;
-  log_msg(INTEG_LOG_INFO, o->cfg.connector, "target: %.*s%s", (int)len, line,
+  log_msg(INTEG_LOG_WARN, o->cfg.connector, "target: %.*s%s", (int)len, line,
           truncated ? "..." : "");
   memcpy(keep, line, n);
   keep[n] = '\0';
@@ -797,28 +798,30 @@ static int await_exit(struct output *o, int64_t deadline,
   }
 }
 
-/* "exited with status 1; its last lines on stderr: "a" "b"", or "is
- * still running", into b (size bytes, truncated to fit). */
-static void describe_target(const struct output *o, char *b, size_t size)
+/* How the target ended ("exited with status 1"), into b (size bytes). */
+static void describe_exit(const struct output *o, char *b, size_t size)
+{
+  if (!o->reaped)
+    snprintf(b, size, "is still running");
+  else if (WIFEXITED(o->status))
+    snprintf(b, size, "exited with status %d", WEXITSTATUS(o->status));
+  else
+    snprintf(b, size, "was killed by signal %d (%s)", WTERMSIG(o->status),
+             strsignal(WTERMSIG(o->status)));
+}
+
+/* "; its last lines on stderr: "a" "b"" (or that there were none), into
+ * b (size bytes, truncated to fit). */
+static void stderr_tail(const struct output *o, char *b, size_t size)
 {
   size_t n = 0, k;
   int w;
 
-  if (!o->reaped)
-    w = snprintf(b, size, "is still running");
-  else if (WIFEXITED(o->status))
-    w = snprintf(b, size, "exited with status %d", WEXITSTATUS(o->status));
-  else
-    w = snprintf(b, size, "was killed by signal %d (%s)", WTERMSIG(o->status),
-                 strsignal(WTERMSIG(o->status)));
+  w = snprintf(b, size, "%s",
+               o->ntail ? "; its last lines on stderr:"
+                        : "; it wrote nothing on stderr");
   if (w > 0)
     n = (size_t)w;
-  if (n < size)
-    w = snprintf(b + n, size - n, "%s",
-                 o->ntail ? "; its last lines on stderr:"
-                          : "; it wrote nothing on stderr");
-  if (w > 0)
-    n += (size_t)w;
   k = o->ntail > STDERR_KEEP ? o->ntail - STDERR_KEEP : 0;
   for (; k < o->ntail && n < size; k++) {
     w = snprintf(b + n, size - n, " \"%s\"", o->tail[k % STDERR_KEEP]);
@@ -856,7 +859,7 @@ static void stop_target(struct output *o)
  * is still running. */
 static int close_target(struct output *o, int ok, struct integ_error *err)
 {
-  char why[INTEG_ERROR_MAX / 2];
+  char how[64], tail[INTEG_ERROR_MAX / 2];
   int rc = 0;
 
   close(o->fd);
@@ -864,12 +867,13 @@ static int close_target(struct output *o, int ok, struct integ_error *err)
   if (ok) {
     rc = await_exit(o, mono_ms() + o->cfg.echo_timeout_ms, err);
     if (!rc) {
-      describe_target(o, why, sizeof(why));
+      describe_exit(o, how, sizeof(how));
+      stderr_tail(o, tail, sizeof(tail));
       if (o->waiting && o->reaped)
         rc = error_set(err, INTEG_ESTATE,
-                       "target '%s' %s, without echoing the last state: it "
-                       "is not committed",
-                       o->where, why);
+                       "target '%s' %s without echoing the last state: it "
+                       "is not committed%s",
+                       o->where, how, tail);
       else if (o->waiting)
         rc = error_set(err, INTEG_ESTATE,
                        "target '%s' did not echo the last state within %lld "
@@ -881,7 +885,8 @@ static int close_target(struct output *o, int ok, struct integ_error *err)
                        "of its input: stopping it",
                        o->where, (long long)o->cfg.echo_timeout_ms / 1000);
       else if (!WIFEXITED(o->status) || WEXITSTATUS(o->status) != 0)
-        rc = error_set(err, INTEG_EIO, "target '%s' %s", o->where, why);
+        rc = error_set(err, INTEG_EIO, "target '%s' %s%s", o->where, how,
+                       tail);
     }
   }
   stop_target(o);
@@ -893,7 +898,7 @@ static int close_target(struct output *o, int ok, struct integ_error *err)
 static int write_all(struct output *o, const char *p, size_t n,
                      struct integ_error *err)
 {
-  char why[INTEG_ERROR_MAX / 2];
+  char how[64], tail[INTEG_ERROR_MAX / 2];
   int rc;
 
   while (n) {
@@ -920,11 +925,13 @@ static int write_all(struct output *o, const char *p, size_t n,
     if (e == EPIPE && o->sink == SINK_COMMAND) {
       /* It closed its input: most likely it has exited; say how. */
       await_exit(o, mono_ms() + LINGER_MS, NULL);
-      describe_target(o, why, sizeof(why));
+      describe_exit(o, how, sizeof(how));
+      stderr_tail(o, tail, sizeof(tail));
       return error_set(err, INTEG_EIO,
-                       "target '%s' stopped reading its input and %s; "
-                       "nothing past the last committed state is committed",
-                       o->where, why);
+                       "target '%s' stopped reading its input and %s: "
+                       "nothing past the last committed state is "
+                       "committed%s",
+                       o->where, how, tail);
     }
     if (e == EPIPE)
       return error_set(err, INTEG_EIO,

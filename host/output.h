@@ -14,7 +14,7 @@
  * Its stdout and stderr are read whenever writing to it would block, so a
  * target that prints as much as it reads never deadlocks with integ: its
  * stdout lines that are not echoes go to the debug log (truncated, and
- * only the first OUTPUT_LOG_LINES), its stderr lines to the info log, and
+ * only the first OUTPUT_LOG_LINES), its stderr lines to the warn log, and
  * its last stderr lines are quoted when it fails. At the end, a target that
  * does not exit is sent SIGTERM, and SIGKILL term_wait_ms later.
  * Messages collect in one large buffer that is written out when it is full
