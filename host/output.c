@@ -885,8 +885,8 @@ static int close_target(struct output *o, int ok, struct integ_error *err)
                        "of its input: stopping it",
                        o->where, (long long)o->cfg.echo_timeout_ms / 1000);
       else if (!WIFEXITED(o->status) || WEXITSTATUS(o->status) != 0)
-        rc = error_set(err, INTEG_EIO, "target '%s' %s%s", o->where, how,
-                       tail);
+        rc =
+            error_set(err, INTEG_EIO, "target '%s' %s%s", o->where, how, tail);
     }
   }
   stop_target(o);
