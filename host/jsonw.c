@@ -81,7 +81,7 @@ int jsonw_string(struct buf *b, const char *s, size_t len, unsigned flags)
     while (p < end && (cls = byte_class[*p]) == 0)
       p++;
     if (p > run && (rc = put(b, run, (size_t)(p - run))))
-      goto fail;
+      goto out;
     if (p == end)
       break;
     cls = byte_class[*p];
@@ -130,7 +130,7 @@ int jsonw_string(struct buf *b, const char *s, size_t len, unsigned flags)
 
       if (!ulen) {
         rc = INTEG_EINVAL;
-        goto fail;
+        goto out;
       }
       if (!ascii) {
         memcpy(esc, p, ulen);
@@ -147,16 +147,15 @@ int jsonw_string(struct buf *b, const char *s, size_t len, unsigned flags)
       p += ulen;
     }
     if ((rc = put(b, esc, n)))
-      goto fail;
+      goto out;
   }
   rc = put(b, "\"", 1);
-  if (rc)
-    goto fail;
-  return 0;
-fail:
-  b->len = start;
-  if (b->data)
-    b->data[start] = '\0';
+out:
+  if (rc) {
+    b->len = start;
+    if (b->data)
+      b->data[start] = '\0';
+  }
   return rc;
 }
 
