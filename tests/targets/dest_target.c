@@ -118,6 +118,8 @@ int main(int argc, char **argv)
     }
     if (exit_code >= 0) {
       fprintf(stderr, "dest_target: cannot write batch: quota exceeded\n");
+      json_decref(m);
+      free(line);
       return exit_code;
     }
     echo = json_object_get(m, "value");
