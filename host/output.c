@@ -921,6 +921,13 @@ static int write_all(struct output *o, const char *p, size_t n,
         return rc;
       continue;
     }
+    if (e == EAGAIN) {
+      /* A standard output left non-blocking by whoever started us. */
+      struct pollfd pfd = {o->fd, POLLOUT, 0};
+
+      poll(&pfd, 1, -1);
+      continue;
+    }
     o->failed = 1;
     if (e == EPIPE && o->sink == SINK_COMMAND) {
       /* It closed its input: most likely it has exited; say how. */
