@@ -193,15 +193,15 @@ static int add_described(struct emit *e, json_t *desc, size_t i,
                      "discover()[%zu].stream: stream '%s' is declared twice",
                      i, json_string_value(name));
   if (!s && !(s = add(e, json_string_value(name))))
-    goto nomem;
+    goto out;
   s->schema = json_incref(schema);
   s->key_properties = keys ? json_incref(keys) : NULL;
   if (json_is_string(rk) && !(s->bookmark_properties = json_pack("[O]", rk)))
-    goto nomem;
+    goto out;
   if (json_is_string(ns) && !(s->namespace = strdup(json_string_value(ns))))
-    goto nomem;
+    goto out;
   return 0;
-nomem:
+out: /* only allocations fail past the checks above */
   return error_set(err, INTEG_ENOMEM, "out of memory registering streams");
 }
 
@@ -357,6 +357,17 @@ static int per_stream(struct emit *e, json_t *state)
   return 1;
 }
 
+/* text_of failed with rc: say why. */
+static int state_text_error(int rc, struct integ_error *err)
+{
+  return error_set(err, rc,
+                   rc == INTEG_ENOMEM
+                       ? "out of memory writing a state"
+                       : "cannot write the plugin's state: it holds a string "
+                         "that is not valid UTF-8, a real that is not finite, "
+                         "or nesting too deep");
+}
+
 static int airbyte_state(struct emit *e, struct buf *out, json_t *state,
                          struct integ_error *err)
 {
@@ -367,14 +378,16 @@ static int airbyte_state(struct emit *e, struct buf *out, json_t *state,
   int rc = 0;
 
   if (!per_stream(e, state)) {
-    if ((rc = text_of(&tmp, state)))
-      goto bad;
+    if ((rc = text_of(&tmp, state))) {
+      rc = state_text_error(rc, err);
+      goto out;
+    }
     if (e->have_state && same_text(&tmp, &e->last_state))
       goto out;
     rc = emit_airbyte_state_global(out, state, NULL, e->records_since_state,
                                    err);
     if (rc)
-      goto out;
+      goto out; /* it has undone its own message */
     swap_in(&e->last_state, &tmp);
     e->have_state = 1;
     e->records_since_state = 0;
@@ -388,40 +401,37 @@ static int airbyte_state(struct emit *e, struct buf *out, json_t *state,
   {
     struct emit_stream *s = find(e, key);
 
-    if ((rc = text_of(&tmp, v)))
-      goto bad;
+    if ((rc = text_of(&tmp, v))) {
+      rc = state_text_error(rc, err);
+      goto out;
+    }
     if (s->last_state.data && same_text(&tmp, &s->last_state))
       continue;
     rc = emit_airbyte_state_stream(out, key, s->namespace, v,
                                    s->records_since_state, err);
     if (rc)
-      goto undo;
+      goto out;
   }
   json_object_foreach(state, key, v)
   {
     struct emit_stream *s = find(e, key);
 
-    if ((rc = text_of(&tmp, v)))
-      goto bad;
+    if ((rc = text_of(&tmp, v))) {
+      rc = state_text_error(rc, err);
+      goto out;
+    }
     if (s->last_state.data && same_text(&tmp, &s->last_state))
       continue;
     e->records_since_state -= s->records_since_state;
     s->records_since_state = 0;
     swap_in(&s->last_state, &tmp);
   }
-  goto out;
-bad:
-  rc = error_set(err, rc,
-                 rc == INTEG_ENOMEM
-                     ? "out of memory writing a state"
-                     : "cannot write the plugin's state: it holds a string "
-                       "that is not valid UTF-8, a real that is not finite, "
-                       "or nesting too deep");
-undo:
-  out->len = start;
-  if (out->data)
-    out->data[start] = '\0';
 out:
+  if (rc) { /* no message of this state stays half written */
+    out->len = start;
+    if (out->data)
+      out->data[start] = '\0';
+  }
   buf_free(&tmp);
   return rc;
 }

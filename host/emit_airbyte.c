@@ -318,9 +318,9 @@ static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
   json_t *keys = json_object_get(desc, "key_properties");
   json_t *rk = json_object_get(desc, "replication_key");
   json_t *ns = json_object_get(desc, "namespace");
-  json_t *s = NULL, *modes = NULL, *pk = NULL;
+  json_t *s = NULL, *modes = NULL, *pk = NULL, *ret = NULL;
   size_t k;
-  int bad = 0;
+  int bad = 0, rc = 0;
 
   if (!json_is_string(name) || !json_is_object(schema) ||
       (keys && !json_is_array(keys)) || (rk && !json_is_string(rk)) ||
@@ -334,8 +334,10 @@ static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
   }
   s = json_object();
   modes = json_array();
-  if (!s || !modes)
-    goto nomem;
+  if (!s || !modes) {
+    rc = INTEG_ENOMEM;
+    goto out;
+  }
   bad |= json_object_set(s, "name", name);
   bad |= json_object_set(s, "json_schema", schema);
   bad |= json_array_append_new(modes, json_string("full_refresh"));
@@ -350,39 +352,46 @@ static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
   }
   if (keys && json_array_size(keys)) {
     pk = json_array();
-    if (!pk)
-      goto nomem;
+    if (!pk) {
+      rc = INTEG_ENOMEM;
+      goto out;
+    }
     for (k = 0; k < json_array_size(keys); k++) {
       json_t *key = json_array_get(keys, k);
 
       if (!json_is_string(key)) {
-        json_decref(pk);
-        json_decref(s);
-        error_set(err, INTEG_EPLUGIN,
-                  "discover()[%zu].key_properties[%zu]: expected a string", i,
-                  k);
-        return NULL;
+        rc = error_set(err, INTEG_EPLUGIN,
+                       "discover()[%zu].key_properties[%zu]: expected a "
+                       "string",
+                       i, k);
+        goto out;
       }
       bad |= json_array_append_new(pk, json_pack("[O]", key));
     }
     bad |= json_object_set_new(s, "source_defined_primary_key", pk);
+    pk = NULL;
   }
   if (ns)
     bad |= json_object_set(s, "namespace", ns);
   if (bad)
-    goto nomem;
-  return s;
-nomem:
+    rc = INTEG_ENOMEM;
+  else {
+    ret = s;
+    s = NULL;
+  }
+out:
+  if (rc == INTEG_ENOMEM)
+    error_set(err, rc, "out of memory building the Airbyte catalog");
+  json_decref(pk);
   json_decref(modes);
   json_decref(s);
-  error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
-  return NULL;
+  return ret;
 }
 
 json_t *emit_airbyte_catalog_from_discover(json_t *streams,
                                            struct integ_error *err)
 {
-  json_t *catalog = NULL, *list;
+  json_t *catalog = NULL, *list = NULL;
   size_t i;
 
   if (!json_is_array(streams)) {
@@ -391,26 +400,25 @@ json_t *emit_airbyte_catalog_from_discover(json_t *streams,
   }
   list = json_array();
   if (!list)
-    goto nomem;
+    goto out;
   for (i = 0; i < json_array_size(streams); i++) {
     json_t *s = catalog_stream(json_array_get(streams, i), i, err);
 
     if (!s) {
       json_decref(list);
-      return NULL;
+      return NULL; /* err says why */
     }
-    if (json_array_append_new(list, s)) {
-      json_decref(list);
-      goto nomem;
-    }
+    if (json_array_append_new(list, s))
+      goto out;
   }
+  /* "o" takes list, also when the pack fails. */
   catalog = json_pack("{so}", "streams", list);
+  list = NULL;
+out:
+  json_decref(list);
   if (!catalog)
-    goto nomem;
+    error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
   return catalog;
-nomem:
-  error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
-  return NULL;
 }
 
 /* state[name] = stream_state, from an AirbyteStreamState. */
@@ -453,8 +461,10 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
     return NULL;
   }
   state = json_object();
-  if (!state)
-    goto nomem;
+  if (!state) {
+    error_set(err, INTEG_ENOMEM, "out of memory reading state");
+    goto out;
+  }
   for (i = 0; i < json_array_size(messages); i++) {
     json_t *m = json_array_get(messages, i);
     json_t *type = json_object_get(m, "type");
@@ -462,12 +472,12 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
 
     if (!json_is_object(m)) {
       error_set(err, INTEG_ESTATE, "state[%zu]: expected an object", i);
-      goto fail;
+      goto out;
     }
     if (t && strcmp(t, "STREAM") == 0) {
       snprintf(path, sizeof path, "state[%zu].stream", i);
       if (merge_stream_state(state, json_object_get(m, "stream"), path, err))
-        goto fail;
+        goto out;
     } else if (t && strcmp(t, "GLOBAL") == 0) {
       json_t *g = json_object_get(m, "global");
       json_t *shared = json_object_get(g, "shared_state");
@@ -480,15 +490,17 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
                   "state[%zu].global: expected {\"shared_state\": {...}, "
                   "\"stream_states\": [...]}",
                   i);
-        goto fail;
+        goto out;
       }
-      if (json_is_object(shared) && json_object_update(state, shared))
-        goto nomem;
+      if (json_is_object(shared) && json_object_update(state, shared)) {
+        error_set(err, INTEG_ENOMEM, "out of memory reading state");
+        goto out;
+      }
       for (j = 0; j < json_array_size(list); j++) {
         snprintf(path, sizeof path, "state[%zu].global.stream_states[%zu]", i,
                  j);
         if (merge_stream_state(state, json_array_get(list, j), path, err))
-          goto fail;
+          goto out;
       }
     } else if (!t || strcmp(t, "LEGACY") == 0) {
       json_t *data = json_object_get(m, "data");
@@ -496,20 +508,20 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
       if (!json_is_object(data)) {
         error_set(err, INTEG_ESTATE,
                   "state[%zu].data: expected an object (legacy state)", i);
-        goto fail;
+        goto out;
       }
-      if (json_object_update(state, data))
-        goto nomem;
+      if (json_object_update(state, data)) {
+        error_set(err, INTEG_ENOMEM, "out of memory reading state");
+        goto out;
+      }
     } else {
       error_set(err, INTEG_ESTATE,
                 "state[%zu].type: '%s' is not STREAM, GLOBAL or LEGACY", i, t);
-      goto fail;
+      goto out;
     }
   }
   return state;
-nomem:
-  error_set(err, INTEG_ENOMEM, "out of memory reading state");
-fail:
+out:
   json_decref(state);
   return NULL;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ int jsonw_string(struct buf *b, const char *s, size_t len, unsigned flags)
     while (p < end && (cls = byte_class[*p]) == 0)
       p++;
     if (p > run && (rc = put(b, run, (size_t)(p - run))))
-      goto fail;
+      goto out;
     if (p == end)
       break;
     cls = byte_class[*p];
@@ -129,7 +130,7 @@ int jsonw_string(struct buf *b, const char *s, size_t len, unsigned flags)
 
       if (!ulen) {
         rc = INTEG_EINVAL;
-        goto fail;
+        goto out;
       }
       if (!ascii) {
         memcpy(esc, p, ulen);
@@ -146,16 +147,15 @@ int jsonw_string(struct buf *b, const char *s, size_t len, unsigned flags)
       p += ulen;
     }
     if ((rc = put(b, esc, n)))
-      goto fail;
+      goto out;
   }
   rc = put(b, "\"", 1);
-  if (rc)
-    goto fail;
-  return 0;
-fail:
-  b->len = start;
-  if (b->data)
-    b->data[start] = '\0';
+out:
+  if (rc) {
+    b->len = start;
+    if (b->data)
+      b->data[start] = '\0';
+  }
   return rc;
 }
 
@@ -184,7 +184,7 @@ int jsonw_integer(struct buf *b, json_int_t i)
  * shortest string. Where d is a power of two its rounding interval is
  * narrower below than above, so the N-digit decimal above d may round-trip
  * when the nearest does not: that one is tried too. */
-static size_t shortest_digits(double d, char *digits, int *e10)
+static size_t shortest_digits_here(double d, char *digits, int *e10)
 {
   char tmp[40];
   size_t nd = 0;
@@ -208,7 +208,7 @@ static size_t shortest_digits(double d, char *digits, int *e10)
       memcpy(up, tmp, (size_t)n + 1);
       e = strchr(up, 'e');
       for (i = (int)(e - up) - 1; i >= 0 && carry; i--) {
-        if (up[i] == '.')
+        if (up[i] < '0' || up[i] > '9') /* the radix character */
           continue;
         if (up[i] == '9') {
           up[i] = '0';
@@ -223,15 +223,34 @@ static size_t shortest_digits(double d, char *digits, int *e10)
         continue;
       memcpy(tmp, up, (size_t)n + 1);
     }
-    /* tmp is "D.DDDe[+-]XX" (no dot when prec == 1). */
+    /* tmp is "D.DDDe[+-]XX" (no dot when prec == 1; in the "C" locale,
+     * and any radix character skipped should that locale be missing). */
     for (i = 0; tmp[i] != 'e'; i++)
-      if (tmp[i] != '.')
+      if (tmp[i] >= '0' && tmp[i] <= '9')
         digits[nd++] = tmp[i];
     *e10 = (int)strtol(tmp + i + 1, NULL, 10);
     break;
   }
   while (nd > 1 && digits[nd - 1] == '0')
     nd--;
+  return nd;
+}
+
+/* shortest_digits_here in the "C" locale, whatever LC_NUMERIC the
+ * process has: a plugin in this process may call setlocale, and in a
+ * comma-decimal locale printf writes "1,5e+00" and strtod stops at a ".".
+ * uselocale changes this thread only, and for "C" glibc's newlocale hands
+ * back its static locale object, so this costs no allocation. */
+static size_t shortest_digits(double d, char *digits, int *e10)
+{
+  locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  locale_t old = c ? uselocale(c) : (locale_t)0;
+  size_t nd = shortest_digits_here(d, digits, e10);
+
+  if (c) {
+    uselocale(old);
+    freelocale(c);
+  }
   return nd;
 }
 

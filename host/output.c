@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,11 +27,37 @@
 
 enum sink { SINK_STDOUT, SINK_FILE, SINK_COMMAND };
 
-/* A state written to a target, waiting for its echo. */
+/* A target's stderr: lines kept for messages, and their length. */
+#define STDERR_KEEP 3
+#define STDERR_KEEP_LEN 160
+/* Longest stderr line logged whole; longest stdout line logged. */
+#define STDERR_LINE_MAX 4096
+#define STDOUT_LOG_LEN 200
+/* At most this many checkpoints wait for an echo: an echo of a later one
+ * acknowledges the earlier ones too, so the oldest can go. */
+#define PENDING_MAX 64
+/* A target reaped while a child of its own still holds its pipes open:
+ * read them this much longer. */
+#define LINGER_MS 1000
+/* Stdout lines up to this long are read as possible echoes; longer ones
+ * if a STATE message sent was long (8 times it: added spaces, escapes). */
+#define ECHO_MIN 65536
+
+/* A checkpoint whose STATE messages were written to a target and wait for
+ * their echo. Any one echoed acknowledges the records before them all. */
 struct pending {
   json_t *state;    /* the plugin's state, to commit */
-  json_t *messages; /* array: the STATE messages written for it */
-  struct pending *next;
+  json_t *messages; /* array: the STATE messages written, in order */
+  size_t next;      /* messages[next..] are not echoed yet */
+  int committed;    /* state has been committed */
+  struct pending *later;
+};
+
+/* One of a target's output pipes, read line by line. */
+struct lines {
+  int fd;          /* -1 at its end */
+  struct buf part; /* a line not ended yet */
+  int skipping;    /* dropping the rest of an over-long line */
 };
 
 struct output {
@@ -40,10 +68,16 @@ struct output {
   struct buf buf;
   int fd;
   int fsync_ok; /* the fd is a regular file */
-  pid_t child;  /* command: the target */
-  int echo_fd;  /* command: the target's stdout */
-  struct buf echo;
-  struct pending *waiting, **tail;
+  /* command: the target, its stdout (echoes) and its stderr */
+  pid_t child;
+  int reaped, status; /* the child has been waited for, its status */
+  struct lines out, errs;
+  size_t echo_max; /* longer stdout lines cannot be echoes */
+  uint64_t logged; /* stdout lines seen that were not echoes */
+  char tail[STDERR_KEEP][STDERR_KEEP_LEN + 1]; /* last stderr lines */
+  size_t ntail;                                /* lines in tail, ever */
+  struct pending *waiting, **last;
+  size_t nwaiting;
   json_t *state;  /* the plugin's last state, not yet checkpointed */
   uint64_t since; /* records since the last checkpoint */
   int64_t last_ms;
@@ -66,60 +100,61 @@ static int64_t mono_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-char *output_expand_template(const char *tmpl, const char *connector,
-                             const char *account, int64_t now_ms,
-                             struct integ_error *err)
+int output_expand_template(const char *tmpl, const char *connector,
+                           const char *account, int64_t now_ms, char **out,
+                           struct integ_error *err)
 {
-  struct buf out = BUF_INIT;
+  struct buf b = BUF_INIT;
   time_t t = (time_t)(now_ms / 1000);
   struct tm tm;
   const char *p = tmpl;
+  int rc = 0;
 
+  *out = NULL;
   gmtime_r(&t, &tm);
-  while (*p) {
+  while (*p && !rc) {
     const char *open = strchr(p, '{'), *close;
     size_t n;
-    int rc = 0;
 
     if (!open) {
-      rc = buf_appends(&out, p);
+      rc = buf_appends(&b, p);
       p += strlen(p);
-    } else {
-      close = strchr(open, '}');
-      if (buf_append(&out, p, (size_t)(open - p)))
-        goto nomem;
-      n = close ? (size_t)(close - open - 1) : 0;
-      if (close && n == 9 && strncmp(open + 1, "connector", 9) == 0)
-        rc = buf_appends(&out, connector ? connector : "");
-      else if (close && n == 7 && strncmp(open + 1, "account", 7) == 0)
-        rc = buf_appends(&out, account ? account : "default");
-      else if (close && n == 4 && strncmp(open + 1, "date", 4) == 0)
-        rc = buf_printf(&out, "%04d-%02d-%02d", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday);
-      else if (close && n == 4 && strncmp(open + 1, "time", 4) == 0)
-        rc =
-            buf_printf(&out, "%02d%02d%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
-      else {
-        error_set(err, INTEG_ECONFIG,
-                  "output.to: '%s': unknown placeholder at character %zu "
-                  "(known: {connector}, {account}, {date}, {time})",
-                  tmpl, (size_t)(open - tmpl) + 1);
-        buf_free(&out);
-        return NULL;
-      }
-      p = close + 1;
+      continue;
     }
+    close = strchr(open, '}');
+    rc = buf_append(&b, p, (size_t)(open - p));
     if (rc)
-      goto nomem;
+      break;
+    n = close ? (size_t)(close - open - 1) : 0;
+    if (close && n == 9 && strncmp(open + 1, "connector", 9) == 0)
+      rc = buf_appends(&b, connector ? connector : "");
+    else if (close && n == 7 && strncmp(open + 1, "account", 7) == 0)
+      rc = buf_appends(&b, account ? account : "default");
+    else if (close && n == 4 && strncmp(open + 1, "date", 4) == 0)
+      rc = buf_printf(&b, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday);
+    else if (close && n == 4 && strncmp(open + 1, "time", 4) == 0)
+      rc = buf_printf(&b, "%02d%02d%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    else {
+      rc = error_set(err, INTEG_ECONFIG,
+                     "output.to: '%s': unknown placeholder at character %zu "
+                     "(known: {connector}, {account}, {date}, {time})",
+                     tmpl, (size_t)(open - tmpl) + 1);
+      goto out;
+    }
+    p = close + 1;
   }
-  if (!out.data && buf_reserve(&out, 1) == 0)
-    out.data[0] = '\0';
-  if (out.data)
-    return out.data;
-nomem:
-  buf_free(&out);
-  error_set(err, INTEG_ENOMEM, "out of memory");
-  return NULL;
+  if (!rc && !b.data && !(rc = buf_reserve(&b, 1)))
+    b.data[0] = '\0';
+  if (rc) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  *out = b.data;
+  b.data = NULL;
+out:
+  buf_free(&b);
+  return rc;
 }
 
 /* mkdir -p for the directories above `file`. */
@@ -145,43 +180,107 @@ static int make_parents(const char *file, struct integ_error *err)
   return rc;
 }
 
+/* A pipe end moved above 2, so that dup2 onto 0, 1 and 2 in the child
+ * never finds one of its sources already replaced, and never dup2()s a
+ * descriptor onto itself (which would keep its close-on-exec flag). */
+static int lift_fd(int *fd)
+{
+  int nfd;
+
+  if (*fd > 2)
+    return 0;
+  nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+  if (nfd < 0)
+    return -1;
+  close(*fd);
+  *fd = nfd;
+  return 0;
+}
+
+extern char **environ;
+
+/* Start `/bin/sh -c cmd` with our records on its stdin and its stdout and
+ * stderr on pipes of ours, all non-blocking on our side. posix_spawn,
+ * not fork: libcurl's resolver threads may be running, and a forked child
+ * of a threaded process may only call async-signal-safe functions. */
 static int start_command(struct output *o, const char *cmd,
                          struct integ_error *err)
 {
-  int in[2], out[2];
-  pid_t pid;
+  int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}; /* stdin, stdout, stderr */
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t dflt, none;
+  char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+  int rc = 0, e = 0, fa_ok = 0, at_ok = 0;
+  size_t i;
 
-  if (pipe2(in, O_CLOEXEC))
-    return error_set(err, INTEG_EIO, "pipe: %s", strerror(errno));
-  if (pipe2(out, O_CLOEXEC)) {
-    close(in[0]);
-    close(in[1]);
-    return error_set(err, INTEG_EIO, "pipe: %s", strerror(errno));
+  for (i = 0; i < 3 && !e; i++)
+    if (pipe2(p[i], O_CLOEXEC) || lift_fd(&p[i][0]) || lift_fd(&p[i][1]))
+      e = errno;
+  if (e) {
+    rc = error_set(err, INTEG_EIO, "cannot start target '%s': pipe: %s", cmd,
+                   strerror(e));
+    goto out;
   }
-  pid = fork();
-  if (pid < 0) {
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
-    return error_set(err, INTEG_EIO, "cannot start '%s': %s", cmd,
-                     strerror(errno));
+  /* Signals integ ignores or handles start at their defaults in the
+   * target (an ignored SIGPIPE would stay ignored across exec), with none
+   * blocked; its own process group lets integ stop a whole pipeline. */
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);
+  sigaddset(&dflt, SIGINT);
+  sigaddset(&dflt, SIGTERM);
+  sigaddset(&dflt, SIGHUP);
+  sigaddset(&dflt, SIGQUIT);
+  sigaddset(&dflt, SIGCHLD);
+  e = posix_spawn_file_actions_init(&fa);
+  fa_ok = !e;
+  if (!e)
+    e = posix_spawnattr_init(&at);
+  at_ok = fa_ok && !e;
+  if (!e)
+    e = posix_spawn_file_actions_adddup2(&fa, p[0][0], 0);
+  if (!e)
+    e = posix_spawn_file_actions_adddup2(&fa, p[1][1], 1);
+  if (!e)
+    e = posix_spawn_file_actions_adddup2(&fa, p[2][1], 2);
+  if (!e)
+    e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
+                                          POSIX_SPAWN_SETSIGMASK |
+                                          POSIX_SPAWN_SETPGROUP);
+  if (!e)
+    e = posix_spawnattr_setsigdefault(&at, &dflt);
+  if (!e)
+    e = posix_spawnattr_setsigmask(&at, &none);
+  if (!e)
+    e = posix_spawnattr_setpgroup(&at, 0);
+  if (!e)
+    e = posix_spawn(&o->child, "/bin/sh", &fa, &at, argv, environ);
+  if (e) {
+    o->child = 0;
+    rc = error_set(err, INTEG_EIO, "cannot start target '%s': %s", cmd,
+                   strerror(e));
+    goto out;
   }
-  if (pid == 0) {
-    /* The child: our records on its stdin, its echoes on our pipe. */
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    signal(SIGPIPE, SIG_DFL);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
+  o->fd = p[0][1];
+  o->out.fd = p[1][0];
+  o->errs.fd = p[2][0];
+  p[0][1] = p[1][0] = p[2][0] = -1;
+  fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) | O_NONBLOCK);
+  fcntl(o->out.fd, F_SETFL, fcntl(o->out.fd, F_GETFL) | O_NONBLOCK);
+  fcntl(o->errs.fd, F_SETFL, fcntl(o->errs.fd, F_GETFL) | O_NONBLOCK);
+out:
+  if (at_ok)
+    posix_spawnattr_destroy(&at);
+  if (fa_ok)
+    posix_spawn_file_actions_destroy(&fa);
+  for (i = 0; i < 3; i++) {
+    if (p[i][0] >= 0)
+      close(p[i][0]);
+    if (p[i][1] >= 0)
+      close(p[i][1]);
   }
-  close(in[0]);
-  close(out[1]);
-  o->fd = in[1];
-  o->echo_fd = out[0];
-  o->child = pid;
-  fcntl(o->echo_fd, F_SETFL, fcntl(o->echo_fd, F_GETFL) | O_NONBLOCK);
-  return 0;
+  return rc;
 }
 
 /* A run killed inside write() can leave half a line at the end of the
@@ -193,26 +292,25 @@ static int trim_torn_line(struct output *o, struct integ_error *err)
   struct stat st;
   char chunk[65536];
   off_t end, pos;
+  int found = 0;
 
   if (fstat(o->fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
     return 0;
   end = st.st_size;
   pos = end;
-  while (pos > 0) {
+  while (pos > 0 && !found) {
     size_t n = pos > (off_t)sizeof(chunk) ? sizeof(chunk) : (size_t)pos;
     ssize_t got = pread(o->fd, chunk, n, pos - (off_t)n);
+    size_t i = n;
 
     if (got != (ssize_t)n)
       return error_set(err, INTEG_EIO, "output %s: read failed: %s", o->where,
-                       strerror(errno));
-    for (size_t i = n; i-- > 0;)
-      if (chunk[i] == '\n') {
-        pos = pos - (off_t)n + (off_t)i + 1;
-        goto found;
-      }
-    pos -= (off_t)n;
+                       got < 0 ? strerror(errno) : "file shrank");
+    while (i > 0 && chunk[i - 1] != '\n')
+      i--;
+    found = i > 0;
+    pos = pos - (off_t)n + (off_t)i;
   }
-found:
   if (pos == end)
     return 0;
   log_msg(INTEG_LOG_WARN, o->cfg.connector,
@@ -243,14 +341,22 @@ int output_open(const struct output_config *cfg, json_t *streams,
     o->cfg.checkpoint_ms = 5000;
   if (!o->cfg.echo_timeout_ms)
     o->cfg.echo_timeout_ms = 300000;
+  if (!o->cfg.term_wait_ms)
+    o->cfg.term_wait_ms = 5000;
   o->fd = -1;
-  o->echo_fd = -1;
-  o->tail = &o->waiting;
+  o->out.fd = -1;
+  o->errs.fd = -1;
+  o->echo_max = ECHO_MIN;
+  o->last = &o->waiting;
   o->last_ms = mono_ms();
   rc = emit_new(cfg->format, &o->emit, err);
-  if (!rc && cfg->stream_start && !(o->started = json_object()))
+  if (rc)
+    goto out;
+  if (cfg->stream_start && !(o->started = json_object())) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
-  if (!rc && streams && cfg->catalog) {
+    goto out;
+  }
+  if (streams && cfg->catalog) {
     /* Schemas without the deselected fields, as the records will be. */
     json_t *declared = NULL;
 
@@ -260,91 +366,588 @@ int output_open(const struct output_config *cfg, json_t *streams,
     if (!rc)
       rc = emit_add_streams(o->emit, declared, err);
     json_decref(declared);
-  } else if (!rc && streams)
+  } else if (streams)
     rc = emit_add_streams(o->emit, streams, err);
-  if (!rc)
-    rc = buf_reserve(&o->buf, OUTPUT_BUFFER)
-             ? error_set(err, INTEG_ENOMEM, "out of memory")
-             : 0;
   if (rc)
-    goto fail;
+    goto out;
+  if (buf_reserve(&o->buf, OUTPUT_BUFFER)) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
   if (strcmp(to, "stdout") == 0) {
     o->sink = SINK_STDOUT;
     o->fd = cfg->out_fd;
     o->where = strdup("standard output");
   } else if (strncmp(to, "file:", 5) == 0) {
     o->sink = SINK_FILE;
-    o->where = output_expand_template(to + 5, cfg->connector, cfg->account,
-                                      now_ms(o), err);
-    if (!o->where || make_parents(o->where, err)) {
-      rc = err ? err->code : INTEG_ECONFIG;
-      goto fail;
-    }
+    rc = output_expand_template(to + 5, cfg->connector, cfg->account,
+                                now_ms(o), &o->where, err);
+    if (!rc)
+      rc = make_parents(o->where, err);
+    if (rc)
+      goto out;
     o->fd = open(o->where, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (o->fd >= 0 && trim_torn_line(o, err)) {
-      rc = err ? err->code : INTEG_EIO;
-      goto fail;
-    }
     if (o->fd < 0) {
       rc = error_set(err, INTEG_EIO, "output %s: cannot open: %s", o->where,
                      strerror(errno));
-      goto fail;
+      goto out;
     }
+    rc = trim_torn_line(o, err);
+    if (rc)
+      goto out;
   } else if (strncmp(to, "command:", 8) == 0) {
     o->sink = SINK_COMMAND;
-    o->where = strdup(to + 8);
     if (cfg->format == EMIT_JSONL) {
       rc = error_set(err, INTEG_ECONFIG,
                      "output.to: a command target needs format singer or "
                      "airbyte, which carry states to echo (not jsonl)");
-      goto fail;
+      goto out;
     }
-    if (!o->where || start_command(o, o->where, err)) {
-      rc = err ? err->code : INTEG_ENOMEM;
-      goto fail;
-    }
+    o->where = strdup(to + 8);
+    if (o->where)
+      rc = start_command(o, o->where, err);
+    if (rc)
+      goto out;
   } else {
     rc = error_set(err, INTEG_ECONFIG,
                    "output.to: '%s' is not stdout, file:PATH or command:CMD",
                    to);
-    goto fail;
+    goto out;
   }
   if (!o->where) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    goto fail;
+    goto out;
   }
   o->fsync_ok = fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode);
   *out = o;
-  return 0;
-fail:
-  output_close(o, 0, NULL);
+  o = NULL;
+out:
+  if (o)
+    output_close(o, 0, NULL);
   return rc;
 }
+
+/* ------------------------------------------------------ echo matching */
+
+static int number_same(json_t *a, json_t *b)
+{
+  double r;
+  json_int_t i;
+
+  if (json_is_integer(a) && json_is_integer(b))
+    return json_integer_value(a) == json_integer_value(b);
+  if (json_is_real(a) && json_is_real(b))
+    return json_real_value(a) == json_real_value(b);
+  i = json_integer_value(json_is_integer(a) ? a : b);
+  r = json_real_value(json_is_real(a) ? a : b);
+  /* Exact, also beyond 2^53: the real must be that very integer. */
+  if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0) ||
+      r != (double)(json_int_t)r)
+    return 0;
+  return (json_int_t)r == i;
+}
+
+int output_json_same(json_t *a, json_t *b)
+{
+  const char *key;
+  json_t *v;
+  size_t i;
+
+  if (!a || !b)
+    return a == b;
+  if (json_is_number(a) && json_is_number(b))
+    return number_same(a, b);
+  if (json_typeof(a) != json_typeof(b))
+    return 0;
+  switch (json_typeof(a)) {
+  case JSON_OBJECT:
+    if (json_object_size(a) != json_object_size(b))
+      return 0;
+    json_object_foreach(a, key, v)
+    {
+      if (!output_json_same(v, json_object_get(b, key)))
+        return 0;
+    }
+    return 1;
+  case JSON_ARRAY:
+    if (json_array_size(a) != json_array_size(b))
+      return 0;
+    json_array_foreach(a, i, v)
+    {
+      if (!output_json_same(v, json_array_get(b, i)))
+        return 0;
+    }
+    return 1;
+  case JSON_STRING:
+    return json_equal(a, b);
+  default: /* true, false, null: the type is the value */
+    return 1;
+  }
+}
+
+/* A stream descriptor: the same name, and the same namespace, where a
+ * null namespace is no namespace (serialisers differ on writing it). */
+static int descriptor_same(json_t *a, json_t *b)
+{
+  json_t *na = json_object_get(a, "namespace");
+  json_t *nb = json_object_get(b, "namespace");
+
+  if (!json_is_object(a) || !json_is_object(b) ||
+      !json_equal(json_object_get(a, "name"), json_object_get(b, "name")))
+    return 0;
+  if (json_is_null(na))
+    na = NULL;
+  if (json_is_null(nb))
+    nb = NULL;
+  return na || nb ? na && nb && json_equal(na, nb) : 1;
+}
+
+/* Two AirbyteStateMessage objects: the payload their type says. */
+static int airbyte_state_same(json_t *echo, json_t *sent)
+{
+  const char *et = json_string_value(json_object_get(echo, "type"));
+  const char *st = json_string_value(json_object_get(sent, "type"));
+
+  /* No type is a legacy state in the protocol. */
+  et = et ? et : "LEGACY";
+  st = st ? st : "LEGACY";
+  if (strcmp(et, st) != 0)
+    return 0;
+  if (strcmp(st, "STREAM") == 0) {
+    json_t *es = json_object_get(echo, "stream");
+    json_t *ss = json_object_get(sent, "stream");
+
+    return descriptor_same(json_object_get(es, "stream_descriptor"),
+                           json_object_get(ss, "stream_descriptor")) &&
+           output_json_same(json_object_get(es, "stream_state"),
+                            json_object_get(ss, "stream_state"));
+  }
+  if (strcmp(st, "GLOBAL") == 0)
+    return output_json_same(json_object_get(echo, "global"),
+                            json_object_get(sent, "global"));
+  if (strcmp(st, "LEGACY") == 0)
+    return output_json_same(json_object_get(echo, "data"),
+                            json_object_get(sent, "data"));
+  return 0;
+}
+
+int output_echo_acknowledges(json_t *echo, json_t *sent)
+{
+  json_t *value = json_object_get(sent, "value");
+  json_t *state = json_object_get(sent, "state");
+  const char *type = json_string_value(json_object_get(echo, "type"));
+  int is_state = type && strcmp(type, "STATE") == 0;
+
+  if (value) {
+    /* Singer: targets print the value; some the whole message. */
+    if (is_state && json_object_get(echo, "value"))
+      return output_json_same(json_object_get(echo, "value"), value);
+    return output_json_same(echo, value);
+  }
+  if (!is_state || !json_is_object(state))
+    return 0;
+  return airbyte_state_same(json_object_get(echo, "state"), state);
+}
+
+/* ------------------------------------------------------------ target */
+
+static void pending_free(struct pending *p)
+{
+  json_decref(p->state);
+  json_decref(p->messages);
+  free(p);
+}
+
+/* Drop the oldest waiting checkpoint. */
+static void pending_pop(struct output *o)
+{
+  struct pending *p = o->waiting;
+
+  o->waiting = p->later;
+  if (!o->waiting)
+    o->last = &o->waiting;
+  o->nwaiting--;
+  pending_free(p);
+}
+
+/* messages[i] of checkpoint hit was echoed: the target holds every record
+ * before it, and before every earlier checkpoint. Commit hit's state
+ * (unless the output has failed: then nothing commits). */
+static int acknowledged(struct output *o, struct pending *hit, size_t i,
+                        struct integ_error *err)
+{
+  int rc = 0;
+
+  while (o->waiting != hit)
+    pending_pop(o);
+  hit->next = i + 1;
+  if (!hit->committed && !o->failed && o->cfg.commit) {
+    rc = o->cfg.commit(o->cfg.commit_arg, hit->state, err);
+    if (!rc)
+      o->stats.commits++;
+  }
+  hit->committed = 1;
+  if (hit->next >= json_array_size(hit->messages))
+    pending_pop(o);
+  return rc;
+}
+
+/* JSON text to a value; an integer beyond int64 is read as a real rather
+ * than refused (numbers compare by value). NULL if it is not JSON. */
+static json_t *parse_line(const char *s, size_t len)
+{
+  json_error_t jerr;
+  json_t *v = json_loadb(s, len, 0, &jerr);
+
+  if (!v && json_error_code(&jerr) == json_error_numeric_overflow)
+    v = json_loadb(s, len, JSON_DECODE_INT_AS_REAL, &jerr);
+  return v;
+}
+
+/* A line on the target's stdout: an echo, or something to log. */
+static int stdout_line(struct output *o, const char *line, size_t len,
+                       int truncated, struct integ_error *err)
+{
+  struct pending *p, *hit = NULL;
+  json_t *v = NULL;
+  size_t i = 0;
+  int rc = 0;
+
+  if (len && line[len - 1] == '\r')
+    len--;
+  if (!truncated && o->waiting && (v = parse_line(line, len))) {
+    /* The earliest unechoed message it matches: an unchanged stream state
+     * repeated in a later checkpoint must not acknowledge that one. */
+    for (p = o->waiting; p && !hit; p = p->later)
+      for (i = p->next; i < json_array_size(p->messages) && !hit; i++)
+        if (output_echo_acknowledges(v, json_array_get(p->messages, i)))
+          hit = p;
+  }
+  json_decref(v);
+  if (hit)
+    return acknowledged(o, hit, i - 1, err);
+  if (o->logged < OUTPUT_LOG_LINES)
+    log_msg(INTEG_LOG_DEBUG, o->cfg.connector, "target said: %.*s%s",
+            (int)(len > STDOUT_LOG_LEN ? STDOUT_LOG_LEN : len), line,
+            len > STDOUT_LOG_LEN || truncated ? "..." : "");
+  else if (o->logged == OUTPUT_LOG_LINES)
+    log_msg(INTEG_LOG_DEBUG, o->cfg.connector,
+            "target said more than %d lines: the rest are not logged",
+            OUTPUT_LOG_LINES);
+  o->logged++;
+  return rc;
+}
+
+/* A line on the target's stderr: logged (at warn, shown unless -q, as a
+ * target's stderr was before integ read it), and kept for messages. */
+static void stderr_line(struct output *o, const char *line, size_t len,
+                        int truncated)
+{
+  char *keep = o->tail[o->ntail % STDERR_KEEP];
+  size_t n;
+
+  if (len && line[len - 1] == '\r')
+    len--;
+  if (!len)
+    return;
+  n = len > STDERR_KEEP_LEN ? STDERR_KEEP_LEN : len;
+  log_msg(INTEG_LOG_WARN, o->cfg.connector, "target: %.*s%s", (int)len, line,
+          truncated ? "..." : "");
+  memcpy(keep, line, n);
+  keep[n] = '\0';
+  o->ntail++;
+}
+
+static int take_line(struct output *o, struct lines *l, const char *s,
+                     size_t len, int truncated, struct integ_error *err)
+{
+  if (l == &o->out)
+    return stdout_line(o, s, len, truncated, err);
+  stderr_line(o, s, len, truncated);
+  return 0;
+}
+
+/* Split bytes read from a pipe into lines; a line longer than its limit
+ * is cut there and the rest of it dropped, so nothing grows unbounded. */
+static int split_lines(struct output *o, struct lines *l, const char *s,
+                       size_t n, struct integ_error *err)
+{
+  size_t max = l == &o->out ? o->echo_max : STDERR_LINE_MAX;
+  int rc = 0;
+
+  while (n && !rc) {
+    const char *nl = memchr(s, '\n', n);
+    size_t take = nl ? (size_t)(nl - s) : n;
+    size_t step = take + (nl ? 1 : 0);
+
+    if (l->skipping) {
+      l->skipping = !nl;
+    } else if (!l->part.len && nl && take <= max) {
+      rc = take_line(o, l, s, take, 0, err); /* whole: no copy */
+    } else if (l->part.len + take > max) {
+      if (buf_append(&l->part, s, max - l->part.len))
+        return error_set(err, INTEG_ENOMEM, "out of memory");
+      rc = take_line(o, l, l->part.data, l->part.len, 1, err);
+      buf_reset(&l->part);
+      l->skipping = !nl;
+    } else {
+      if (buf_append(&l->part, s, take))
+        return error_set(err, INTEG_ENOMEM, "out of memory");
+      if (nl) {
+        rc = take_line(o, l, l->part.data, l->part.len, 0, err);
+        buf_reset(&l->part);
+      }
+    }
+    s += step;
+    n -= step;
+  }
+  return rc;
+}
+
+/* Read what a pipe has, without blocking; at its end, close it. */
+static int drain(struct output *o, struct lines *l, struct integ_error *err)
+{
+  char chunk[65536];
+
+  while (l->fd >= 0) {
+    ssize_t n = read(l->fd, chunk, sizeof(chunk));
+    int rc;
+
+    if (n > 0) {
+      rc = split_lines(o, l, chunk, (size_t)n, err);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN)
+      return 0;
+    /* The end (or an error, which ends it too). */
+    close(l->fd);
+    l->fd = -1;
+    rc = 0;
+    if (l->part.len && !l->skipping)
+      rc = take_line(o, l, l->part.data, l->part.len, 0, err);
+    buf_reset(&l->part);
+    return rc;
+  }
+  return 0;
+}
+
+/* Wait up to timeout_ms (-1: no limit) until the target's stdin takes
+ * more (want_write) or its stdout or stderr has something, and read those.
+ * Returns 0 or an error from an echo's commit. */
+static int pump(struct output *o, int want_write, int timeout_ms,
+                struct integ_error *err)
+{
+  struct pollfd pfd[3] = {{want_write ? o->fd : -1, POLLOUT, 0},
+                          {o->out.fd, POLLIN, 0},
+                          {o->errs.fd, POLLIN, 0}};
+  int rc = 0;
+
+  if (poll(pfd, 3, timeout_ms) < 0 && errno != EINTR)
+    return error_set(err, INTEG_EIO, "target '%s': poll: %s", o->where,
+                     strerror(errno));
+  if (pfd[1].revents)
+    rc = drain(o, &o->out, err);
+  if (!rc && pfd[2].revents)
+    rc = drain(o, &o->errs, err);
+  return rc;
+}
+
+/* Has the target exited? Reaps it once. */
+static int reap(struct output *o)
+{
+  pid_t r;
+
+  if (o->reaped || o->child <= 0)
+    return 1;
+  while ((r = waitpid(o->child, &o->status, WNOHANG)) < 0 && errno == EINTR)
+    ;
+  if (r == o->child || (r < 0 && errno == ECHILD))
+    o->reaped = 1;
+  return o->reaped;
+}
+
+/* Read the target's output until it has exited and closed both pipes,
+ * or until deadline (monotonic ms). Returns 0 or an echo's commit error. */
+static int await_exit(struct output *o, int64_t deadline,
+                      struct integ_error *err)
+{
+  int lingering = 0;
+
+  for (;;) {
+    int64_t now = mono_ms(), left;
+    int rc;
+
+    if (reap(o) && o->out.fd < 0 && o->errs.fd < 0)
+      return 0;
+    if (o->reaped && !lingering) {
+      lingering = 1;
+      if (deadline > now + LINGER_MS)
+        deadline = now + LINGER_MS;
+    }
+    if (now >= deadline)
+      return 0;
+    /* Wake now and then to see whether it has exited. */
+    left = deadline - now;
+    rc = pump(o, 0, (int)(left > 50 ? 50 : left), err);
+    if (rc)
+      return rc;
+  }
+}
+
+/* How the target ended ("exited with status 1"), into b (size bytes). */
+static void describe_exit(const struct output *o, char *b, size_t size)
+{
+  if (!o->reaped)
+    snprintf(b, size, "is still running");
+  else if (WIFEXITED(o->status))
+    snprintf(b, size, "exited with status %d", WEXITSTATUS(o->status));
+  else
+    snprintf(b, size, "was killed by signal %d (%s)", WTERMSIG(o->status),
+             strsignal(WTERMSIG(o->status)));
+}
+
+/* "; its last lines on stderr: "a" "b"" (or that there were none), into
+ * b (size bytes, truncated to fit). */
+static void stderr_tail(const struct output *o, char *b, size_t size)
+{
+  size_t n = 0, k;
+  int w;
+
+  w = snprintf(b, size, "%s",
+               o->ntail ? "; its last lines on stderr:"
+                        : "; it wrote nothing on stderr");
+  if (w > 0)
+    n = (size_t)w;
+  k = o->ntail > STDERR_KEEP ? o->ntail - STDERR_KEEP : 0;
+  for (; k < o->ntail && n < size; k++) {
+    w = snprintf(b + n, size - n, " \"%s\"", o->tail[k % STDERR_KEEP]);
+    if (w > 0)
+      n += (size_t)w;
+  }
+}
+
+/* SIGTERM to the target's process group; SIGKILL if it has not exited
+ * term_wait_ms later. Nothing it echoes meanwhile is committed. */
+static void stop_target(struct output *o)
+{
+  int status;
+
+  if (reap(o))
+    return;
+  o->failed = 1;
+  kill(-o->child, SIGTERM);
+  await_exit(o, mono_ms() + o->cfg.term_wait_ms, NULL);
+  if (reap(o))
+    return;
+  log_msg(INTEG_LOG_WARN, o->cfg.connector,
+          "target '%s' did not exit within %lld ms of SIGTERM: killing it "
+          "(SIGKILL)",
+          o->where, (long long)o->cfg.term_wait_ms);
+  kill(-o->child, SIGKILL);
+  while (waitpid(o->child, &status, 0) < 0 && errno == EINTR)
+    ;
+  o->status = status;
+  o->reaped = 1;
+}
+
+/* End the target: close its input; with ok, wait for its echoes of the
+ * last states and its exit, and say what went wrong; then stop it if it
+ * is still running. */
+static int close_target(struct output *o, int ok, struct integ_error *err)
+{
+  char how[64], tail[INTEG_ERROR_MAX / 2];
+  int rc = 0;
+
+  close(o->fd);
+  o->fd = -1;
+  if (ok) {
+    rc = await_exit(o, mono_ms() + o->cfg.echo_timeout_ms, err);
+    if (!rc) {
+      describe_exit(o, how, sizeof(how));
+      stderr_tail(o, tail, sizeof(tail));
+      if (o->waiting && o->reaped)
+        rc = error_set(err, INTEG_ESTATE,
+                       "target '%s' %s without echoing the last state: it "
+                       "is not committed%s",
+                       o->where, how, tail);
+      else if (o->waiting)
+        rc = error_set(err, INTEG_ESTATE,
+                       "target '%s' did not echo the last state within %lld "
+                       "s: it is not committed",
+                       o->where, (long long)o->cfg.echo_timeout_ms / 1000);
+      else if (!o->reaped)
+        rc = error_set(err, INTEG_EIO,
+                       "target '%s' did not exit within %lld s of the end "
+                       "of its input: stopping it",
+                       o->where, (long long)o->cfg.echo_timeout_ms / 1000);
+      else if (!WIFEXITED(o->status) || WEXITSTATUS(o->status) != 0)
+        rc =
+            error_set(err, INTEG_EIO, "target '%s' %s%s", o->where, how, tail);
+    }
+  }
+  stop_target(o);
+  return rc;
+}
+
+/* ------------------------------------------------------------ writing */
 
 static int write_all(struct output *o, const char *p, size_t n,
                      struct integ_error *err)
 {
+  char how[64], tail[INTEG_ERROR_MAX / 2];
+  int rc;
+
   while (n) {
     ssize_t w = write(o->fd, p, n);
+    int e = errno;
 
-    if (w < 0 && errno == EINTR)
+    if (w >= 0) {
+      p += w;
+      n -= (size_t)w;
+      o->stats.bytes += (uint64_t)w;
       continue;
-    if (w < 0) {
-      int e = errno;
-
-      if (e == EPIPE)
-        return error_set(err, INTEG_EIO,
-                         "output %s: closed by the reader (broken pipe); "
-                         "nothing past the last committed state is "
-                         "committed",
-                         o->where);
-      return error_set(err, INTEG_EIO, "output %s: write failed: %s%s",
-                       o->where, strerror(e),
-                       e == ENOSPC ? " (the disk is full)" : "");
     }
-    p += w;
-    n -= (size_t)w;
-    o->stats.bytes += (uint64_t)w;
+    if (e == EINTR)
+      continue;
+    if (e == EAGAIN && o->sink == SINK_COMMAND) {
+      /* The target is not reading: read what it says meanwhile, so that
+       * it is never blocked writing to us while we wait for it. */
+      rc = pump(o, 1, -1, err);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (e == EAGAIN) {
+      /* A standard output left non-blocking by whoever started us. */
+      struct pollfd pfd = {o->fd, POLLOUT, 0};
+
+      poll(&pfd, 1, -1);
+      continue;
+    }
+    o->failed = 1;
+    if (e == EPIPE && o->sink == SINK_COMMAND) {
+      /* It closed its input: most likely it has exited; say how. */
+      await_exit(o, mono_ms() + LINGER_MS, NULL);
+      describe_exit(o, how, sizeof(how));
+      stderr_tail(o, tail, sizeof(tail));
+      return error_set(err, INTEG_EIO,
+                       "target '%s' stopped reading its input and %s: "
+                       "nothing past the last committed state is "
+                       "committed%s",
+                       o->where, how, tail);
+    }
+    if (e == EPIPE)
+      return error_set(err, INTEG_EIO,
+                       "output %s: closed by the reader (broken pipe); "
+                       "nothing past the last committed state is "
+                       "committed",
+                       o->where);
+    return error_set(err, INTEG_EIO, "output %s: write failed: %s%s", o->where,
+                     strerror(e), e == ENOSPC ? " (the disk is full)" : "");
   }
   return 0;
 }
@@ -368,118 +971,11 @@ static int flush(struct output *o, struct integ_error *err)
   return rc;
 }
 
-static void commit_upto(struct output *o, struct pending *upto,
-                        struct integ_error *err, int *rc)
-{
-  struct pending *p;
-
-  while ((p = o->waiting)) {
-    int last = p == upto;
-
-    o->waiting = p->next;
-    if (!o->waiting)
-      o->tail = &o->waiting;
-    /* Only the newest acknowledged state need be committed. */
-    if (last && o->cfg.commit && !*rc) {
-      *rc = o->cfg.commit(o->cfg.commit_arg, p->state, err);
-      if (!*rc)
-        o->stats.commits++;
-    }
-    json_decref(p->state);
-    json_decref(p->messages);
-    free(p);
-    if (last)
-      break;
-  }
-}
-
-/* Does the target's line acknowledge pending p? Singer targets echo the
- * STATE's value; Airbyte destinations and some targets the message. */
-static int acknowledges(json_t *line, const struct pending *p)
-{
-  json_t *m;
-  size_t i;
-
-  json_array_foreach(p->messages, i, m)
-  {
-    if (json_equal(line, m) || json_equal(line, json_object_get(m, "value")))
-      return 1;
-  }
-  return 0;
-}
-
-static void handle_echo(struct output *o, const char *line, size_t len,
-                        struct integ_error *err, int *rc)
-{
-  json_error_t jerr;
-  json_t *v = json_loadb(line, len, 0, &jerr);
-  struct pending *p, *hit = NULL;
-
-  for (p = o->waiting; v && p; p = p->next)
-    if (acknowledges(v, p))
-      hit = p;
-  if (hit)
-    commit_upto(o, hit, err, rc);
-  else
-    log_msg(INTEG_LOG_DEBUG, o->cfg.connector, "target said: %.*s",
-            (int)(len > 200 ? 200 : len), line);
-  json_decref(v);
-}
-
-/* Read what the target echoed; wait up to timeout_ms for more (0: only
- * what is there). Returns 1 at the target's end of output. */
-static int read_echoes(struct output *o, int64_t timeout_ms,
-                       struct integ_error *err, int *rc)
-{
-  char chunk[65536];
-  int64_t until = mono_ms() + timeout_ms;
-
-  for (;;) {
-    ssize_t n = read(o->echo_fd, chunk, sizeof(chunk));
-
-    if (n > 0) {
-      char *nl;
-      size_t start = 0;
-
-      if (buf_append(&o->echo, chunk, (size_t)n)) {
-        *rc = error_set(err, INTEG_ENOMEM, "out of memory");
-        return 1;
-      }
-      while ((nl = memchr(o->echo.data + start, '\n', o->echo.len - start))) {
-        size_t len = (size_t)(nl - (o->echo.data + start));
-
-        handle_echo(o, o->echo.data + start, len, err, rc);
-        start += len + 1;
-      }
-      memmove(o->echo.data, o->echo.data + start, o->echo.len - start);
-      o->echo.len -= start;
-      continue;
-    }
-    if (n == 0)
-      return 1;
-    if (errno == EINTR)
-      continue;
-    if (errno != EAGAIN) {
-      *rc = error_set(err, INTEG_EIO, "reading from target '%s': %s", o->where,
-                      strerror(errno));
-      return 1;
-    }
-    if (timeout_ms <= 0 || !o->waiting || mono_ms() >= until)
-      return 0;
-    {
-      struct pollfd pfd = {o->echo_fd, POLLIN, 0};
-      int64_t left = until - mono_ms();
-
-      poll(&pfd, 1, (int)(left > 1000 ? 1000 : left < 0 ? 0 : left));
-    }
-  }
-}
-
 int output_record(struct output *o, const char *stream, json_t *record,
                   struct integ_error *err)
 {
   json_t *projected = NULL;
-  int rc, nomem = 0;
+  int rc = 0, nomem = 0;
 
   if (o->cfg.catalog) {
     if (!catalog_selected(o->cfg.catalog, stream))
@@ -490,27 +986,69 @@ int output_record(struct output *o, const char *stream, json_t *record,
       return error_set(err, INTEG_ENOMEM, "out of memory");
   }
   if (o->started && !json_object_get(o->started, stream)) {
-    rc = json_object_set_new(o->started, stream, json_true())
-             ? error_set(err, INTEG_ENOMEM, "out of memory")
-             : o->cfg.stream_start(o->cfg.stream_start_arg, stream, &o->buf,
-                                   err);
-    if (rc) {
-      json_decref(projected);
-      return rc;
-    }
+    if (json_object_set_new(o->started, stream, json_true()))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    else
+      rc = o->cfg.stream_start(o->cfg.stream_start_arg, stream, &o->buf, err);
+    if (rc)
+      goto out;
   }
   rc = emit_record(o->emit, &o->buf, stream, projected ? projected : record,
                    now_ms(o), err);
-  json_decref(projected);
   if (rc)
-    return rc;
+    goto out;
   o->stats.records++;
   o->since++;
   if (o->buf.len >= OUTPUT_BUFFER - 4096) {
     rc = flush(o, err);
     if (!rc && o->sink == SINK_COMMAND)
-      read_echoes(o, 0, err, &rc);
+      rc = pump(o, 0, 0, err);
   }
+out:
+  json_decref(projected);
+  return rc;
+}
+
+/* Remember the STATE messages just written (the buffer from `from` on),
+ * to know their echoes; the checkpoint takes over o->state. */
+static int expect_echo(struct output *o, size_t from, struct integ_error *err)
+{
+  struct pending *p = calloc(1, sizeof(*p));
+  const char *s = o->buf.data + from, *end = o->buf.data + o->buf.len;
+  int rc = 0;
+
+  if (!p || !(p->messages = json_array())) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  while (s < end) {
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
+    json_t *m = parse_line(s, len);
+    size_t max = ECHO_MIN + 8 * len;
+
+    /* An echo may be longer than what was sent (spaces, escapes). */
+    if (max > o->echo_max)
+      o->echo_max = max;
+    /* A line jansson cannot read (a number beyond a double) cannot be
+     * matched; a later checkpoint's echo will acknowledge this one. */
+    if (m && json_array_append_new(p->messages, m)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+    s += len + 1;
+  }
+  p->state = o->state;
+  o->state = NULL;
+  *o->last = p;
+  o->last = &p->later;
+  o->nwaiting++;
+  p = NULL;
+  if (o->nwaiting > PENDING_MAX)
+    pending_pop(o);
+out:
+  if (p)
+    pending_free(p);
   return rc;
 }
 
@@ -528,40 +1066,22 @@ int output_checkpoint(struct output *o, struct integ_error *err)
       return rc;
   }
   if (o->sink == SINK_COMMAND && o->state && o->buf.len > before) {
-    /* Remember what we said, to know the echo when it comes. */
-    struct pending *p = calloc(1, sizeof(*p));
-    json_error_t jerr;
-    const char *s = o->buf.data + before, *end = o->buf.data + o->buf.len;
-
-    if (!p || !(p->messages = json_array())) {
-      free(p);
-      return error_set(err, INTEG_ENOMEM, "out of memory");
-    }
-    while (s < end) {
-      const char *nl = memchr(s, '\n', (size_t)(end - s));
-      size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
-
-      json_array_append_new(p->messages, json_loadb(s, len, 0, &jerr));
-      s += len + 1;
-    }
-    p->state = o->state;
-    o->state = NULL;
-    *o->tail = p;
-    o->tail = &p->next;
+    rc = expect_echo(o, before, err);
+    if (rc)
+      return rc;
   }
   rc = flush(o, err);
   if (rc)
     return rc;
   if (o->fsync_ok && fsync(o->fd)) {
+    int e = errno;
+
     o->failed = 1;
     return error_set(err, INTEG_EIO, "output %s: fsync failed: %s%s", o->where,
-                     strerror(errno),
-                     errno == ENOSPC ? " (the disk is full)" : "");
+                     strerror(e), e == ENOSPC ? " (the disk is full)" : "");
   }
-  if (o->sink == SINK_COMMAND) {
-    read_echoes(o, 0, err, &rc);
-    return rc;
-  }
+  if (o->sink == SINK_COMMAND)
+    return pump(o, 0, 0, err);
   if (o->state && o->cfg.commit) {
     rc = o->cfg.commit(o->cfg.commit_arg, o->state, err);
     if (!rc)
@@ -589,48 +1109,39 @@ int output_state(struct output *o, json_t *state, struct integ_error *err)
 
 int output_close(struct output *o, int ok, struct integ_error *err)
 {
-  int rc = 0, status;
+  struct integ_error mine = {0, ""};
+  struct integ_error *e = err ? err : &mine;
+  int rc = 0;
 
   if (!o)
     return 0;
   if (o->failed)
     ok = 0;
   if (ok)
-    rc = output_checkpoint(o, err);
+    rc = output_checkpoint(o, e);
   if (o->sink == SINK_COMMAND && o->fd >= 0) {
-    close(o->fd);
-    o->fd = -1;
-    /* The target commits what it has and echoes the last states. */
-    if (o->echo_fd >= 0 && !rc && ok)
-      read_echoes(o, o->cfg.echo_timeout_ms, err, &rc);
-    if (!rc && ok && o->waiting)
-      rc = error_set(err, INTEG_ESTATE,
-                     "target '%s' did not echo the last state within %lld "
-                     "s: it is not committed",
-                     o->where, (long long)o->cfg.echo_timeout_ms / 1000);
+    int trc = close_target(o, ok && !rc, e);
+
+    rc = rc ? rc : trc;
   }
-  if (o->child > 0) {
-    if (!ok)
-      kill(o->child, SIGTERM);
-    while (waitpid(o->child, &status, 0) < 0 && errno == EINTR)
-      ;
-    if (ok && !rc && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      rc = error_set(
-          err, INTEG_EIO, "target '%s' %s %d", o->where,
-          WIFEXITED(status) ? "exited with status" : "was killed by signal",
-          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-  }
-  if (o->echo_fd >= 0)
-    close(o->echo_fd);
+  if (o->out.fd >= 0)
+    close(o->out.fd);
+  if (o->errs.fd >= 0)
+    close(o->errs.fd);
   if (o->sink == SINK_FILE && o->fd >= 0 && close(o->fd) && ok && !rc)
-    rc = error_set(err, INTEG_EIO, "output %s: close failed: %s", o->where,
+    rc = error_set(e, INTEG_EIO, "output %s: close failed: %s", o->where,
                    strerror(errno));
-  commit_upto(o, NULL, NULL, &(int){1}); /* free what was never echoed */
+  /* Without a caller to tell (the run failed already), say it here. */
+  if (rc && !err && mine.message[0])
+    log_msg(INTEG_LOG_WARN, o->cfg.connector, "%s", mine.message);
+  while (o->waiting)
+    pending_pop(o);
   json_decref(o->state);
   json_decref(o->started);
   emit_free(o->emit);
   buf_free(&o->buf);
-  buf_free(&o->echo);
+  buf_free(&o->out.part);
+  buf_free(&o->errs.part);
   free(o->where);
   free(o);
   return rc;

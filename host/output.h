@@ -7,7 +7,16 @@
  *  - file:PATH: written and fsynced;
  *  - command:CMD: accepted by the target that integ runs (`/bin/sh -c
  *    CMD`), which says so by echoing the state back on its stdout, as
- *    Singer targets and Airbyte destinations do.
+ *    Singer targets and Airbyte destinations do. An echo acknowledges a
+ *    state when its payload matches by value (output_echo_acknowledges):
+ *    a destination may re-serialise numbers or add members of its own.
+ * A target runs in a process group of its own, started with posix_spawn.
+ * Its stdout and stderr are read whenever writing to it would block, so a
+ * target that prints as much as it reads never deadlocks with integ: its
+ * stdout lines that are not echoes go to the debug log (truncated, and
+ * only the first OUTPUT_LOG_LINES), its stderr lines to the warn log, and
+ * its last stderr lines are quoted when it fails. At the end, a target that
+ * does not exit is sent SIGTERM, and SIGKILL term_wait_ms later.
  * Messages collect in one large buffer that is written out when it is full
  * and at each checkpoint, never per record. A checkpoint happens at a
  * plugin's emit_state when checkpoint_records records or checkpoint_ms
@@ -48,6 +57,7 @@ struct output_config {
   uint64_t checkpoint_records; /* 0: default 10000 */
   int64_t checkpoint_ms;       /* 0: default 5000 */
   int64_t echo_timeout_ms;     /* command: wait at the end; 0: 300000 */
+  int64_t term_wait_ms;        /* command: SIGTERM to SIGKILL; 0: 5000 */
   const struct clock *clock;   /* borrowed */
   output_commit_fn commit;     /* NULL: states are not committed */
   void *commit_arg;
@@ -95,10 +105,27 @@ struct output_stats {
 void output_get_stats(const struct output *o, struct output_stats *s);
 
 /* Expand {connector}, {account}, {date} (YYYY-MM-DD, UTC) and {time}
- * (HHMMSS) in a file template. New string, or NULL with err set for an
- * unknown placeholder. */
-char *output_expand_template(const char *tmpl, const char *connector,
-                             const char *account, int64_t now_ms,
-                             struct integ_error *err);
+ * (HHMMSS) in a file template into *out (new string, the caller frees).
+ * Returns 0, INTEG_ECONFIG for an unknown placeholder or INTEG_ENOMEM,
+ * with err set and *out NULL. */
+int output_expand_template(const char *tmpl, const char *connector,
+                           const char *account, int64_t now_ms, char **out,
+                           struct integ_error *err);
+
+/* Does a line a target printed (echo, borrowed) acknowledge the STATE
+ * message integ sent (sent, borrowed)? Singer: the echo is the state's
+ * value, or a STATE message with that value. Airbyte: a STATE message
+ * whose state has the same type and the same stream descriptor and
+ * stream_state, global, or data. Numbers compare by value (147 equals
+ * 147.0); members that the destination added beside the payload
+ * (destinationStats, sourceStats) are ignored; inside it they are not. */
+int output_echo_acknowledges(json_t *echo, json_t *sent);
+
+/* JSON equality by value: as json_equal, but an integer and a real are
+ * equal when they are the same number. */
+int output_json_same(json_t *a, json_t *b);
+
+/* At most this many stdout lines of a target are logged (at debug). */
+#define OUTPUT_LOG_LINES 100
 
 #endif

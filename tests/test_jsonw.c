@@ -4,14 +4,19 @@
  * ensure_ascii=False)) and are written here by hand. */
 #include "config.h"
 
+#include <ftw.h>
+#include <locale.h>
 #include <math.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -44,10 +49,12 @@ static void check_string(const char *s, size_t len, unsigned flags,
   buf_free(&b);
 }
 
-static const struct {
+struct real_case {
   double d;
   const char *repr;
-} reals[] = {
+};
+
+static const struct real_case reals[] = {
     {0.0, "0.0"},
     {-0.0, "-0.0"},
     {1.0, "1.0"},
@@ -465,6 +472,94 @@ static void random_values_round_trip_through_jansson(void **state)
   buf_free(&tmp);
 }
 
+extern char **environ;
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+/* Set LC_NUMERIC to a locale whose decimal point is a comma, as a plugin
+ * calling setlocale would. An installed one if there is one; else de_DE
+ * built by localedef from Debian's `locales` sources into dir (LOCPATH
+ * points there). Returns its name, or NULL when neither works. */
+static const char *set_comma_locale(char *dir)
+{
+  static const char *const installed[] = {
+      "de_DE.UTF-8", "de_DE.utf8",  "de_DE",       "fr_FR.UTF-8",
+      "fr_FR.utf8",  "nl_NL.UTF-8", "ru_RU.UTF-8", "es_ES.UTF-8"};
+  char out[300];
+  char *argv[] = {"localedef", "-i", "de_DE", "-f", "ISO-8859-1", out, NULL};
+  pid_t pid;
+  int status;
+
+  for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
+    if (setlocale(LC_NUMERIC, installed[i]) &&
+        strcmp(localeconv()->decimal_point, ",") == 0)
+      return installed[i];
+  if (!mkdtemp(dir))
+    return NULL;
+  snprintf(out, sizeof out, "%s/de_DE.ISO-8859-1", dir);
+  if (posix_spawnp(&pid, "localedef", NULL, NULL, argv, environ) ||
+      waitpid(pid, &status, 0) != pid)
+    return NULL;
+  /* localedef exits 1 for warnings, with the locale written */
+  setenv("LOCPATH", dir, 1);
+  if (setlocale(LC_NUMERIC, "de_DE.ISO-8859-1") &&
+      strcmp(localeconv()->decimal_point, ",") == 0)
+    return "de_DE.ISO-8859-1 (built with localedef)";
+  return NULL;
+}
+
+static void reals_ignore_a_comma_decimal_locale(void **state)
+{
+  /* Both paths: 423.962 is the fast one, the 16- and 17-digit ones and
+   * the extremes take printf and strtod. */
+  static const struct real_case cases[] = {
+      {423.962, "423.962"},
+      {0.1 + 0.2, "0.30000000000000004"},
+      {1.2345678901234567, "1.2345678901234567"},
+      {123456789012345.67, "123456789012345.67"},
+      {5e-324, "5e-324"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {9007199254740993.0, "9007199254740992.0"},
+  };
+  char dir[] = "/tmp/test_jsonw_locale.XXXXXX";
+  const char *name = set_comma_locale(dir);
+  json_t *v = json_pack("{sf}", "a", 0.1 + 0.2);
+
+  (void)state;
+  if (!name) {
+    fprintf(stderr, "no comma-decimal locale here and none could be built "
+                    "(install Debian's `locales`): skipped\n");
+    if (dir[strlen(dir) - 1] != 'X')
+      nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    json_decref(v);
+    skip();
+  }
+  fprintf(stderr, "LC_NUMERIC=%s (decimal point '%s')\n", name,
+          localeconv()->decimal_point);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char out[JSONW_REAL_MAX];
+
+    jsonw_format_real(cases[i].d, out);
+    if (strcmp(out, cases[i].repr) != 0) {
+      setlocale(LC_NUMERIC, "C");
+      fail_msg("under %s: expected %s, got %s", name, cases[i].repr, out);
+    }
+  }
+  check_value(v, 0, "{\"a\":0.30000000000000004}");
+  setlocale(LC_NUMERIC, "C");
+  unsetenv("LOCPATH");
+  if (dir[strlen(dir) - 1] != 'X')
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+  json_decref(v);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -484,6 +579,7 @@ int main(void)
       cmocka_unit_test(raw_bytes_are_appended_as_given),
       cmocka_unit_test(jansson_dump_differs_on_reals),
       cmocka_unit_test(random_values_round_trip_through_jansson),
+      cmocka_unit_test(reals_ignore_a_comma_decimal_locale),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
