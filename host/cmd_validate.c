@@ -29,6 +29,12 @@ static void usage(void)
          SYSCONFDIR);
 }
 
+static int nomem(void)
+{
+  fprintf(stderr, "integ validate: out of memory\n");
+  return EXIT_RUN;
+}
+
 /* Hidden --list-keys: every key of the schema table, one a line (the
  * man page test reads it). */
 static void list_keys(void)
@@ -164,16 +170,20 @@ int cmd_validate(int argc, char **argv)
   file = optind < argc ? argv[optind] : g->manifest;
   /* With --dump, stdout carries only the JSON. */
   info = dump ? stderr : stdout;
-  if (manifest_load(file, &m, &errs) == INTEG_ENOMEM)
-    goto nomem;
+  if (manifest_load(file, &m, &errs) == INTEG_ENOMEM) {
+    rc = nomem();
+    goto out;
+  }
   if (m && plugins) {
     if (loader_path_init(&lp, m->plugin_path, m->n_plugin_path, &err)) {
       fprintf(stderr, "integ validate: %s\n", err.message);
       rc = EXIT_RUN;
       goto out;
     }
-    if (manifest_check_plugins(m, &lp, &errs) == INTEG_ENOMEM)
-      goto nomem;
+    if (manifest_check_plugins(m, &lp, &errs) == INTEG_ENOMEM) {
+      rc = nomem();
+      goto out;
+    }
   }
   if (m && verbose)
     verbose_report(m, info);
@@ -189,7 +199,8 @@ int cmd_validate(int argc, char **argv)
 
     if (!red || json_dumpf(red, stdout, JSON_INDENT(2) | JSON_SORT_KEYS)) {
       json_decref(red);
-      goto nomem;
+      rc = nomem();
+      goto out;
     }
     json_decref(red);
     printf("\n");
@@ -208,8 +219,4 @@ out:
   manifest_free(m);
   yaml_errors_free(&errs);
   return rc;
-nomem:
-  fprintf(stderr, "integ validate: out of memory\n");
-  rc = EXIT_RUN;
-  goto out;
 }

@@ -3,9 +3,10 @@
  * Loading reads the main file and its include: globs (relative to the
  * including file, each glob's files in sorted order, depth first); a
  * connector defined again replaces the earlier definition whole. Then
- * ${env:NAME} and ${file:PATH} references are resolved (a ${file:} that
- * others can read or that someone else owns is refused with the chmod or
- * chown to run; every resolved value is a secret), the tree is checked
+ * ${env:NAME} and ${file:PATH} references are resolved by secrets.h (a
+ * ${file:} that others can read, that someone else owns or that is not a
+ * regular file is refused; every resolved value is a secret, known to
+ * secrets.h from then on), the tree is checked
  * against the schema table (unknown keys get "did you mean"), defaults are
  * filled and relative paths made relative to the file that holds them.
  * Every error is collected, each "file:line:column: key.path: message".
@@ -151,14 +152,11 @@ const struct yaml_loc *manifest_loc(const struct manifest *m,
 int manifest_is_secret(const struct manifest *m, const char *path);
 
 /* A deep copy of `value` (borrowed; found at key path `path`, "" for the
- * root) with each secret under it replaced by "<redacted>". New reference,
- * NULL when out of memory. */
+ * root) with each secret under it replaced by "<redacted>"
+ * (secrets_redact_paths with the manifest's secret key paths). New
+ * reference, NULL when out of memory. Log lines and errors need nothing:
+ * they are scrubbed of every secret value (secrets.h). */
 json_t *manifest_redact(const struct manifest *m, const char *path,
                         json_t *value);
-
-/* A copy of `text` with every secret value (of 4 characters or more) in
- * it replaced by "<redacted>", for log lines. New string (free it), NULL
- * when out of memory. */
-char *manifest_scrub(const struct manifest *m, const char *text);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "loader.h"
 #include "manifest.h"
+#include "secrets.h"
 
 static char *srcdir_path(const char *rel)
 {
@@ -216,7 +217,8 @@ static void good_manifest_resolves_includes_overrides_and_refs(void **state)
   assert_string_equal(json_string_value(json_object_get(red, "account")),
                       "<redacted>");
   json_decref(red);
-  dump = manifest_scrub(m, "GET /x?key=tok-from-env-123&a=1");
+  /* ... and known to secrets.h, which scrubs it from any text. */
+  dump = secrets_scrub("GET /x?key=tok-from-env-123&a=1");
   assert_string_equal(dump, "GET /x?key=<redacted>&a=1");
   free(dump);
   /* Positions of values from an included file point into it. */
