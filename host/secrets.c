@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,33 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "error.h"
 #include "secrets.h"
-#include "yaml.h"
 
 #define MAX_SECRET_FILE (64u * 1024u)
+
+/* error_set's work, done here because error.c scrubs through this file:
+ * secrets.c sits below error.c and must not call back into it. The
+ * messages name references and files, never a secret value. */
+static int fail(struct integ_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct integ_error *err, int code, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  if (!err)
+    return code;
+  err->code = code;
+  va_start(ap, fmt);
+  n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    err->message[0] = '\0';
+  else if ((size_t)n >= sizeof(err->message))
+    memcpy(err->message + sizeof(err->message) - 4, "...", 4);
+  return code;
+}
 
 /* ------------------------------------------------------- known values */
 
@@ -254,12 +277,12 @@ static int file_refused(const char *ref, const char *path,
   int rc = 0;
 
   if (!S_ISREG(st->st_mode))
-    return error_set(err, INTEG_ECONFIG,
+    return fail(err, INTEG_ECONFIG,
                      "${file:%s}: %s is not a regular file (a FIFO, device "
                      "or directory): name a file that holds the secret",
                      ref, path);
   if (st->st_size > (off_t)MAX_SECRET_FILE)
-    return error_set(err, INTEG_ECONFIG,
+    return fail(err, INTEG_ECONFIG,
                      "${file:%s}: %s is larger than %u bytes: is it the "
                      "right file?",
                      ref, path, MAX_SECRET_FILE);
@@ -268,9 +291,9 @@ static int file_refused(const char *ref, const char *path,
     return 0;
   q = shell_quote(path);
   if (!q)
-    return error_set(err, INTEG_ENOMEM, "out of memory");
+    return fail(err, INTEG_ENOMEM, "out of memory");
   if (st->st_mode & (S_IRWXO | S_IWGRP)) {
-    rc = error_set(
+    rc = fail(
         err, INTEG_ECONFIG,
         "${file:%s}: the secret file %s is %s by others (mode %04o): run "
         "chmod %o %s",
@@ -281,12 +304,12 @@ static int file_refused(const char *ref, const char *path,
     struct passwd *pw = getpwuid(geteuid());
 
     if (pw)
-      rc = error_set(err, INTEG_ECONFIG,
+      rc = fail(err, INTEG_ECONFIG,
                      "${file:%s}: the secret file %s belongs to uid %u, not "
                      "to this user: run chown %s %s",
                      ref, path, (unsigned)st->st_uid, pw->pw_name, q);
     else
-      rc = error_set(err, INTEG_ECONFIG,
+      rc = fail(err, INTEG_ECONFIG,
                      "${file:%s}: the secret file %s belongs to uid %u, not "
                      "to this user: run chown %u %s",
                      ref, path, (unsigned)st->st_uid, (unsigned)geteuid(), q);
@@ -308,7 +331,7 @@ int secrets_read_file(const char *ref, const char *path, char **out,
    * refused below as not a regular file. */
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0 || fstat(fd, &st) != 0) {
-    rc = error_set(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref,
+    rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref,
                    path, strerror(errno));
     goto out;
   }
@@ -317,7 +340,7 @@ int secrets_read_file(const char *ref, const char *path, char **out,
     goto out;
   buf = malloc((size_t)st.st_size + 1);
   if (!buf) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = fail(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   while (len < (size_t)st.st_size) {
@@ -326,7 +349,7 @@ int secrets_read_file(const char *ref, const char *path, char **out,
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
-      rc = error_set(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s",
+      rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s",
                      ref, path, strerror(errno));
       goto out;
     }
@@ -341,13 +364,13 @@ int secrets_read_file(const char *ref, const char *path, char **out,
   if (len && buf[len - 1] == '\r')
     buf[--len] = '\0';
   if (strlen(buf) != len) {
-    rc = error_set(err, INTEG_ECONFIG, "${file:%s}: %s holds a NUL byte", ref,
+    rc = fail(err, INTEG_ECONFIG, "${file:%s}: %s holds a NUL byte", ref,
                    path);
     goto out;
   }
   rc = secrets_add(buf, len);
   if (rc) {
-    error_set(err, rc, "out of memory");
+    fail(err, rc, "out of memory");
     goto out;
   }
   *out = buf;
@@ -394,19 +417,19 @@ static int resolve_one(const char *kind, size_t klen, const char *arg,
   int rc = 0;
 
   if (!name)
-    return error_set(err, INTEG_ENOMEM, "out of memory");
+    return fail(err, INTEG_ENOMEM, "out of memory");
   if (klen == 3 && memcmp(kind, "env", 3) == 0) {
     const char *v;
 
     if (!valid_env_name(arg, alen)) {
-      rc = error_set(err, INTEG_ECONFIG,
+      rc = fail(err, INTEG_ECONFIG,
                      "${env:%s}: not a variable name (letters, digits and _)",
                      name);
       goto out;
     }
     v = getenv(name);
     if (!v) {
-      rc = error_set(err, INTEG_ECONFIG,
+      rc = fail(err, INTEG_ECONFIG,
                      "${env:%s}: the environment variable %s is not set",
                      name, name);
       goto out;
@@ -415,16 +438,16 @@ static int resolve_one(const char *kind, size_t klen, const char *arg,
     if (!rc)
       rc = buf_appends(out, v);
     if (rc)
-      error_set(err, rc, "out of memory");
+      fail(err, rc, "out of memory");
     goto out;
   }
   if (!alen) {
-    rc = error_set(err, INTEG_ECONFIG, "${file:}: the file name is empty");
+    rc = fail(err, INTEG_ECONFIG, "${file:}: the file name is empty");
     goto out;
   }
   full = relative_to(base, name);
   if (!full) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = fail(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   rc = secrets_read_file(name, full, &val, err);
@@ -432,7 +455,7 @@ static int resolve_one(const char *kind, size_t klen, const char *arg,
     goto out;
   rc = buf_appends(out, val);
   if (rc)
-    error_set(err, rc, "out of memory");
+    fail(err, rc, "out of memory");
 out:
   free(name);
   free(full);
@@ -482,7 +505,7 @@ int secrets_resolve(const char *text, size_t len, const char *base,
       continue;
     }
     if (!close) {
-      rc = error_set(err, INTEG_ECONFIG,
+      rc = fail(err, INTEG_ECONFIG,
                      "unterminated reference '%.*s': end it with '}'",
                      (int)(rest > 40 ? 40 : rest), p);
       goto out;
@@ -491,7 +514,7 @@ int secrets_resolve(const char *text, size_t len, const char *base,
           (klen == 4 && memcmp(p + 2, "file", 4) == 0))) {
       size_t n = (size_t)(close - p) + 1;
 
-      rc = error_set(err, INTEG_ECONFIG,
+      rc = fail(err, INTEG_ECONFIG,
                      "unknown reference '%.*s': use ${env:NAME} or "
                      "${file:PATH} (write $${ for a literal ${)",
                      (int)(n > 60 ? 60 : n), p);
@@ -505,19 +528,19 @@ int secrets_resolve(const char *text, size_t len, const char *base,
     *refs = 1;
   }
   if (rc) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = fail(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   if (!*refs && !changed)
     goto out;
   if (!res.data && buf_reserve(&res, 1)) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = fail(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   res.data[res.len] = '\0';
   /* The whole value is a secret too ("Bearer ${env:T}"). */
   if (*refs && secrets_add(res.data, res.len)) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = fail(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   *out = res.data;
@@ -622,7 +645,32 @@ char *secrets_redact_url(const char *url, const char *const *extra)
   return out;
 }
 
-static int redact_walk(const json_t *paths, struct yaml_path *p, json_t *v)
+/* Append ".key" (or "key" at the root) or "[i]" to the key path p, as
+ * yaml.h writes key paths. Returns the length to cut back to, or
+ * (size_t)-1 when out of memory. */
+static size_t path_push(struct buf *p, const char *key, size_t index)
+{
+  size_t saved = p->len;
+  int rc = key ? buf_printf(p, "%s%s", p->len ? "." : "", key)
+               : buf_printf(p, "[%zu]", index);
+
+  return rc ? (size_t)-1 : saved;
+}
+
+static void path_pop(struct buf *p, size_t len)
+{
+  p->len = len;
+  if (p->data)
+    p->data[len] = '\0';
+}
+
+/* Is the member at key path p a secret? */
+static int at_secret(const json_t *paths, const struct buf *p)
+{
+  return json_object_get(paths, p->data ? p->data : "") != NULL;
+}
+
+static int redact_walk(const json_t *paths, struct buf *p, json_t *v)
 {
   const char *k;
   json_t *e;
@@ -633,29 +681,27 @@ static int redact_walk(const json_t *paths, struct yaml_path *p, json_t *v)
    * other walked into. */
   json_object_foreach(v, k, e)
   {
-    size_t saved = yaml_path_push_key(p, k);
-    int secret;
+    size_t saved = path_push(p, k, 0);
 
     if (saved == (size_t)-1)
       return INTEG_ENOMEM;
-    secret = json_object_get(paths, yaml_path_str(p)) != NULL;
-    if (secret ? json_object_set_new(v, k, json_string(SECRETS_MARK))
-               : redact_walk(paths, p, e))
+    if (at_secret(paths, p)
+            ? json_object_set_new(v, k, json_string(SECRETS_MARK))
+            : redact_walk(paths, p, e))
       return INTEG_ENOMEM;
-    yaml_path_pop(p, saved);
+    path_pop(p, saved);
   }
   json_array_foreach(v, i, e)
   {
-    size_t saved = yaml_path_push_index(p, i);
-    int secret;
+    size_t saved = path_push(p, NULL, i);
 
     if (saved == (size_t)-1)
       return INTEG_ENOMEM;
-    secret = json_object_get(paths, yaml_path_str(p)) != NULL;
-    if (secret ? json_array_set_new(v, i, json_string(SECRETS_MARK))
-               : redact_walk(paths, p, e))
+    if (at_secret(paths, p)
+            ? json_array_set_new(v, i, json_string(SECRETS_MARK))
+            : redact_walk(paths, p, e))
       return INTEG_ENOMEM;
-    yaml_path_pop(p, saved);
+    path_pop(p, saved);
   }
   return 0;
 }
@@ -663,7 +709,7 @@ static int redact_walk(const json_t *paths, struct yaml_path *p, json_t *v)
 json_t *secrets_redact_paths(const json_t *paths, const char *path,
                              json_t *value)
 {
-  struct yaml_path p = {0};
+  struct buf p = BUF_INIT;
   json_t *copy;
 
   if (!path)
@@ -673,11 +719,10 @@ json_t *secrets_redact_paths(const json_t *paths, const char *path,
   copy = json_deep_copy(value);
   if (!copy)
     return NULL;
-  if ((*path && yaml_path_push_key(&p, path) == (size_t)-1) ||
-      redact_walk(paths, &p, copy)) {
+  if (buf_appends(&p, path) || redact_walk(paths, &p, copy)) {
     json_decref(copy);
     copy = NULL;
   }
-  yaml_path_free(&p);
+  buf_free(&p);
   return copy;
 }
