@@ -83,6 +83,18 @@ static void man_keys(void)
           roff((char[]){*a, '\0'});
       printf("\\fR");
     }
+    if (k[i].range) {
+      const char *dots = strstr(k[i].range, "..");
+      char lo[32];
+
+      snprintf(lo, sizeof(lo), "%.*s", (int)(dots - k[i].range), k[i].range);
+      if (*lo && dots[2])
+        printf("; from \\fB%s\\fR to \\fB%s\\fR", lo, dots + 2);
+      else if (*lo)
+        printf("; at least \\fB%s\\fR", lo);
+      else
+        printf("; at most \\fB%s\\fR", dots + 2);
+    }
     if (k[i].dflt) {
       json_t *d = json_loads(k[i].dflt, JSON_DECODE_ANY, NULL);
       const char *s = json_string_value(d);

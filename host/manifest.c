@@ -27,81 +27,95 @@
 static const struct manifest_key keys[] = {
     /* path, type, flags, default (JSON), allowed, doc */
     {"integ", MANIFEST_INT, MANIFEST_REQUIRED, NULL, "1",
-     "Format version of the manifest; must be 1."},
+     "Format version of the manifest; must be 1.", NULL},
     {"plugin_path", MANIFEST_PATHS, 0, "[]", NULL,
      "Directories searched for plugins, after $INTEG_PLUGIN_PATH and before "
-     "the installed plugin directory."},
+     "the installed plugin directory.",
+     NULL},
     {"store", MANIFEST_PATH, 0, "\"" LOCALSTATEDIR "/lib/integ/integ.db\"",
-     NULL, "The SQLite database holding state, tokens and run history."},
+     NULL, "The SQLite database holding state, tokens and run history.", NULL},
     {"output", MANIFEST_OBJECT, 0, "{}", NULL,
-     "How and where records are written."},
+     "How and where records are written.", NULL},
     {"output.format", MANIFEST_STRING, 0, "\"singer\"", "singer|airbyte|jsonl",
-     "The message protocol."},
+     "The message protocol.", NULL},
     {"output.to", MANIFEST_STRING, 0, "\"stdout\"", "stdout|file:*|command:*",
      "stdout, file:PATH, or command:CMD (a Singer target or Airbyte "
-     "destination, run with /bin/sh -c)."},
+     "destination, run with /bin/sh -c).",
+     NULL},
     {"output.checkpoint_records", MANIFEST_INT, 0, "10000", NULL,
-     "Records between checkpoints (output made durable, state committed)."},
+     "Records between checkpoints (output made durable, state committed).",
+     "1.."},
     {"output.checkpoint_interval", MANIFEST_DURATION, 0, "\"5s\"", NULL,
-     "Longest time between checkpoints."},
+     "Longest time between checkpoints.", "1ms.."},
     {"include", MANIFEST_STRINGS, 0, "[]", NULL,
      "Glob patterns of more manifest files (conf.d drop-ins), relative to "
-     "the including file."},
-    {"connectors", MANIFEST_MAP, 0, "{}", NULL, "The connectors, by name."},
+     "the including file.",
+     NULL},
+    {"connectors", MANIFEST_MAP, 0, "{}", NULL, "The connectors, by name.",
+     NULL},
     {"connectors.*", MANIFEST_OBJECT, 0, NULL, NULL,
-     "One connector. A name holds letters, digits, '.', '_' and '-'."},
+     "One connector. A name holds letters, digits, '.', '_' and '-'.", NULL},
     {"connectors.*.plugin", MANIFEST_STRING, MANIFEST_REQUIRED, NULL, NULL,
-     "The plugin that runs it: NAME.so on the plugin path."},
+     "The plugin that runs it: NAME.so on the plugin path.", NULL},
     {"connectors.*.enabled", MANIFEST_BOOL, 0, "true", NULL,
-     "Whether integ run and the daemon run it."},
+     "Whether integ run and the daemon run it.", NULL},
     {"connectors.*.account", MANIFEST_STRING, 0, "\"default\"", NULL,
-     "The tenant: tokens and state are kept per account."},
+     "The tenant: tokens and state are kept per account.", NULL},
     {"connectors.*.config", MANIFEST_ANY, 0, "{}", NULL,
-     "The plugin's config, checked against the plugin's JSON Schema."},
+     "The plugin's config, checked against the plugin's JSON Schema.", NULL},
     {"connectors.*.schedule", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("schedules")},
+     RESERVED("schedules"), NULL},
     {"connectors.*.retry", MANIFEST_OBJECT, 0, "{}", NULL,
      "How failed HTTP requests are retried (408, 425, 429, 500, 502-504, "
-     "transport errors, bodies cut short)."},
+     "transport errors, bodies cut short).",
+     NULL},
     {"connectors.*.retry.max_attempts", MANIFEST_INT, 0, "6", NULL,
-     "Attempts in all, the first included."},
+     "Attempts in all, the first included.", "1..1000"},
     {"connectors.*.retry.base", MANIFEST_DURATION, 0, "\"1s\"", NULL,
      "Upper bound of the first backoff; it doubles per failure (full "
-     "jitter)."},
+     "jitter).",
+     NULL},
     {"connectors.*.retry.max", MANIFEST_DURATION, 0, "\"60s\"", NULL,
-     "Longest single wait; a server asking for longer fails the request "
-     "as rate_limited."},
+     "Longest single wait for a retry or for a wait the server asks for "
+     "(Retry-After, a spent quota); a server asking for longer fails the "
+     "request as rate_limited. It does not bound the pacing of the "
+     "connector's own rate_limit.",
+     NULL},
     {"connectors.*.retry.max_elapsed", MANIFEST_DURATION, 0, "\"5m\"", NULL,
-     "No retry starts after this much time."},
+     "No retry starts after this much time.", NULL},
     {"connectors.*.rate_limit", MANIFEST_OBJECT, 0, "{}", NULL,
-     "A token bucket per upstream (scheme, host and port)."},
+     "A token bucket per upstream (scheme, host and port).", NULL},
     {"connectors.*.rate_limit.per_second", MANIFEST_NUMBER, 0, "0", NULL,
-     "Requests per second; 0 for no limit of our own."},
+     "Requests per second; 0 for no limit of our own. Requests wait for "
+     "their turn however long that is (0.001 is one request in 1000 s).",
+     "0.."},
     {"connectors.*.rate_limit.burst", MANIFEST_NUMBER, 0, "1", NULL,
-     "Requests that may go at once after a quiet spell."},
+     "Requests that may go at once after a quiet spell.", "1.."},
     {"connectors.*.http", MANIFEST_OBJECT, 0, "{}", NULL,
-     "Limits on each HTTP request, and the circuit breaker."},
+     "Limits on each HTTP request, and the circuit breaker.", NULL},
     {"connectors.*.http.connect_timeout", MANIFEST_DURATION, 0, "\"10s\"",
-     NULL, "Time to connect (TCP and TLS)."},
+     NULL, "Time to connect (TCP and TLS).", "1ms.."},
     {"connectors.*.http.timeout", MANIFEST_DURATION, 0, "\"5m\"", NULL,
-     "Time for one whole attempt."},
+     "Time for one whole attempt.", "1ms.."},
     {"connectors.*.http.low_speed_time", MANIFEST_DURATION, 0, "\"60s\"", NULL,
-     "Abort an attempt that moves under 1 byte/s for this long."},
+     "Abort an attempt that moves under 1 byte/s for this long.", "1s.."},
     {"connectors.*.http.max_redirects", MANIFEST_INT, 0, "5", NULL,
-     "Redirects followed."},
+     "Redirects followed.", "0..1000"},
     {"connectors.*.http.max_body", MANIFEST_INT, 0, "67108864", NULL,
-     "Largest body in bytes, counted after decompression."},
+     "Largest body in bytes, counted after decompression.", "1.."},
     {"connectors.*.http.ca_file", MANIFEST_PATH, 0, NULL, NULL,
      "CA certificates to verify servers with (verification is always "
-     "on)."},
+     "on).",
+     NULL},
     {"connectors.*.http.breaker_threshold", MANIFEST_INT, 0, "5", NULL,
-     "Consecutive failures that open the upstream's circuit breaker."},
+     "Consecutive failures that open the upstream's circuit breaker.",
+     "1..1000000"},
     {"connectors.*.http.breaker_cooldown", MANIFEST_DURATION, 0, "\"30s\"",
-     NULL, "Time an open breaker waits before one probe."},
+     NULL, "Time an open breaker waits before one probe.", NULL},
     {"connectors.*.auth", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("authentication")},
+     RESERVED("authentication"), NULL},
     {"connectors.*.webhooks", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("webhooks")},
+     RESERVED("webhooks"), NULL},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -143,6 +157,66 @@ const char *manifest_type_name(enum manifest_type t)
   default:
     return "mapping (any keys)";
   }
+}
+
+/* One end of a range ("1", "0.5", "1ms") as a number (ms for
+ * durations). Returns 0, or -1 for an empty end. */
+static int range_end(enum manifest_type t, const char *s, size_t n,
+                     double *out)
+{
+  char text[32];
+
+  if (!n || n >= sizeof(text))
+    return -1;
+  memcpy(text, s, n);
+  text[n] = '\0';
+  if (t == MANIFEST_DURATION) {
+    int64_t ms;
+
+    if (duration_parse(text, &ms, NULL, NULL))
+      return -1;
+    *out = (double)ms;
+    return 0;
+  }
+  *out = strtod(text, NULL);
+  return 0;
+}
+
+int manifest_in_range(const struct manifest_key *row, const json_t *v,
+                      char *why, size_t size)
+{
+  const char *dots = row->range ? strstr(row->range, "..") : NULL;
+  const char *hi;
+  double lo_v, hi_v, x;
+  int has_lo, has_hi;
+  int64_t ms;
+
+  if (!dots)
+    return 1;
+  hi = dots + 2;
+  has_lo = range_end(row->type, row->range, (size_t)(dots - row->range),
+                     &lo_v) == 0;
+  has_hi = range_end(row->type, hi, strlen(hi), &hi_v) == 0;
+  if (row->type == MANIFEST_DURATION) {
+    if (!json_is_string(v) ||
+        duration_parse(json_string_value(v), &ms, NULL, NULL))
+      return 1; /* not a duration: reported as such */
+    x = (double)ms;
+  } else if (json_is_number(v)) {
+    x = json_number_value(v);
+  } else {
+    return 1;
+  }
+  if ((!has_lo || x >= lo_v) && (!has_hi || x <= hi_v))
+    return 1;
+  if (has_lo && has_hi)
+    snprintf(why, size, "from %.*s to %s", (int)(dots - row->range),
+             row->range, hi);
+  else if (has_lo)
+    snprintf(why, size, "at least %.*s", (int)(dots - row->range), row->range);
+  else
+    snprintf(why, size, "at most %s", hi);
+  return 0;
 }
 
 static const struct manifest_key *find_row(const char *pattern)
@@ -987,6 +1061,22 @@ static json_t *check_value(struct ctx *C, const struct manifest_key *row,
   if (row->allowed && !allowed_ok(row->allowed, v)) {
     allowed_error(C, row, v);
     return NULL;
+  }
+  {
+    char why[64];
+
+    if (!manifest_in_range(row, v, why, sizeof(why))) {
+      char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+
+      if (manifest_is_secret(C->m, path))
+        jsonschema_describe(v, 1, got, sizeof(got));
+      else
+        snprintf(got, sizeof(got), "%s",
+                 text ? text : json_string_value(v) ?: "?");
+      free(text);
+      err_at(C, C->m->locs, path, 0, "got %s, must be %s", got, why);
+      return NULL;
+    }
   }
   switch (row->type) {
   case MANIFEST_DURATION: {

@@ -69,12 +69,21 @@ struct manifest_key {
   const char *dflt;    /* default as JSON text, or NULL */
   const char *allowed; /* "a|b|c" ("p*" matches "p" + more), or NULL */
   const char *doc;     /* one line */
+  const char *range;   /* numbers and durations: "MIN..MAX", either side
+                          may be empty ("1..", "0..1000", "1ms.."), or
+                          NULL for any */
 };
 
 /* The schema table (static storage) and its length. */
 const struct manifest_key *manifest_keys(size_t *n);
 /* Name of a type as the man page shows it ("boolean", "list of paths"). */
 const char *manifest_type_name(enum manifest_type t);
+
+/* Whether v (a value of row's type) is in row's range. Returns 1 when it
+ * is (or the row has none), else 0 with `why` (size bytes) saying what
+ * the range is ("at least 1", "from 0 to 1000"). */
+int manifest_in_range(const struct manifest_key *row, const json_t *v,
+                      char *why, size_t size);
 
 /* One connector. Strings and json_t are borrowed from the manifest. */
 struct manifest_connector {
