@@ -171,8 +171,8 @@ void cassette_append(struct cassette *c, const char *method, const char *url,
     if (bad)
       break;
     bad = !n || !val ||
-          json_array_append_new(rs, json_pack("[s, o]", n,
-                                              header_value(n, val)));
+          json_array_append_new(rs,
+                                json_pack("[s, o]", n, header_value(n, val)));
   }
   if (bad) {
     stop(c, "out of memory");
@@ -201,8 +201,8 @@ json_t *cassette_match(struct cassette *c, const char *method, const char *url,
                        const char *body, size_t body_len)
 {
   char *safe = secrets_redact_url(url, c->secret_params);
-  char *sbody = secrets_scrubn(body ? body : "", body ? body_len : 0,
-                               &body_len);
+  char *sbody =
+      secrets_scrubn(body ? body : "", body ? body_len : 0, &body_len);
   json_t *ex;
   size_t i;
 

@@ -48,8 +48,7 @@ int configfile_read_json(const char *path, const char *what, int code,
   if (*out)
     goto out;
   if (jerr.line < 0)
-    rc = error_set(err, code, "%s %s: cannot read: %s", what, path,
-                   jerr.text);
+    rc = error_set(err, code, "%s %s: cannot read: %s", what, path, jerr.text);
   else
     rc = error_set(err, code, "%s %s:%d:%d: not valid JSON: %s", what, path,
                    jerr.line, jerr.column, jerr.text);

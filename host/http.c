@@ -101,8 +101,7 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
   c->rng = (uint64_t)clock_now_ms(NULL) ^ ((uint64_t)(uintptr_t)c << 16);
   snprintf(c->user_agent, sizeof(c->user_agent), "integ/%s", PACKAGE_VERSION);
   if (cfg->replay_file) {
-    rc = cassette_load(cfg->replay_file, cfg->secret_params, &c->replay,
-                       err);
+    rc = cassette_load(cfg->replay_file, cfg->secret_params, &c->replay, err);
     if (rc)
       goto out;
   } else {
@@ -232,8 +231,7 @@ int http_request_header(struct http_request *r, const char *name,
 {
   /* What goes out in a secret header is a secret from now on: a
    * provider echoing it back is scrubbed (secrets.h). */
-  if (value && secrets_header_is_secret(name) &&
-      secrets_add_credential(value))
+  if (value && secrets_header_is_secret(name) && secrets_add_credential(value))
     return INTEG_ENOMEM;
   return kv_add(&r->headers, &r->n_headers, name, value);
 }
@@ -572,27 +570,35 @@ void http_response_error(const struct http_response *r, const char *method,
                          struct integ_error *err)
 {
   struct buf line = BUF_INIT;
+  int rc;
 
-  buf_printf(&line, "%s %s: ", method, r->url ? r->url : "?");
-  if (r->status)
-    buf_printf(&line, "HTTP %ld (%s)", r->status,
-               http_category_name(r->category));
+  rc = buf_printf(&line, "%s %s: ", method, r->url ? r->url : "?");
+  if (!rc && r->status)
+    rc = buf_printf(&line, "HTTP %ld (%s)", r->status,
+                    http_category_name(r->category));
+  else if (!rc)
+    rc = buf_printf(&line, "%s", http_category_name(r->category));
+  if (!rc && r->detail)
+    rc = buf_printf(&line, ": %.300s", r->detail);
+  if (!rc && r->provider_message)
+    rc = buf_printf(&line, ": %.200s", r->provider_message);
+  if (!rc && r->provider_code)
+    rc = buf_printf(&line, " [code %.80s]", r->provider_code);
+  if (!rc && r->request_id)
+    rc = buf_printf(&line, " (request id %.100s)", r->request_id);
+  if (!rc && r->attempts > 1)
+    rc = buf_printf(&line, " after %u attempts", r->attempts);
+  if (!rc && r->retry_after_ms >= 0)
+    rc = buf_printf(&line, "; the server asks to wait %lld s",
+                    (long long)((r->retry_after_ms + 999) / 1000));
+  if (rc)
+    error_set(err, INTEG_EHTTP,
+              "%s %s: HTTP %ld (%s) (out of memory saying "
+              "more)",
+              method, r->url ? r->url : "?", r->status,
+              http_category_name(r->category));
   else
-    buf_printf(&line, "%s", http_category_name(r->category));
-  if (r->detail)
-    buf_printf(&line, ": %.300s", r->detail);
-  if (r->provider_message)
-    buf_printf(&line, ": %.200s", r->provider_message);
-  if (r->provider_code)
-    buf_printf(&line, " [code %.80s]", r->provider_code);
-  if (r->request_id)
-    buf_printf(&line, " (request id %.100s)", r->request_id);
-  if (r->attempts > 1)
-    buf_printf(&line, " after %u attempts", r->attempts);
-  if (r->retry_after_ms >= 0)
-    buf_printf(&line, "; the server asks to wait %lld s",
-               (long long)((r->retry_after_ms + 999) / 1000));
-  error_set(err, INTEG_EHTTP, "%s", line.data ? line.data : "HTTP error");
+    error_set(err, INTEG_EHTTP, "%s", line.data);
   buf_free(&line);
 }
 

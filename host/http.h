@@ -62,9 +62,9 @@ struct http_config {
   const char *replay_file; /* cassette to answer from (no network), or NULL */
   const char *const *secret_params; /* extra query parameters to redact */
   const char *tag;                  /* connector name for logs */
-  struct bucket_share share; /* where buckets are shared with other
-                                processes; zero: this process's own */
-  const struct clock *clock; /* borrowed */
+  struct bucket_share share;        /* where buckets are shared with other
+                                       processes; zero: this process's own */
+  const struct clock *clock;        /* borrowed */
   /* Sleep for ms (injected so tests and the daemon can cut waits short).
    * NULL: nanosleep. Returns non-zero to abandon the wait. */
   int (*sleep_ms)(void *arg, int64_t ms);

@@ -50,8 +50,8 @@ void log_msgv(enum integ_log_level level, const char *tag, const char *fmt,
   va_end(again);
   head = snprintf(line, sizeof(line), "integ: %s: ", level_names[level]);
   if (tag && head >= 0 && (size_t)head < sizeof(line))
-    head += snprintf(line + head, sizeof(line) - (size_t)head, "[%.200s] ",
-                     tag);
+    head +=
+        snprintf(line + head, sizeof(line) - (size_t)head, "[%.200s] ", tag);
   if (head < 0 || (size_t)head >= sizeof(line))
     head = 0;
   /* Every line is scrubbed of known secret values (secrets.h), also the

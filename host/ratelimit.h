@@ -45,8 +45,8 @@ typedef int (*bucket_update_fn)(double *tokens, int64_t *last_ms, int *exists,
  * every other sharer, and keeps what fn leaves. Returns 0 or a negative
  * code with err set. update NULL: buckets are this process's own. */
 struct bucket_share {
-  int (*update)(void *arg, const char *key, bucket_update_fn fn,
-                void *fn_arg, struct integ_error *err);
+  int (*update)(void *arg, const char *key, bucket_update_fn fn, void *fn_arg,
+                struct integ_error *err);
   void *arg; /* borrowed */
 };
 

@@ -278,14 +278,14 @@ static int file_refused(const char *ref, const char *path,
 
   if (!S_ISREG(st->st_mode))
     return fail(err, INTEG_ECONFIG,
-                     "${file:%s}: %s is not a regular file (a FIFO, device "
-                     "or directory): name a file that holds the secret",
-                     ref, path);
+                "${file:%s}: %s is not a regular file (a FIFO, device "
+                "or directory): name a file that holds the secret",
+                ref, path);
   if (st->st_size > (off_t)MAX_SECRET_FILE)
     return fail(err, INTEG_ECONFIG,
-                     "${file:%s}: %s is larger than %u bytes: is it the "
-                     "right file?",
-                     ref, path, MAX_SECRET_FILE);
+                "${file:%s}: %s is larger than %u bytes: is it the "
+                "right file?",
+                ref, path, MAX_SECRET_FILE);
   if (!(st->st_mode & (S_IRWXO | S_IWGRP)) &&
       (st->st_uid == geteuid() || st->st_uid == 0))
     return 0;
@@ -305,14 +305,14 @@ static int file_refused(const char *ref, const char *path,
 
     if (pw)
       rc = fail(err, INTEG_ECONFIG,
-                     "${file:%s}: the secret file %s belongs to uid %u, not "
-                     "to this user: run chown %s %s",
-                     ref, path, (unsigned)st->st_uid, pw->pw_name, q);
+                "${file:%s}: the secret file %s belongs to uid %u, not "
+                "to this user: run chown %s %s",
+                ref, path, (unsigned)st->st_uid, pw->pw_name, q);
     else
       rc = fail(err, INTEG_ECONFIG,
-                     "${file:%s}: the secret file %s belongs to uid %u, not "
-                     "to this user: run chown %u %s",
-                     ref, path, (unsigned)st->st_uid, (unsigned)geteuid(), q);
+                "${file:%s}: the secret file %s belongs to uid %u, not "
+                "to this user: run chown %u %s",
+                ref, path, (unsigned)st->st_uid, (unsigned)geteuid(), q);
   }
   free(q);
   return rc;
@@ -331,8 +331,8 @@ int secrets_read_file(const char *ref, const char *path, char **out,
    * refused below as not a regular file. */
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0 || fstat(fd, &st) != 0) {
-    rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref,
-                   path, strerror(errno));
+    rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref, path,
+              strerror(errno));
     goto out;
   }
   rc = file_refused(ref, path, &st, err);
@@ -349,8 +349,8 @@ int secrets_read_file(const char *ref, const char *path, char **out,
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
-      rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s",
-                     ref, path, strerror(errno));
+      rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref,
+                path, strerror(errno));
       goto out;
     }
     if (r == 0)
@@ -364,8 +364,8 @@ int secrets_read_file(const char *ref, const char *path, char **out,
   if (len && buf[len - 1] == '\r')
     buf[--len] = '\0';
   if (strlen(buf) != len) {
-    rc = fail(err, INTEG_ECONFIG, "${file:%s}: %s holds a NUL byte", ref,
-                   path);
+    rc =
+        fail(err, INTEG_ECONFIG, "${file:%s}: %s holds a NUL byte", ref, path);
     goto out;
   }
   rc = secrets_add(buf, len);
@@ -422,16 +422,16 @@ static int resolve_one(const char *kind, size_t klen, const char *arg,
     const char *v;
 
     if (!valid_env_name(arg, alen)) {
-      rc = fail(err, INTEG_ECONFIG,
-                     "${env:%s}: not a variable name (letters, digits and _)",
-                     name);
+      rc =
+          fail(err, INTEG_ECONFIG,
+               "${env:%s}: not a variable name (letters, digits and _)", name);
       goto out;
     }
     v = getenv(name);
     if (!v) {
       rc = fail(err, INTEG_ECONFIG,
-                     "${env:%s}: the environment variable %s is not set",
-                     name, name);
+                "${env:%s}: the environment variable %s is not set", name,
+                name);
       goto out;
     }
     rc = secrets_add(v, strlen(v));
@@ -463,9 +463,8 @@ out:
   return rc;
 }
 
-int secrets_resolve(const char *text, size_t len, const char *base,
-                    char **out, size_t *out_len, int *refs,
-                    struct integ_error *err)
+int secrets_resolve(const char *text, size_t len, const char *base, char **out,
+                    size_t *out_len, int *refs, struct integ_error *err)
 {
   struct buf res = BUF_INIT;
   int changed = 0, rc = 0;
@@ -506,8 +505,8 @@ int secrets_resolve(const char *text, size_t len, const char *base,
     }
     if (!close) {
       rc = fail(err, INTEG_ECONFIG,
-                     "unterminated reference '%.*s': end it with '}'",
-                     (int)(rest > 40 ? 40 : rest), p);
+                "unterminated reference '%.*s': end it with '}'",
+                (int)(rest > 40 ? 40 : rest), p);
       goto out;
     }
     if (!((klen == 3 && memcmp(p + 2, "env", 3) == 0) ||
@@ -515,13 +514,13 @@ int secrets_resolve(const char *text, size_t len, const char *base,
       size_t n = (size_t)(close - p) + 1;
 
       rc = fail(err, INTEG_ECONFIG,
-                     "unknown reference '%.*s': use ${env:NAME} or "
-                     "${file:PATH} (write $${ for a literal ${)",
-                     (int)(n > 60 ? 60 : n), p);
+                "unknown reference '%.*s': use ${env:NAME} or "
+                "${file:PATH} (write $${ for a literal ${)",
+                (int)(n > 60 ? 60 : n), p);
       goto out;
     }
-    rc = resolve_one(p + 2, klen, colon + 1, (size_t)(close - colon - 1),
-                     base, &res, err);
+    rc = resolve_one(p + 2, klen, colon + 1, (size_t)(close - colon - 1), base,
+                     &res, err);
     if (rc)
       goto out;
     i += (size_t)(close - p) + 1;

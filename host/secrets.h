@@ -34,7 +34,7 @@
 
 #include <integ/plugin.h>
 
-#define SECRETS_MARK "<redacted>" /* a scrubbed value in text */
+#define SECRETS_MARK "<redacted>"   /* a scrubbed value in text */
 #define SECRETS_URL_MARK "REDACTED" /* in URLs and cassette headers */
 #define SECRETS_MIN_LEN 4
 
@@ -93,9 +93,8 @@ int secrets_found(const char *text, size_t len);
  * remembered too). On a bad reference, INTEG_ECONFIG with err saying
  * which reference and what to do (no position: the caller adds it);
  * INTEG_ENOMEM. */
-int secrets_resolve(const char *text, size_t len, const char *base,
-                    char **out, size_t *out_len, int *refs,
-                    struct integ_error *err);
+int secrets_resolve(const char *text, size_t len, const char *base, char **out,
+                    size_t *out_len, int *refs, struct integ_error *err);
 
 /* Read the secret file `path` (ref: the reference as written, for
  * messages) into *out (new string). Refused, without blocking, when it is

@@ -104,8 +104,8 @@ static void replay_matches_what_was_recorded_once(void **state)
   record_one(path);
   assert_int_equal(cassette_load(path, extra, &c, &err), 0);
   /* The live request carries the real values: it matches as redacted. */
-  assert_null(cassette_match(c, "GET", "http://h/x?sid=zzz&q=1",
-                             "t=tok-cas-1", 11));
+  assert_null(
+      cassette_match(c, "GET", "http://h/x?sid=zzz&q=1", "t=tok-cas-1", 11));
   r = cassette_match(c, "POST", "http://h/x?sid=zzz&q=1", "t=tok-cas-1", 11);
   assert_non_null(r);
   assert_int_equal(json_integer_value(json_object_get(r, "status")), 401);
@@ -175,13 +175,12 @@ static void http_replays_a_cassette_in_order_offline(void **state)
 
   (void)state;
   snprintf(path, sizeof(path), "%s/replay.cassette", dir);
-  spit(path,
-       "{\"request\":{\"method\":\"GET\",\"url\":\"http://127.0.0.1:9/p?"
-       "token=REDACTED\",\"body\":\"\"},\"response\":{\"status\":200,"
-       "\"headers\":[[\"X-N\",\"1\"]],\"body\":\"{\\\"n\\\":1}\"}}\n"
-       "{\"request\":{\"method\":\"GET\",\"url\":\"http://127.0.0.1:9/p?"
-       "token=REDACTED\",\"body\":\"\"},\"response\":{\"status\":404,"
-       "\"headers\":[],\"body\":\"{\\\"message\\\":\\\"gone\\\"}\"}}\n");
+  spit(path, "{\"request\":{\"method\":\"GET\",\"url\":\"http://127.0.0.1:9/p?"
+             "token=REDACTED\",\"body\":\"\"},\"response\":{\"status\":200,"
+             "\"headers\":[[\"X-N\",\"1\"]],\"body\":\"{\\\"n\\\":1}\"}}\n"
+             "{\"request\":{\"method\":\"GET\",\"url\":\"http://127.0.0.1:9/p?"
+             "token=REDACTED\",\"body\":\"\"},\"response\":{\"status\":404,"
+             "\"headers\":[],\"body\":\"{\\\"message\\\":\\\"gone\\\"}\"}}\n");
   http_config_init(&cfg);
   cfg.replay_file = path;
   cfg.sleep_ms = no_sleep;
@@ -211,8 +210,7 @@ static void http_replays_a_cassette_in_order_offline(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup(recording_redacts_and_scrubs_every_secret,
-                             setup),
+      cmocka_unit_test_setup(recording_redacts_and_scrubs_every_secret, setup),
       cmocka_unit_test_setup(replay_matches_what_was_recorded_once, setup),
       cmocka_unit_test_setup(a_bad_line_is_named_by_file_and_line, setup),
       cmocka_unit_test_setup(out_of_memory_while_recording_stops_it, setup),

@@ -46,8 +46,8 @@ static void *serve(void *arg)
       break;
     while (len < sizeof(s->requests[i]) - 1 &&
            !strstr(s->requests[i], "\r\n\r\n")) {
-      ssize_t r = read(c, s->requests[i] + len,
-                       sizeof(s->requests[i]) - 1 - len);
+      ssize_t r =
+          read(c, s->requests[i] + len, sizeof(s->requests[i]) - 1 - len);
 
       if (r <= 0)
         break;
@@ -93,7 +93,7 @@ static void server_stop(struct server *s)
 }
 
 #define OK_RESPONSE                                                           \
-  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"                    \
+  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"                     \
   "Content-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}"
 
 /* ------------------------------------------------------------ client */
@@ -159,7 +159,8 @@ static void an_echoed_token_is_scrubbed_from_response_and_error(void **state)
       "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
       "X-Echo: you sent unit-token-123\r\nX-Request-Id: r-1\r\n"
       "Content-Length: 61\r\nConnection: close\r\n\r\n"
-      "{\"error\":{\"code\":\"bad\",\"message\":\"token unit-token-123 bad\"}}"};
+      "{\"error\":{\"code\":\"bad\",\"message\":\"token unit-token-123 "
+      "bad\"}}"};
   struct integ_error err = {0, ""};
   struct http_response *resp = NULL;
   struct http_client *c = NULL;
@@ -175,7 +176,8 @@ static void an_echoed_token_is_scrubbed_from_response_and_error(void **state)
                    INTEG_EHTTP);
   server_stop(&s);
   /* The header went out whole ... */
-  assert_non_null(strstr(s.requests[0], "Authorization: Bearer unit-token-123"));
+  assert_non_null(
+      strstr(s.requests[0], "Authorization: Bearer unit-token-123"));
   /* ... and the provider's echo of it is nowhere. */
   assert_non_null(resp);
   assert_int_equal(resp->status, 401);
@@ -392,8 +394,7 @@ int main(void)
       cmocka_unit_test_setup(retry_after_is_waited_through_the_sleep_hook,
                              setup),
       cmocka_unit_test_setup(buckets_are_shared_through_the_callback, setup),
-      cmocka_unit_test_setup(a_bad_url_is_einval_with_the_url_redacted,
-                             setup),
+      cmocka_unit_test_setup(a_bad_url_is_einval_with_the_url_redacted, setup),
       cmocka_unit_test_setup(secret_headers_become_known_secrets, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

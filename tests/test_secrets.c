@@ -199,8 +199,8 @@ static void bad_references_say_what_to_do(void **state)
 
   (void)state;
   unsetenv("TEST_SECRETS_UNSET");
-  assert_int_equal(secrets_resolve("${env:TEST_SECRETS_UNSET}", 25, NULL,
-                                   &out, &len, &refs, &err),
+  assert_int_equal(secrets_resolve("${env:TEST_SECRETS_UNSET}", 25, NULL, &out,
+                                   &len, &refs, &err),
                    INTEG_ECONFIG);
   assert_string_equal(err.message, "${env:TEST_SECRETS_UNSET}: the "
                                    "environment variable TEST_SECRETS_UNSET "
@@ -230,8 +230,7 @@ static void secret_files_are_refused_without_blocking(void **state)
   /* A FIFO without a writer: open() would block for ever. */
   snprintf(path, sizeof(path), "%s/fifo", dir);
   assert_int_equal(mkfifo(path, 0600), 0);
-  assert_int_equal(secrets_read_file("fifo", path, &out, &err),
-                   INTEG_ECONFIG);
+  assert_int_equal(secrets_read_file("fifo", path, &out, &err), INTEG_ECONFIG);
   assert_non_null(strstr(err.message, "is not a regular file"));
   assert_null(out);
   snprintf(path, sizeof(path), "%s/open", dir);
@@ -240,13 +239,11 @@ static void secret_files_are_refused_without_blocking(void **state)
   assert_int_equal(write(fd, "x\0y", 3), 3);
   fchmod(fd, 0644);
   close(fd);
-  assert_int_equal(secrets_read_file("open", path, &out, &err),
-                   INTEG_ECONFIG);
+  assert_int_equal(secrets_read_file("open", path, &out, &err), INTEG_ECONFIG);
   assert_non_null(strstr(err.message, "readable by others (mode 0644): run "
                                       "chmod 640"));
   chmod(path, 0600);
-  assert_int_equal(secrets_read_file("open", path, &out, &err),
-                   INTEG_ECONFIG);
+  assert_int_equal(secrets_read_file("open", path, &out, &err), INTEG_ECONFIG);
   assert_non_null(strstr(err.message, "holds a NUL byte"));
 }
 
@@ -277,8 +274,8 @@ static void urls_and_headers_are_redacted_by_name(void **state)
 static void json_is_redacted_by_key_path(void **state)
 {
   json_t *paths = json_pack("{s:s, s:s}", "a.token", "x", "list[1]", "y");
-  json_t *v = json_pack("{s:{s:s, s:i}, s:[s, s]}", "a", "token", "t1", "n",
-                        1, "list", "p", "q");
+  json_t *v = json_pack("{s:{s:s, s:i}, s:[s, s]}", "a", "token", "t1", "n", 1,
+                        "list", "p", "q");
   json_t *r;
   char *dump;
 
