@@ -72,7 +72,7 @@ static void man_keys(void)
     printf("\n%s", manifest_type_name(k[i].type));
     if (k[i].flags & MANIFEST_REQUIRED)
       printf(", required");
-    if (k[i].allowed) {
+    if (k[i].allowed && !strstr(k[i].allowed, "..")) {
       printf(strchr(k[i].allowed, '|') ? "; one of: \\fB" : "; must be \\fB");
       for (const char *a = k[i].allowed; *a; a++)
         if (*a == '|')
@@ -83,11 +83,12 @@ static void man_keys(void)
           roff((char[]){*a, '\0'});
       printf("\\fR");
     }
-    if (k[i].range) {
-      const char *dots = strstr(k[i].range, "..");
+    if (k[i].allowed && strstr(k[i].allowed, "..")) {
+      const char *dots = strstr(k[i].allowed, "..");
       char lo[32];
 
-      snprintf(lo, sizeof(lo), "%.*s", (int)(dots - k[i].range), k[i].range);
+      snprintf(lo, sizeof(lo), "%.*s", (int)(dots - k[i].allowed),
+               k[i].allowed);
       if (*lo && dots[2])
         printf("; from \\fB%s\\fR to \\fB%s\\fR", lo, dots + 2);
       else if (*lo)

@@ -27,95 +27,84 @@
 static const struct manifest_key keys[] = {
     /* path, type, flags, default (JSON), allowed, doc */
     {"integ", MANIFEST_INT, MANIFEST_REQUIRED, NULL, "1",
-     "Format version of the manifest; must be 1.", NULL},
+     "Format version of the manifest; must be 1."},
     {"plugin_path", MANIFEST_PATHS, 0, "[]", NULL,
      "Directories searched for plugins, after $INTEG_PLUGIN_PATH and before "
-     "the installed plugin directory.",
-     NULL},
+     "the installed plugin directory."},
     {"store", MANIFEST_PATH, 0, "\"" LOCALSTATEDIR "/lib/integ/integ.db\"",
-     NULL, "The SQLite database holding state, tokens and run history.", NULL},
+     NULL, "The SQLite database holding state, tokens and run history."},
     {"output", MANIFEST_OBJECT, 0, "{}", NULL,
-     "How and where records are written.", NULL},
+     "How and where records are written."},
     {"output.format", MANIFEST_STRING, 0, "\"singer\"", "singer|airbyte|jsonl",
-     "The message protocol.", NULL},
+     "The message protocol."},
     {"output.to", MANIFEST_STRING, 0, "\"stdout\"", "stdout|file:*|command:*",
      "stdout, file:PATH, or command:CMD (a Singer target or Airbyte "
-     "destination, run with /bin/sh -c).",
-     NULL},
-    {"output.checkpoint_records", MANIFEST_INT, 0, "10000", NULL,
-     "Records between checkpoints (output made durable, state committed).",
-     "1.."},
-    {"output.checkpoint_interval", MANIFEST_DURATION, 0, "\"5s\"", NULL,
-     "Longest time between checkpoints.", "1ms.."},
+     "destination, run with /bin/sh -c)."},
+    {"output.checkpoint_records", MANIFEST_INT, 0, "10000", "1..",
+     "Records between checkpoints (output made durable, state committed)."},
+    {"output.checkpoint_interval", MANIFEST_DURATION, 0, "\"5s\"", "1ms..",
+     "Longest time between checkpoints."},
     {"include", MANIFEST_STRINGS, 0, "[]", NULL,
      "Glob patterns of more manifest files (conf.d drop-ins), relative to "
-     "the including file.",
-     NULL},
-    {"connectors", MANIFEST_MAP, 0, "{}", NULL, "The connectors, by name.",
-     NULL},
+     "the including file."},
+    {"connectors", MANIFEST_MAP, 0, "{}", NULL, "The connectors, by name."},
     {"connectors.*", MANIFEST_OBJECT, 0, NULL, NULL,
-     "One connector. A name holds letters, digits, '.', '_' and '-'.", NULL},
+     "One connector. A name holds letters, digits, '.', '_' and '-'."},
     {"connectors.*.plugin", MANIFEST_STRING, MANIFEST_REQUIRED, NULL, NULL,
-     "The plugin that runs it: NAME.so on the plugin path.", NULL},
+     "The plugin that runs it: NAME.so on the plugin path."},
     {"connectors.*.enabled", MANIFEST_BOOL, 0, "true", NULL,
-     "Whether integ run and the daemon run it.", NULL},
+     "Whether integ run and the daemon run it."},
     {"connectors.*.account", MANIFEST_STRING, 0, "\"default\"", NULL,
-     "The tenant: tokens and state are kept per account.", NULL},
+     "The tenant: tokens and state are kept per account."},
     {"connectors.*.config", MANIFEST_ANY, 0, "{}", NULL,
-     "The plugin's config, checked against the plugin's JSON Schema.", NULL},
+     "The plugin's config, checked against the plugin's JSON Schema."},
     {"connectors.*.schedule", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("schedules"), NULL},
+     RESERVED("schedules")},
     {"connectors.*.retry", MANIFEST_OBJECT, 0, "{}", NULL,
      "How failed HTTP requests are retried (408, 425, 429, 500, 502-504, "
-     "transport errors, bodies cut short).",
-     NULL},
-    {"connectors.*.retry.max_attempts", MANIFEST_INT, 0, "6", NULL,
-     "Attempts in all, the first included.", "1..1000"},
+     "transport errors, bodies cut short)."},
+    {"connectors.*.retry.max_attempts", MANIFEST_INT, 0, "6", "1..1000",
+     "Attempts in all, the first included."},
     {"connectors.*.retry.base", MANIFEST_DURATION, 0, "\"1s\"", NULL,
      "Upper bound of the first backoff; it doubles per failure (full "
-     "jitter).",
-     NULL},
+     "jitter)."},
     {"connectors.*.retry.max", MANIFEST_DURATION, 0, "\"60s\"", NULL,
      "Longest single wait for a retry or for a wait the server asks for "
      "(Retry-After, a spent quota); a server asking for longer fails the "
      "request as rate_limited. It does not bound the pacing of the "
-     "connector's own rate_limit.",
-     NULL},
+     "connector's own rate_limit."},
     {"connectors.*.retry.max_elapsed", MANIFEST_DURATION, 0, "\"5m\"", NULL,
-     "No retry starts after this much time.", NULL},
+     "No retry starts after this much time."},
     {"connectors.*.rate_limit", MANIFEST_OBJECT, 0, "{}", NULL,
-     "A token bucket per upstream (scheme, host and port).", NULL},
-    {"connectors.*.rate_limit.per_second", MANIFEST_NUMBER, 0, "0", NULL,
+     "A token bucket per upstream (scheme, host and port)."},
+    {"connectors.*.rate_limit.per_second", MANIFEST_NUMBER, 0, "0", "0..",
      "Requests per second; 0 for no limit of our own. Requests wait for "
-     "their turn however long that is (0.001 is one request in 1000 s).",
-     "0.."},
-    {"connectors.*.rate_limit.burst", MANIFEST_NUMBER, 0, "1", NULL,
-     "Requests that may go at once after a quiet spell.", "1.."},
+     "their turn however long that is (0.001 is one request in 1000 s)."},
+    {"connectors.*.rate_limit.burst", MANIFEST_NUMBER, 0, "1", "1..",
+     "Requests that may go at once after a quiet spell."},
     {"connectors.*.http", MANIFEST_OBJECT, 0, "{}", NULL,
-     "Limits on each HTTP request, and the circuit breaker.", NULL},
+     "Limits on each HTTP request, and the circuit breaker."},
     {"connectors.*.http.connect_timeout", MANIFEST_DURATION, 0, "\"10s\"",
-     NULL, "Time to connect (TCP and TLS).", "1ms.."},
-    {"connectors.*.http.timeout", MANIFEST_DURATION, 0, "\"5m\"", NULL,
-     "Time for one whole attempt.", "1ms.."},
-    {"connectors.*.http.low_speed_time", MANIFEST_DURATION, 0, "\"60s\"", NULL,
-     "Abort an attempt that moves under 1 byte/s for this long.", "1s.."},
-    {"connectors.*.http.max_redirects", MANIFEST_INT, 0, "5", NULL,
-     "Redirects followed.", "0..1000"},
-    {"connectors.*.http.max_body", MANIFEST_INT, 0, "67108864", NULL,
-     "Largest body in bytes, counted after decompression.", "1.."},
+     "1ms..", "Time to connect (TCP and TLS)."},
+    {"connectors.*.http.timeout", MANIFEST_DURATION, 0, "\"5m\"", "1ms..",
+     "Time for one whole attempt."},
+    {"connectors.*.http.low_speed_time", MANIFEST_DURATION, 0, "\"60s\"",
+     "1s..", "Abort an attempt that moves under 1 byte/s for this long."},
+    {"connectors.*.http.max_redirects", MANIFEST_INT, 0, "5", "0..1000",
+     "Redirects followed."},
+    {"connectors.*.http.max_body", MANIFEST_INT, 0, "67108864", "1..",
+     "Largest body in bytes, counted after decompression."},
     {"connectors.*.http.ca_file", MANIFEST_PATH, 0, NULL, NULL,
      "CA certificates to verify servers with (verification is always "
-     "on).",
-     NULL},
-    {"connectors.*.http.breaker_threshold", MANIFEST_INT, 0, "5", NULL,
-     "Consecutive failures that open the upstream's circuit breaker.",
-     "1..1000000"},
+     "on)."},
+    {"connectors.*.http.breaker_threshold", MANIFEST_INT, 0, "5", "1..1000000",
+     "Consecutive failures that open the upstream's circuit breaker."},
     {"connectors.*.http.breaker_cooldown", MANIFEST_DURATION, 0, "\"30s\"",
-     NULL, "Time an open breaker waits before one probe.", NULL},
+     NULL, "Time an open breaker waits before one probe."},
     {"connectors.*.auth", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("authentication"), NULL},
+     RESERVED("authentication")},
     {"connectors.*.webhooks", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("webhooks"), NULL},
+     RESERVED("webhooks")},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -185,7 +174,8 @@ static int range_end(enum manifest_type t, const char *s, size_t n,
 int manifest_in_range(const struct manifest_key *row, const json_t *v,
                       char *why, size_t size)
 {
-  const char *dots = row->range ? strstr(row->range, "..") : NULL;
+  const char *range = row->allowed;
+  const char *dots = range ? strstr(range, "..") : NULL;
   const char *hi;
   double lo_v, hi_v, x;
   int has_lo, has_hi;
@@ -194,8 +184,7 @@ int manifest_in_range(const struct manifest_key *row, const json_t *v,
   if (!dots)
     return 1;
   hi = dots + 2;
-  has_lo = range_end(row->type, row->range, (size_t)(dots - row->range),
-                     &lo_v) == 0;
+  has_lo = range_end(row->type, range, (size_t)(dots - range), &lo_v) == 0;
   has_hi = range_end(row->type, hi, strlen(hi), &hi_v) == 0;
   if (row->type == MANIFEST_DURATION) {
     if (!json_is_string(v) ||
@@ -210,10 +199,9 @@ int manifest_in_range(const struct manifest_key *row, const json_t *v,
   if ((!has_lo || x >= lo_v) && (!has_hi || x <= hi_v))
     return 1;
   if (has_lo && has_hi)
-    snprintf(why, size, "from %.*s to %s", (int)(dots - row->range),
-             row->range, hi);
+    snprintf(why, size, "from %.*s to %s", (int)(dots - range), range, hi);
   else if (has_lo)
-    snprintf(why, size, "at least %.*s", (int)(dots - row->range), row->range);
+    snprintf(why, size, "at least %.*s", (int)(dots - range), range);
   else
     snprintf(why, size, "at most %s", hi);
   return 0;
@@ -1058,7 +1046,8 @@ static json_t *check_value(struct ctx *C, const struct manifest_key *row,
       return NULL;
     }
   }
-  if (row->allowed && !allowed_ok(row->allowed, v)) {
+  if (row->allowed && !strstr(row->allowed, "..") &&
+      !allowed_ok(row->allowed, v)) {
     allowed_error(C, row, v);
     return NULL;
   }

@@ -67,11 +67,11 @@ struct manifest_key {
   enum manifest_type type;
   unsigned flags;      /* MANIFEST_REQUIRED, MANIFEST_SECRET */
   const char *dflt;    /* default as JSON text, or NULL */
-  const char *allowed; /* "a|b|c" ("p*" matches "p" + more), or NULL */
+  const char *allowed; /* "a|b|c" ("p*" matches "p" + more); for numbers
+                          and durations a range "MIN..MAX", either side
+                          may be empty ("1..", "0..1000", "1ms.."); or
+                          NULL for any value of the type */
   const char *doc;     /* one line */
-  const char *range;   /* numbers and durations: "MIN..MAX", either side
-                          may be empty ("1..", "0..1000", "1ms.."), or
-                          NULL for any */
 };
 
 /* The schema table (static storage) and its length. */
@@ -79,9 +79,10 @@ const struct manifest_key *manifest_keys(size_t *n);
 /* Name of a type as the man page shows it ("boolean", "list of paths"). */
 const char *manifest_type_name(enum manifest_type t);
 
-/* Whether v (a value of row's type) is in row's range. Returns 1 when it
- * is (or the row has none), else 0 with `why` (size bytes) saying what
- * the range is ("at least 1", "from 0 to 1000"). */
+/* Whether v (a value of row's type) is in row's range (its `allowed`
+ * "MIN..MAX"). Returns 1 when it is (or the row has none), else 0 with
+ * `why` (size bytes) saying what the range is ("at least 1", "from 0 to
+ * 1000"). */
 int manifest_in_range(const struct manifest_key *row, const json_t *v,
                       char *why, size_t size);
 
