@@ -10,8 +10,8 @@
 
 #include "cassette.h"
 #include "error.h"
-#include "http.h"
 #include "log.h"
+#include "secrets.h"
 
 struct cassette {
   FILE *out;                        /* recording */
@@ -44,8 +44,8 @@ int cassette_create(const char *path, const char *const *secret_params,
   return 0;
 }
 
-int cassette_load(const char *path, struct cassette **out,
-                  struct integ_error *err)
+int cassette_load(const char *path, const char *const *secret_params,
+                  struct cassette **out, struct integ_error *err)
 {
   struct cassette *c = calloc(1, sizeof(*c));
   FILE *f = fopen(path, "r");
@@ -62,7 +62,12 @@ int cassette_load(const char *path, struct cassette **out,
            : error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
+  c->secret_params = secret_params;
   c->exchanges = json_array();
+  if (!c->exchanges) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
   while ((len = getline(&line, &cap, f)) > 0) {
     json_error_t jerr;
     json_t *ex;
@@ -80,7 +85,10 @@ int cassette_load(const char *path, struct cassette **out,
       json_decref(ex);
       goto out;
     }
-    json_array_append_new(c->exchanges, ex);
+    if (json_array_append_new(c->exchanges, ex)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
   }
   c->used = calloc(json_array_size(c->exchanges) + 1, 1);
   if (!c->used)
@@ -108,54 +116,105 @@ void cassette_free(struct cassette *c)
   free(c);
 }
 
+/* A scrubbed copy of len bytes as a JSON string; NULL when out of memory
+ * or not UTF-8. */
+static json_t *scrubbed_string(const char *text, size_t len)
+{
+  size_t n;
+  char *clean = secrets_scrubn(text ? text : "", text ? len : 0, &n);
+  json_t *v = clean ? json_stringn(clean, n) : NULL;
+
+  free(clean);
+  return v;
+}
+
+/* Header value as written: secret ones by name, the rest scrubbed. */
+static json_t *header_value(const char *name, const char *value)
+{
+  if (secrets_header_is_secret(name))
+    return json_string(SECRETS_URL_MARK);
+  return scrubbed_string(value, strlen(value));
+}
+
+static void stop(struct cassette *c, const char *why)
+{
+  log_error("cannot write the cassette (%s): recording stops here", why);
+  fclose(c->out);
+  c->out = NULL;
+}
+
 void cassette_append(struct cassette *c, const char *method, const char *url,
                      json_t *req_headers, const char *body, size_t body_len,
-                     long status, const struct http_header *headers,
-                     size_t n_headers, const char *resp_body, size_t resp_len)
+                     long status, json_t *resp_headers, const char *resp_body,
+                     size_t resp_len)
 {
-  char *safe = http_redact_url(url, c->secret_params);
-  json_t *hs = json_array(), *ex;
+  json_t *rq = json_object(), *rs = json_array(), *ex = NULL, *v;
+  char *safe = secrets_redact_url(url, c->secret_params);
+  const char *k;
+  size_t i;
+  int bad = !rq || !rs || !safe || !req_headers || !resp_headers;
 
   if (!c->out)
     goto out;
-  for (size_t i = 0; i < n_headers && hs; i++)
-    json_array_append_new(hs, json_pack("[s, s]", headers[i].name,
-                                        http_header_is_secret(headers[i].name)
-                                            ? "REDACTED"
-                                            : headers[i].value));
-  ex = json_pack("{s:{s:s, s:s?, s:O?, s:s%}, s:{s:I, s:o, s:s%}}", "request",
-                 "method", method, "url", safe, "headers", req_headers, "body",
-                 body ? body : "", body_len, "response", "status",
-                 (json_int_t)status, "headers", hs, "body",
-                 resp_body ? resp_body : "", resp_len);
-  hs = NULL; /* stolen by "o", even on failure */
-  if (!ex || json_dumpf(ex, c->out, JSON_COMPACT) || fputc('\n', c->out) < 0 ||
-      fflush(c->out)) {
-    log_error("cannot write the cassette (%s): recording stops here",
-              ex ? strerror(errno) : "a body is not valid UTF-8");
-    fclose(c->out);
-    c->out = NULL;
+  json_object_foreach(req_headers, k, v)
+  {
+    if (bad)
+      break;
+    bad = !json_is_string(v) ||
+          json_object_set_new(rq, k, header_value(k, json_string_value(v)));
   }
-  json_decref(ex);
+  json_array_foreach(resp_headers, i, v)
+  {
+    const char *n = json_string_value(json_array_get(v, 0));
+    const char *val = json_string_value(json_array_get(v, 1));
+
+    if (bad)
+      break;
+    bad = !n || !val ||
+          json_array_append_new(rs,
+                                json_pack("[s, o]", n, header_value(n, val)));
+  }
+  if (bad) {
+    stop(c, "out of memory");
+    goto out;
+  }
+  ex = json_pack("{s:{s:s, s:s, s:O, s:o}, s:{s:I, s:O, s:o}}", "request",
+                 "method", method, "url", safe, "headers", rq, "body",
+                 scrubbed_string(body, body_len), "response", "status",
+                 (json_int_t)status, "headers", rs, "body",
+                 scrubbed_string(resp_body, resp_len));
+  if (!ex) {
+    stop(c, "out of memory, or a body is not valid UTF-8");
+    goto out;
+  }
+  if (json_dumpf(ex, c->out, JSON_COMPACT) || fputc('\n', c->out) < 0 ||
+      fflush(c->out))
+    stop(c, strerror(errno));
 out:
-  json_decref(hs);
+  json_decref(ex);
+  json_decref(rq);
+  json_decref(rs);
   free(safe);
 }
 
 json_t *cassette_match(struct cassette *c, const char *method, const char *url,
                        const char *body, size_t body_len)
 {
-  char *safe = http_redact_url(url, c->secret_params);
+  char *safe = secrets_redact_url(url, c->secret_params);
+  char *sbody =
+      secrets_scrubn(body ? body : "", body ? body_len : 0, &body_len);
   json_t *ex;
   size_t i;
 
+  /* Compared as recorded: redacted and scrubbed. */
+  body = sbody;
   c->last = NULL;
   json_array_foreach(c->exchanges, i, ex)
   {
     json_t *req = json_object_get(ex, "request");
     json_t *b = json_object_get(req, "body");
 
-    if (c->used[i] || !safe ||
+    if (c->used[i] || !safe || !body ||
         strcmp(json_string_value(json_object_get(req, "method")) ?: "",
                method) != 0 ||
         strcmp(json_string_value(json_object_get(req, "url")) ?: "", safe) !=
@@ -168,6 +227,7 @@ json_t *cassette_match(struct cassette *c, const char *method, const char *url,
     break;
   }
   free(safe);
+  free(sbody);
   return c->last;
 }
 

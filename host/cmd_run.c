@@ -167,6 +167,13 @@ static int http_from_node(struct http_config *h, json_t *node,
                       &h->breaker_cooldown_ms, err);
 }
 
+/* Rate-limit buckets shared through the store (ratelimit.h). */
+static int bucket_in_store(void *store, const char *key, bucket_update_fn fn,
+                           void *arg, struct integ_error *err)
+{
+  return store_bucket_update(store, key, fn, arg, err);
+}
+
 /* Run one opened plugin; returns the exit status and logs failures.
  * With a store, the run resumes from the connector's committed state,
  * commits states as they become durable, and is logged in run history. */
@@ -200,7 +207,8 @@ static int run_with(const struct plugin *pl, const char *tag,
   oc.account = account;
   oc.clock = &clk;
   oc.out_fd = STDOUT_FILENO;
-  http.store = store;
+  http.share.update = store ? bucket_in_store : NULL;
+  http.share.arg = store;
   if (store) {
     oc.commit = commit_state;
     oc.commit_arg = &com;

@@ -29,6 +29,12 @@ static void usage(void)
          SYSCONFDIR);
 }
 
+static int nomem(void)
+{
+  fprintf(stderr, "integ validate: out of memory\n");
+  return EXIT_RUN;
+}
+
 /* Hidden --list-keys: every key of the schema table, one a line (the
  * man page test reads it). */
 static void list_keys(void)
@@ -66,7 +72,7 @@ static void man_keys(void)
     printf("\n%s", manifest_type_name(k[i].type));
     if (k[i].flags & MANIFEST_REQUIRED)
       printf(", required");
-    if (k[i].allowed) {
+    if (k[i].allowed && !strstr(k[i].allowed, "..")) {
       printf(strchr(k[i].allowed, '|') ? "; one of: \\fB" : "; must be \\fB");
       for (const char *a = k[i].allowed; *a; a++)
         if (*a == '|')
@@ -76,6 +82,19 @@ static void man_keys(void)
         else
           roff((char[]){*a, '\0'});
       printf("\\fR");
+    }
+    if (k[i].allowed && strstr(k[i].allowed, "..")) {
+      const char *dots = strstr(k[i].allowed, "..");
+      char lo[32];
+
+      snprintf(lo, sizeof(lo), "%.*s", (int)(dots - k[i].allowed),
+               k[i].allowed);
+      if (*lo && dots[2])
+        printf("; from \\fB%s\\fR to \\fB%s\\fR", lo, dots + 2);
+      else if (*lo)
+        printf("; at least \\fB%s\\fR", lo);
+      else
+        printf("; at most \\fB%s\\fR", dots + 2);
     }
     if (k[i].dflt) {
       json_t *d = json_loads(k[i].dflt, JSON_DECODE_ANY, NULL);
@@ -164,16 +183,20 @@ int cmd_validate(int argc, char **argv)
   file = optind < argc ? argv[optind] : g->manifest;
   /* With --dump, stdout carries only the JSON. */
   info = dump ? stderr : stdout;
-  if (manifest_load(file, &m, &errs) == INTEG_ENOMEM)
-    goto nomem;
+  if (manifest_load(file, &m, &errs) == INTEG_ENOMEM) {
+    rc = nomem();
+    goto out;
+  }
   if (m && plugins) {
     if (loader_path_init(&lp, m->plugin_path, m->n_plugin_path, &err)) {
       fprintf(stderr, "integ validate: %s\n", err.message);
       rc = EXIT_RUN;
       goto out;
     }
-    if (manifest_check_plugins(m, &lp, &errs) == INTEG_ENOMEM)
-      goto nomem;
+    if (manifest_check_plugins(m, &lp, &errs) == INTEG_ENOMEM) {
+      rc = nomem();
+      goto out;
+    }
   }
   if (m && verbose)
     verbose_report(m, info);
@@ -189,7 +212,8 @@ int cmd_validate(int argc, char **argv)
 
     if (!red || json_dumpf(red, stdout, JSON_INDENT(2) | JSON_SORT_KEYS)) {
       json_decref(red);
-      goto nomem;
+      rc = nomem();
+      goto out;
     }
     json_decref(red);
     printf("\n");
@@ -208,8 +232,4 @@ out:
   manifest_free(m);
   yaml_errors_free(&errs);
   return rc;
-nomem:
-  fprintf(stderr, "integ validate: out of memory\n");
-  rc = EXIT_RUN;
-  goto out;
 }

@@ -20,20 +20,49 @@ int configfile_read_json(const char *path, const char *what, int code,
                          json_t **out, struct integ_error *err)
 {
   json_error_t jerr;
+  struct stat st;
+  int fd, rc = 0;
 
+  *out = NULL;
+  /* O_NONBLOCK, then fstat: a FIFO (a shell's <(...) included) without a
+   * writer must not hang the open; it is refused by name instead. */
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    rc = error_set(err, code, "%s %s: cannot read: %s", what, path,
+                   strerror(errno));
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = error_set(err, code,
+                   "%s %s: not a regular file (a FIFO, device or "
+                   "directory): write it to a file and name that",
+                   what, path);
+    goto out;
+  }
+  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    rc = error_set(err, code, "%s %s: cannot read: %s", what, path,
+                   strerror(errno));
+    goto out;
+  }
   /* jansson reports a failed allocation in its lexer as a syntax error
    * (or with no text at all); malloc's ENOMEM tells them apart. */
   errno = 0;
-  *out = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  *out = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
   if (*out)
-    return 0;
-  if (errno == ENOMEM || json_error_code(&jerr) == json_error_out_of_memory)
-    return error_set(err, INTEG_ENOMEM, "%s %s: out of memory", what, path);
+    goto out;
+  if (errno == ENOMEM || json_error_code(&jerr) == json_error_out_of_memory) {
+    rc = error_set(err, INTEG_ENOMEM, "%s %s: out of memory", what, path);
+    goto out;
+  }
   if (jerr.line < 0)
-    return error_set(err, code, "%s %s: cannot read: %s", what, path,
-                     jerr.text);
-  return error_set(err, code, "%s %s:%d:%d: not valid JSON: %s", what, path,
+    rc = error_set(err, code, "%s %s: cannot read: %s", what, path, jerr.text);
+  else
+    rc = error_set(err, code, "%s %s:%d:%d: not valid JSON: %s", what, path,
                    jerr.line, jerr.column, jerr.text);
+out:
+  if (fd >= 0)
+    close(fd);
+  return rc;
 }
 
 int configfile_load(const char *path, const char *spec, const char *plugin,

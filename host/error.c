@@ -2,22 +2,40 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "secrets.h"
 
 int error_setv(struct integ_error *err, int code, const char *fmt, va_list ap)
 {
+  char text[INTEG_ERROR_MAX];
+  char *big = NULL;
+  va_list again;
   int n;
 
   if (!err)
     return code;
   err->code = code;
-  n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  va_copy(again, ap);
+  n = vsnprintf(text, sizeof(text), fmt, ap);
+  /* Every message is scrubbed of known secret values as it is made
+   * (secrets.h): a provider's echo of a token never reaches a caller.
+   * A long message is scrubbed whole before it is cut, so a secret is
+   * never cut in half and half shown. */
   if (n < 0)
     err->message[0] = '\0';
-  else if ((size_t)n >= sizeof(err->message))
-    memcpy(err->message + sizeof(err->message) - 4, "...", 4);
+  else if ((size_t)n < sizeof(text))
+    secrets_scrub_to(text, (size_t)n, err->message, sizeof(err->message));
+  else if ((big = malloc((size_t)n + 1)) &&
+           vsnprintf(big, (size_t)n + 1, fmt, again) == n)
+    secrets_scrub_to(big, (size_t)n, err->message, sizeof(err->message));
+  else
+    secrets_scrub_to(text, sizeof(text) - 1, err->message,
+                     sizeof(err->message));
+  va_end(again);
+  free(big);
   return code;
 }
 

@@ -3,7 +3,8 @@
  * Functions that can fail return 0 or a negative INTEG_E* code (see
  * sdk/integ/plugin.h) and, when given one, fill a struct integ_error with a
  * message the user can act on: what failed, where (file:line:column, key
- * path, URL, plugin), and what to do.
+ * path, URL, plugin), and what to do. Messages are scrubbed of known
+ * secret values as they are formatted (secrets.h).
  */
 #ifndef INTEG_HOST_ERROR_H
 #define INTEG_HOST_ERROR_H

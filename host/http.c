@@ -16,7 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "ratelimit.h"
-#include "store.h"
+#include "secrets.h"
 
 /* Per upstream (scheme://host:port): its bucket and its breaker. */
 struct upstream {
@@ -35,7 +35,7 @@ struct http_client {
   struct cassette *replay;
   uint64_t rng;
   struct http_stats stats;
-  int store_failed; /* stop using the store's buckets after a failure */
+  int share_failed; /* stop sharing buckets after a failure */
   char user_agent[64];
 };
 
@@ -101,25 +101,26 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
   c->rng = (uint64_t)clock_now_ms(NULL) ^ ((uint64_t)(uintptr_t)c << 16);
   snprintf(c->user_agent, sizeof(c->user_agent), "integ/%s", PACKAGE_VERSION);
   if (cfg->replay_file) {
-    rc = cassette_load(cfg->replay_file, &c->replay, err);
+    rc = cassette_load(cfg->replay_file, cfg->secret_params, &c->replay, err);
     if (rc)
-      goto fail;
+      goto out;
   } else {
     c->easy = curl_easy_init();
     if (!c->easy) {
       rc = error_set(err, INTEG_EHTTP, "libcurl: cannot make a handle");
-      goto fail;
+      goto out;
     }
   }
   if (cfg->record_file) {
     rc =
         cassette_create(cfg->record_file, cfg->secret_params, &c->record, err);
     if (rc)
-      goto fail;
+      goto out;
   }
   *out = c;
-  return 0;
-fail:
+  c = NULL;
+  rc = 0;
+out:
   http_client_free(c);
   return rc;
 }
@@ -228,6 +229,10 @@ int http_request_query(struct http_request *r, const char *name,
 int http_request_header(struct http_request *r, const char *name,
                         const char *value)
 {
+  /* What goes out in a secret header is a secret from now on: a
+   * provider echoing it back is scrubbed (secrets.h). */
+  if (value && secrets_header_is_secret(name) && secrets_add_credential(value))
+    return INTEG_ENOMEM;
   return kv_add(&r->headers, &r->n_headers, name, value);
 }
 
@@ -283,8 +288,9 @@ int http_request_body_raw(struct http_request *r, const char *type,
 
 /* The URL with the query parameters appended, percent-encoded as RFC
  * 3986 says (%20, upper-case hex; curl_url's CURLU_URLENCODE would write
- * '+' and lower case), checked by libcurl's URL parser. */
-static char *full_url(const struct http_request *r, struct integ_error *err)
+ * '+' and lower case), checked by libcurl's URL parser. *url is new. */
+static int full_url(const struct http_request *r, char **url,
+                    struct integ_error *err)
 {
   const char *hash = strchr(r->url, '#');
   size_t base = hash ? (size_t)(hash - r->url) : strlen(r->url);
@@ -292,39 +298,40 @@ static char *full_url(const struct http_request *r, struct integ_error *err)
   CURLU *u = NULL;
   CURLUcode uc;
   int sep = memchr(r->url, '?', base) ? '&' : '?';
+  int rc;
 
-  if (buf_append(&out, r->url, base))
-    goto nomem;
-  for (size_t i = 0; i < r->n_query; i++) {
+  *url = NULL;
+  rc = buf_append(&out, r->url, base);
+  for (size_t i = 0; i < r->n_query && !rc; i++) {
     char *n = curl_easy_escape(NULL, r->query[i].name, 0);
     char *v = curl_easy_escape(NULL, r->query[i].value, 0);
-    int rc = !n || !v || buf_printf(&out, "%c%s=%s", sep, n, v);
 
+    rc = !n || !v ? INTEG_ENOMEM : buf_printf(&out, "%c%s=%s", sep, n, v);
     curl_free(n);
     curl_free(v);
-    if (rc)
-      goto nomem;
     sep = '&';
   }
-  u = curl_url();
-  if (!u)
-    goto nomem;
-  uc = curl_url_set(u, CURLUPART_URL, out.data, 0);
-  curl_url_cleanup(u);
-  if (uc) {
-    char *safe = http_redact_url(r->url, NULL);
-
-    error_set(err, INTEG_EINVAL, "bad URL '%s': %s (check the URL)",
-              safe ? safe : "?", curl_url_strerror(uc));
-    free(safe);
-    buf_free(&out);
-    return NULL;
+  if (!rc && !(u = curl_url()))
+    rc = INTEG_ENOMEM;
+  if (rc) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
   }
-  return out.data;
-nomem:
+  uc = curl_url_set(u, CURLUPART_URL, out.data, 0);
+  if (uc) {
+    char *safe = secrets_redact_url(r->url, NULL);
+
+    rc = error_set(err, INTEG_EINVAL, "bad URL '%s': %s (check the URL)",
+                   safe ? safe : "?", curl_url_strerror(uc));
+    free(safe);
+    goto out;
+  }
+  *url = out.data;
+  out.data = NULL;
+out:
+  curl_url_cleanup(u);
   buf_free(&out);
-  error_set(err, INTEG_ENOMEM, "out of memory");
-  return NULL;
+  return rc;
 }
 
 /* "scheme://host:port" for the bucket and the breaker. */
@@ -337,8 +344,9 @@ static char *upstream_key(const char *url)
   if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
       !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
       !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
-      !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))
-    buf_printf(&key, "%s://%s:%s", scheme, host, port);
+      !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) &&
+      buf_printf(&key, "%s://%s:%s", scheme, host, port))
+    buf_free(&key);
   curl_free(scheme);
   curl_free(host);
   curl_free(port);
@@ -365,91 +373,6 @@ static struct upstream *upstream_get(struct http_client *c, const char *key)
   u->next = c->upstreams;
   c->upstreams = u;
   return u;
-}
-
-/* ---------------------------------------------------------- redaction */
-
-static int name_is_secret(const char *name, size_t len)
-{
-  static const char *const words[] = {
-      "token", "key",       "secret", "password", "passwd",     "pwd",
-      "sig",   "signature", "auth",   "session",  "credential", "code"};
-  char lower[64];
-
-  if (len >= sizeof(lower))
-    len = sizeof(lower) - 1;
-  for (size_t i = 0; i < len; i++)
-    lower[i] = (char)tolower((unsigned char)name[i]);
-  lower[len] = '\0';
-  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-    if (strstr(lower, words[i]))
-      return 1;
-  return 0;
-}
-
-int http_header_is_secret(const char *name)
-{
-  static const char *const exact[] = {"authorization", "proxy-authorization",
-                                      "cookie", "set-cookie"};
-
-  for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-    if (strcasecmp(name, exact[i]) == 0)
-      return 1;
-  return name_is_secret(name, strlen(name));
-}
-
-char *http_redact_url(const char *url, const char *const *extra)
-{
-  struct buf out = BUF_INIT;
-  const char *scheme_end = strstr(url, "://");
-  const char *p = url, *q;
-
-  /* user:password@ */
-  if (scheme_end) {
-    const char *host = scheme_end + 3;
-    const char *end = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(end - host));
-
-    if (at) {
-      if (buf_append(&out, url, (size_t)(host - url)) ||
-          buf_appends(&out, "REDACTED@"))
-        goto nomem;
-      p = at + 1;
-    }
-  }
-  q = strchr(p, '?');
-  if (!q)
-    return buf_appends(&out, p) ? NULL : (out.data ? out.data : strdup(""));
-  if (buf_append(&out, p, (size_t)(q + 1 - p)))
-    goto nomem;
-  p = q + 1;
-  while (*p && *p != '#') {
-    size_t len = strcspn(p, "&#");
-    const char *eq = memchr(p, '=', len);
-    size_t nlen = eq ? (size_t)(eq - p) : len;
-    int secret = name_is_secret(p, nlen);
-
-    for (size_t i = 0; extra && extra[i] && !secret; i++)
-      secret = strlen(extra[i]) == nlen && strncmp(extra[i], p, nlen) == 0;
-    if (secret && eq) {
-      if (buf_append(&out, p, nlen + 1) || buf_appends(&out, "REDACTED"))
-        goto nomem;
-    } else if (buf_append(&out, p, len)) {
-      goto nomem;
-    }
-    p += len;
-    if (*p == '&') {
-      if (buf_append(&out, "&", 1))
-        goto nomem;
-      p++;
-    }
-  }
-  if (buf_appends(&out, p))
-    goto nomem;
-  return out.data;
-nomem:
-  buf_free(&out);
-  return NULL;
 }
 
 /* ---------------------------------------------------------- response */
@@ -647,68 +570,100 @@ void http_response_error(const struct http_response *r, const char *method,
                          struct integ_error *err)
 {
   struct buf line = BUF_INIT;
+  int rc;
 
-  buf_printf(&line, "%s %s: ", method, r->url ? r->url : "?");
-  if (r->status)
-    buf_printf(&line, "HTTP %ld (%s)", r->status,
-               http_category_name(r->category));
+  rc = buf_printf(&line, "%s %s: ", method, r->url ? r->url : "?");
+  if (!rc && r->status)
+    rc = buf_printf(&line, "HTTP %ld (%s)", r->status,
+                    http_category_name(r->category));
+  else if (!rc)
+    rc = buf_printf(&line, "%s", http_category_name(r->category));
+  if (!rc && r->detail)
+    rc = buf_printf(&line, ": %.300s", r->detail);
+  if (!rc && r->provider_message)
+    rc = buf_printf(&line, ": %.200s", r->provider_message);
+  if (!rc && r->provider_code)
+    rc = buf_printf(&line, " [code %.80s]", r->provider_code);
+  if (!rc && r->request_id)
+    rc = buf_printf(&line, " (request id %.100s)", r->request_id);
+  if (!rc && r->attempts > 1)
+    rc = buf_printf(&line, " after %u attempts", r->attempts);
+  if (!rc && r->retry_after_ms >= 0)
+    rc = buf_printf(&line, "; the server asks to wait %lld s",
+                    (long long)((r->retry_after_ms + 999) / 1000));
+  if (rc)
+    error_set(err, INTEG_EHTTP,
+              "%s %s: HTTP %ld (%s) (out of memory saying "
+              "more)",
+              method, r->url ? r->url : "?", r->status,
+              http_category_name(r->category));
   else
-    buf_printf(&line, "%s", http_category_name(r->category));
-  if (r->detail)
-    buf_printf(&line, ": %.300s", r->detail);
-  if (r->provider_message)
-    buf_printf(&line, ": %.200s", r->provider_message);
-  if (r->provider_code)
-    buf_printf(&line, " [code %.80s]", r->provider_code);
-  if (r->request_id)
-    buf_printf(&line, " (request id %.100s)", r->request_id);
-  if (r->attempts > 1)
-    buf_printf(&line, " after %u attempts", r->attempts);
-  if (r->retry_after_ms >= 0)
-    buf_printf(&line, "; the server asks to wait %lld s",
-               (long long)((r->retry_after_ms + 999) / 1000));
-  error_set(err, INTEG_EHTTP, "%s", line.data ? line.data : "HTTP error");
+    error_set(err, INTEG_EHTTP, "%s", line.data);
   buf_free(&line);
 }
 
 /* ---------------------------------------------------------- transfer */
 
-static struct curl_slist *build_headers(const struct http_request *req,
-                                        const char *ua)
+/* Append one header line to *list. Returns 0 or INTEG_ENOMEM (then *list
+ * is unchanged). */
+static int add_header(struct curl_slist **list, const char *line)
 {
-  struct curl_slist *list = NULL, *next;
-  struct buf h = BUF_INIT;
-  int have_ua = 0;
+  struct curl_slist *next = curl_slist_append(*list, line);
 
+  if (!next)
+    return INTEG_ENOMEM;
+  *list = next;
+  return 0;
+}
+
+/* The request's header lines for libcurl (free with curl_slist_free_all).
+ * Every line or none: a request never goes out without one of its
+ * headers (its Authorization). Returns 0 or INTEG_ENOMEM. */
+static int build_headers(const struct http_request *req, const char *ua,
+                         struct curl_slist **out)
+{
+  struct curl_slist *list = NULL;
+  struct buf h = BUF_INIT;
+  int have_ua = 0, rc = 0;
+
+  *out = NULL;
   for (size_t i = 0; i < req->n_headers; i++)
     if (strcasecmp(req->headers[i].name, "User-Agent") == 0)
       have_ua = 1;
   if (req->content_type) {
-    buf_printf(&h, "Content-Type: %s", req->content_type);
-    list = curl_slist_append(list, h.data);
+    rc = buf_printf(&h, "Content-Type: %s", req->content_type);
+    if (!rc)
+      rc = add_header(&list, h.data);
   }
   /* Never "Expect: 100-continue": one round trip less per POST. */
-  next = curl_slist_append(list, "Expect:");
-  list = next ? next : list;
-  if (!have_ua) {
+  if (!rc)
+    rc = add_header(&list, "Expect:");
+  if (!rc && !have_ua) {
     buf_reset(&h);
-    buf_printf(&h, "User-Agent: %s", ua);
-    next = curl_slist_append(list, h.data);
-    list = next ? next : list;
+    rc = buf_printf(&h, "User-Agent: %s", ua);
+    if (!rc)
+      rc = add_header(&list, h.data);
   }
-  for (size_t i = 0; i < req->n_headers; i++) {
+  for (size_t i = 0; i < req->n_headers && !rc; i++) {
+    const struct kv *kv = &req->headers[i];
+
     buf_reset(&h);
-    if (req->headers[i].value && *req->headers[i].value)
-      buf_printf(&h, "%s: %s", req->headers[i].name, req->headers[i].value);
-    else if (req->headers[i].value)
-      buf_printf(&h, "%s;", req->headers[i].name);
+    if (kv->value && *kv->value)
+      rc = buf_printf(&h, "%s: %s", kv->name, kv->value);
+    else if (kv->value)
+      rc = buf_printf(&h, "%s;", kv->name);
     else
-      buf_printf(&h, "%s:", req->headers[i].name);
-    next = curl_slist_append(list, h.data ? h.data : "");
-    list = next ? next : list;
+      rc = buf_printf(&h, "%s:", kv->name);
+    if (!rc)
+      rc = add_header(&list, h.data);
   }
   buf_free(&h);
-  return list;
+  if (rc) {
+    curl_slist_free_all(list);
+    return INTEG_ENOMEM;
+  }
+  *out = list;
+  return 0;
 }
 
 static enum http_category category_of_curl(CURLcode cc)
@@ -755,11 +710,13 @@ static CURLcode perform(struct http_client *c, const struct http_request *req,
 {
   const struct http_limits *lim = &c->cfg->limits;
   struct transfer t = {resp, lim->max_body, 0, 0};
-  struct curl_slist *headers = build_headers(req, c->user_agent);
+  struct curl_slist *headers = NULL;
   CURL *h = c->easy;
   CURLcode cc;
   long status = 0, connects = 0;
 
+  if (build_headers(req, c->user_agent, &headers))
+    return CURLE_OUT_OF_MEMORY;
   /* Reset keeps the connection cache: one TCP connection for the run. */
   curl_easy_reset(h);
   curl_easy_setopt(h, CURLOPT_URL, url);
@@ -853,77 +810,55 @@ static CURLcode replay(struct http_client *c, const struct http_request *req,
 static void record(struct http_client *c, const struct http_request *req,
                    const char *url, const struct http_response *resp)
 {
-  json_t *hs = json_object();
+  json_t *rq = json_object(), *rs = json_array();
+  int bad = !rq || !rs;
 
-  for (size_t i = 0; hs && i < req->n_headers; i++)
+  for (size_t i = 0; !bad && i < req->n_headers; i++)
     if (req->headers[i].value)
-      json_object_set_new(
-          hs, req->headers[i].name,
-          json_string(http_header_is_secret(req->headers[i].name)
-                          ? "REDACTED"
-                          : req->headers[i].value));
-  cassette_append(c->record, req->method, url, hs, req->body.data,
-                  req->body.len, resp->status, resp->headers, resp->n_headers,
+      bad = json_object_set_new(rq, req->headers[i].name,
+                                json_string(req->headers[i].value));
+  for (size_t i = 0; !bad && i < resp->n_headers; i++)
+    bad = json_array_append_new(rs, json_pack("[s, s]", resp->headers[i].name,
+                                              resp->headers[i].value));
+  /* NULL headers tell the cassette that memory ran out: it stops. */
+  cassette_append(c->record, req->method, url, bad ? NULL : rq, req->body.data,
+                  req->body.len, resp->status, bad ? NULL : rs,
                   resp->body.data, resp->body.len);
-  json_decref(hs);
+  json_decref(rq);
+  json_decref(rs);
 }
 
 /* Take a token from the upstream's bucket (block_ms < 0), or empty it
- * until now + block_ms (the server said its quota is spent). With a store
- * the bucket lives there, so every process on this upstream draws from the
- * same one: its whole state is two numbers, updated in one short write
- * transaction. Without a store, or if the store fails, the bucket is this
- * process's own. Returns the wait before sending. */
-struct shared_op {
-  struct bucket *b;
-  int64_t now;
-  int64_t block_ms;
-  int64_t wait;
-};
-
-static void bucket_op(struct shared_op *op)
-{
-  if (op->block_ms < 0)
-    op->wait = bucket_take(op->b, op->now);
-  else
-    bucket_block(op->b, op->now, op->block_ms);
-}
-
-static int shared_op_fn(double *tokens, int64_t *last_ms, int *exists,
-                        void *arg)
-{
-  struct shared_op *op = arg;
-
-  op->b->tokens = *exists ? *tokens : 0;
-  op->b->last_ms = *exists ? *last_ms : 0;
-  bucket_op(op);
-  *tokens = op->b->tokens;
-  *last_ms = op->b->last_ms;
-  *exists = 1;
-  return 0;
-}
-
+ * until now + block_ms (the server said its quota is spent), in the bucket
+ * shared with other processes when the config says where (ratelimit.h).
+ * If sharing fails, the bucket is this process's own from then on.
+ * Returns the wait before sending. */
 static int64_t bucket_shared(struct http_client *c, struct upstream *up,
                              int64_t now, int64_t block_ms)
 {
-  struct shared_op op = {&up->bucket, now, block_ms, 0};
-  struct integ_error err;
+  const struct bucket_share *sh = c->share_failed ? NULL : &c->cfg->share;
+  struct integ_error err = {0, ""};
   struct buf key = BUF_INIT;
+  int64_t wait = 0;
+  int rc;
 
-  if (!c->cfg->store || up->bucket.per_second <= 0 || c->store_failed) {
-    bucket_op(&op);
-    return op.wait;
+  if (sh && sh->update && buf_printf(&key, "http:%s", up->key)) {
+    error_set(&err, INTEG_ENOMEM, "out of memory");
+    sh = NULL;
+    c->share_failed = 1;
   }
-  if (buf_printf(&key, "http:%s", up->key) ||
-      store_bucket_update(c->cfg->store, key.data, shared_op_fn, &op, &err)) {
+  if (block_ms < 0)
+    rc = bucket_take_shared(&up->bucket, sh, key.data, now, &wait, &err);
+  else
+    rc = bucket_block_shared(&up->bucket, sh, key.data, now, block_ms, &err);
+  if (rc || err.code) {
     log_msg(INTEG_LOG_WARN, c->cfg->tag,
             "rate limit for %s kept in this process only: %s", up->key,
-            key.data ? err.message : "out of memory");
-    c->store_failed = 1;
-    bucket_op(&op);
+            err.message);
+    c->share_failed = 1;
   }
   buf_free(&key);
-  return op.wait;
+  return wait;
 }
 
 static const char *resp_header_fn(void *arg, const char *name)
@@ -946,6 +881,37 @@ static void response_reset(struct http_response *r)
   r->category = HTTP_OK;
   r->retryable = 0;
   r->retry_after_ms = -1;
+}
+
+/* A failed response may echo what it was sent (the token, in the body or
+ * a header): scrub it before the plugin, the log or an error sees it.
+ * A successful body is data and is left alone (a token endpoint's answer
+ * must reach the auth layer whole). Returns 0 or INTEG_ENOMEM. */
+static int response_scrub(struct http_response *r)
+{
+  char *clean;
+  size_t len;
+
+  for (size_t i = 0; i < r->n_headers; i++) {
+    if (!secrets_found(r->headers[i].value, strlen(r->headers[i].value)))
+      continue;
+    if (!(clean = secrets_scrub(r->headers[i].value)))
+      return INTEG_ENOMEM;
+    free(r->headers[i].value);
+    r->headers[i].value = clean;
+  }
+  if (!r->body.len || !secrets_found(r->body.data, r->body.len))
+    return 0;
+  clean = secrets_scrubn(r->body.data, r->body.len, &len);
+  if (!clean)
+    return INTEG_ENOMEM;
+  buf_free(&r->body);
+  r->body.data = clean;
+  r->body.len = len;
+  r->body.cap = len + 1;
+  json_decref(r->json);
+  r->json = NULL;
+  return 0;
 }
 
 static int wait_ms(struct http_client *c, int64_t ms, const char *why)
@@ -971,21 +937,23 @@ int http_do(struct http_client *c, const struct http_request *req,
   int64_t start = clock_now_ms(NULL);
   int idempotent = retry_method_is_idempotent(req->method) ||
                    (req->flags & HTTP_REQ_POST_SAFE);
-  int rc = INTEG_EHTTP;
+  int rc;
 
   *out = NULL;
-  url = full_url(req, err);
-  if (!url)
-    return err ? err->code : INTEG_EINVAL;
+  rc = full_url(req, &url, err);
+  if (rc)
+    goto out;
   key = upstream_key(url);
   up = key ? upstream_get(c, key) : NULL;
   resp = calloc(1, sizeof(*resp));
-  if (!up || !resp) {
+  if (resp)
+    resp->url = secrets_redact_url(url, c->cfg->secret_params);
+  if (!up || !resp || !resp->url) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
-  resp->url = http_redact_url(url, c->cfg->secret_params);
   resp->retry_after_ms = -1;
+  rc = INTEG_EHTTP;
 
   for (;;) {
     int64_t now = clock_now_ms(NULL), wait, server_wait = -1;
@@ -1015,21 +983,29 @@ int http_do(struct http_client *c, const struct http_request *req,
     }
     response_reset(resp);
     errbuf[0] = '\0';
+    /* The admin's own rate limit paces: its wait is never bounded. What
+     * a server asked for (its quota is spent until not_before) is bounded
+     * by retry.max, as Retry-After is. */
     wait = c->replay ? 0 : bucket_shared(c, up, now, -1);
-    if (!c->replay && up->not_before_ms - now > wait)
-      wait = up->not_before_ms - now;
-    if (wait > pol->max_ms) {
+    server_wait = c->replay ? 0 : up->not_before_ms - now;
+    if (server_wait > pol->max_ms) {
       resp->category = HTTP_RATE_LIMITED;
       http_response_error(resp, req->method, err);
       error_prefix(err,
-                   "the rate limit for %s needs a %lld s wait, more "
-                   "than retry.max",
-                   up->key, (long long)wait / 1000);
+                   "the server's quota for %s needs a %lld s wait, more "
+                   "than retry.max (%lld s)",
+                   up->key, (long long)server_wait / 1000,
+                   (long long)pol->max_ms / 1000);
       breaker_success(&up->breaker); /* nothing was tried */
       goto out;
     }
-    if (wait_ms(c, wait, "rate limit"))
-      goto interrupted;
+    if (server_wait > wait)
+      wait = server_wait;
+    if (wait_ms(c, wait, "rate limit")) {
+      rc = error_set(err, INTEG_EINTR, "%s %s: interrupted while waiting",
+                     req->method, resp->url);
+      goto out;
+    }
 
     resp->attempts++;
     c->stats.requests++;
@@ -1060,6 +1036,7 @@ int http_do(struct http_client *c, const struct http_request *req,
       /* A refused connection provably did nothing: POST may repeat. */
       retry = resp->retryable && (idempotent || cc == CURLE_COULDNT_CONNECT);
     } else {
+      server_wait = -1;
       resp->category = retry_category_of_status(resp->status);
       ra = http_response_header(resp, "Retry-After");
       if (ra && retry_after_parse(ra, now, &server_wait) == 0)
@@ -1097,6 +1074,10 @@ int http_do(struct http_client *c, const struct http_request *req,
                  "the body is not valid JSON at byte %d: %s", jerr.position,
                  jerr.text);
       } else {
+        if (response_scrub(resp)) {
+          rc = error_set(err, INTEG_ENOMEM, "out of memory");
+          goto out;
+        }
         provider_details(resp);
         find_request_id(resp);
         resp->retryable = retry_status_is_retryable(resp->status);
@@ -1141,14 +1122,13 @@ int http_do(struct http_client *c, const struct http_request *req,
     log_msg(wait >= 3000 ? INTEG_LOG_WARN : INTEG_LOG_DEBUG, c->cfg->tag,
             "%s; retry %u in %lld ms", err ? err->message : "", resp->attempts,
             (long long)wait);
-    if (wait_ms(c, wait, "retry"))
-      goto interrupted;
+    if (wait_ms(c, wait, "retry")) {
+      rc = error_set(err, INTEG_EINTR, "%s %s: interrupted while waiting",
+                     req->method, resp->url);
+      goto out;
+    }
   }
   http_response_error(resp, req->method, err);
-  goto out;
-interrupted:
-  rc = error_set(err, INTEG_EINTR, "%s %s: interrupted while waiting",
-                 req->method, resp->url);
 out:
   free(url);
   free(key);

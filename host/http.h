@@ -7,6 +7,17 @@
  * cassette. Errors are one readable line with secrets redacted, plus the
  * details (category, status, provider's code and message, request id) in
  * the response.
+ *
+ * Secrets (secrets.h): the value of every secret header a request carries
+ * (Authorization, X-Api-Key, ...) becomes a known secret; URLs in errors
+ * are redacted; a failed response's body and header values are scrubbed
+ * before anyone sees them, so a provider that echoes the token back puts
+ * it nowhere.
+ *
+ * Waits: the client's own rate limit (rate_per_second) paces requests for
+ * as long as it takes. retry.max_ms bounds only what a server asks for
+ * (Retry-After, X-RateLimit-Reset, RateLimit-Reset) and backoff: a longer
+ * server wait fails the request as rate_limited at once.
  */
 #ifndef INTEG_HOST_HTTP_H
 #define INTEG_HOST_HTTP_H
@@ -20,9 +31,8 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "ratelimit.h"
 #include "retry.h"
-
-struct store;
 
 /* Limits per connector (`http:` in the manifest); HTTP_LIMITS_DEFAULT. */
 struct http_limits {
@@ -43,7 +53,8 @@ struct http_limits {
 struct http_config {
   struct http_limits limits;
   struct retry_policy retry;
-  double rate_per_second; /* 0: no client-side limit */
+  double rate_per_second; /* 0: no client-side limit; its waits pace the
+                             run, never bounded by retry.max_ms */
   double rate_burst;
   unsigned breaker_threshold; /* consecutive failures that open it */
   int64_t breaker_cooldown_ms;
@@ -51,9 +62,9 @@ struct http_config {
   const char *replay_file; /* cassette to answer from (no network), or NULL */
   const char *const *secret_params; /* extra query parameters to redact */
   const char *tag;                  /* connector name for logs */
-  struct store *store;       /* borrowed, may be NULL: where buckets are shared
-                                with other processes (the daemon's children) */
-  const struct clock *clock; /* borrowed */
+  struct bucket_share share;        /* where buckets are shared with other
+                                       processes; zero: this process's own */
+  const struct clock *clock;        /* borrowed */
   /* Sleep for ms (injected so tests and the daemon can cut waits short).
    * NULL: nanosleep. Returns non-zero to abandon the wait. */
   int (*sleep_ms)(void *arg, int64_t ms);
@@ -119,7 +130,8 @@ struct http_response {
   size_t n_headers;
   struct buf body;     /* decoded bytes; body.data may be NULL */
   json_t *json;        /* parsed on demand by http_response_json */
-  char *url;           /* the URL asked for, secrets redacted */
+  char *url;           /* the URL asked for, secrets redacted; never
+                          NULL in a response http_do returns */
   char *provider_code; /* from a JSON error body, or NULL */
   char *provider_message;
   char *request_id; /* from X-Request-Id and friends, or NULL */
@@ -148,14 +160,5 @@ int http_do(struct http_client *c, const struct http_request *req,
 /* Write the readable line for a failed response into err. */
 void http_response_error(const struct http_response *r, const char *method,
                          struct integ_error *err);
-
-/* Redact secrets in a URL: userinfo, and the values of query parameters
- * whose names look secret (token, key, password, signature, ...) or are in
- * extra (NULL-terminated, may be NULL). Returns a new string (free()), or
- * NULL when out of memory. */
-char *http_redact_url(const char *url, const char *const *extra);
-
-/* Whether a header carries a secret (Authorization, Cookie, X-Api-Key...). */
-int http_header_is_secret(const char *name);
 
 #endif

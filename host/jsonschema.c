@@ -12,6 +12,7 @@
 #include <pcre2.h>
 
 #include "jsonschema.h"
+#include "secrets.h"
 
 /* A pattern costs at most this many backtracking steps per match, so a
  * bad pattern cannot hang a config check. */
@@ -702,8 +703,10 @@ static void validate_node(struct validator *V, const json_t *schema, json_t *v)
     return;
   if (!check_type(V, schema, v, loc))
     return;
-  if (is_secret(V, schema) && V->secrets &&
-      json_object_set(V->secrets, yaml_path_str(&V->path), v)) {
+  if (is_secret(V, schema) &&
+      ((V->secrets &&
+        json_object_set(V->secrets, yaml_path_str(&V->path), v)) ||
+       secrets_add_json(v))) {
     V->nomem = 1;
     return;
   }

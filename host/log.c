@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "log.h"
+#include "secrets.h"
 
 /* The one process-wide setting, written once by main() before any run. */
 static enum integ_log_level threshold = INTEG_LOG_INFO;
@@ -23,20 +25,41 @@ enum integ_log_level log_get_level(void)
 void log_msgv(enum integ_log_level level, const char *tag, const char *fmt,
               va_list ap)
 {
-  char line[2048];
-  int n;
+  char line[2048], text[2048];
+  char *big = NULL;
+  const char *msg = text;
+  va_list again;
+  int n, head;
 
   if (level > threshold)
     return;
   if ((unsigned)level > INTEG_LOG_DEBUG)
     level = INTEG_LOG_DEBUG;
+  va_copy(again, ap);
+  n = vsnprintf(text, sizeof(text), fmt, ap);
+  if (n < 0)
+    n = 0;
+  if ((size_t)n >= sizeof(text)) {
+    /* Scrub the whole message before it is cut (see error_setv). */
+    big = malloc((size_t)n + 1);
+    if (big && vsnprintf(big, (size_t)n + 1, fmt, again) == n)
+      msg = big;
+    else
+      n = (int)sizeof(text) - 1;
+  }
+  va_end(again);
+  head = snprintf(line, sizeof(line), "integ: %s: ", level_names[level]);
+  if (tag && head >= 0 && (size_t)head < sizeof(line))
+    head +=
+        snprintf(line + head, sizeof(line) - (size_t)head, "[%.200s] ", tag);
+  if (head < 0 || (size_t)head >= sizeof(line))
+    head = 0;
+  /* Every line is scrubbed of known secret values (secrets.h), also the
+   * lines plugins log and the errors a provider echoed a token in. */
+  secrets_scrub_to(msg, (size_t)n, line + head, sizeof(line) - (size_t)head);
+  free(big);
   /* Format the whole line first and write it with one call, so lines from
    * several processes sharing stderr do not interleave. */
-  n = snprintf(line, sizeof(line), "integ: %s: ", level_names[level]);
-  if (tag && n >= 0 && (size_t)n < sizeof(line))
-    n += snprintf(line + n, sizeof(line) - (size_t)n, "[%s] ", tag);
-  if (n >= 0 && (size_t)n < sizeof(line))
-    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
   fprintf(stderr, "%s\n", line);
 }
 

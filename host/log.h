@@ -1,8 +1,9 @@
 /* log.h - the host's log: one line per event on stderr.
  *
  * Lines look like `integ: warn: [connector] message`. The level threshold
- * is set once by main() from -v/-q; the log never prints secrets because
- * callers never pass them (see manifest redaction).
+ * is set once by main() from -v/-q. Every line is scrubbed of the secret
+ * values the process knows (secrets.h) before it is written, whoever
+ * formatted it: the host, a plugin, or a provider's echoed error.
  */
 #ifndef INTEG_HOST_LOG_H
 #define INTEG_HOST_LOG_H

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "duration.h"
 #include "jsonschema.h"
 #include "manifest.h"
+#include "secrets.h"
 
 /* ------------------------------------------------------ schema table */
 
@@ -40,9 +40,9 @@ static const struct manifest_key keys[] = {
     {"output.to", MANIFEST_STRING, 0, "\"stdout\"", "stdout|file:*|command:*",
      "stdout, file:PATH, or command:CMD (a Singer target or Airbyte "
      "destination, run with /bin/sh -c)."},
-    {"output.checkpoint_records", MANIFEST_INT, 0, "10000", NULL,
+    {"output.checkpoint_records", MANIFEST_INT, 0, "10000", "1..",
      "Records between checkpoints (output made durable, state committed)."},
-    {"output.checkpoint_interval", MANIFEST_DURATION, 0, "\"5s\"", NULL,
+    {"output.checkpoint_interval", MANIFEST_DURATION, 0, "\"5s\"", "1ms..",
      "Longest time between checkpoints."},
     {"include", MANIFEST_STRINGS, 0, "[]", NULL,
      "Glob patterns of more manifest files (conf.d drop-ins), relative to "
@@ -63,38 +63,41 @@ static const struct manifest_key keys[] = {
     {"connectors.*.retry", MANIFEST_OBJECT, 0, "{}", NULL,
      "How failed HTTP requests are retried (408, 425, 429, 500, 502-504, "
      "transport errors, bodies cut short)."},
-    {"connectors.*.retry.max_attempts", MANIFEST_INT, 0, "6", NULL,
+    {"connectors.*.retry.max_attempts", MANIFEST_INT, 0, "6", "1..1000",
      "Attempts in all, the first included."},
     {"connectors.*.retry.base", MANIFEST_DURATION, 0, "\"1s\"", NULL,
      "Upper bound of the first backoff; it doubles per failure (full "
      "jitter)."},
     {"connectors.*.retry.max", MANIFEST_DURATION, 0, "\"60s\"", NULL,
-     "Longest single wait; a server asking for longer fails the request "
-     "as rate_limited."},
+     "Longest single wait for a retry or for a wait the server asks for "
+     "(Retry-After, a spent quota); a server asking for longer fails the "
+     "request as rate_limited. It does not bound the pacing of the "
+     "connector's own rate_limit."},
     {"connectors.*.retry.max_elapsed", MANIFEST_DURATION, 0, "\"5m\"", NULL,
      "No retry starts after this much time."},
     {"connectors.*.rate_limit", MANIFEST_OBJECT, 0, "{}", NULL,
      "A token bucket per upstream (scheme, host and port)."},
-    {"connectors.*.rate_limit.per_second", MANIFEST_NUMBER, 0, "0", NULL,
-     "Requests per second; 0 for no limit of our own."},
-    {"connectors.*.rate_limit.burst", MANIFEST_NUMBER, 0, "1", NULL,
+    {"connectors.*.rate_limit.per_second", MANIFEST_NUMBER, 0, "0", "0..",
+     "Requests per second; 0 for no limit of our own. Requests wait for "
+     "their turn however long that is (0.001 is one request in 1000 s)."},
+    {"connectors.*.rate_limit.burst", MANIFEST_NUMBER, 0, "1", "1..",
      "Requests that may go at once after a quiet spell."},
     {"connectors.*.http", MANIFEST_OBJECT, 0, "{}", NULL,
      "Limits on each HTTP request, and the circuit breaker."},
     {"connectors.*.http.connect_timeout", MANIFEST_DURATION, 0, "\"10s\"",
-     NULL, "Time to connect (TCP and TLS)."},
-    {"connectors.*.http.timeout", MANIFEST_DURATION, 0, "\"5m\"", NULL,
+     "1ms..", "Time to connect (TCP and TLS)."},
+    {"connectors.*.http.timeout", MANIFEST_DURATION, 0, "\"5m\"", "1ms..",
      "Time for one whole attempt."},
-    {"connectors.*.http.low_speed_time", MANIFEST_DURATION, 0, "\"60s\"", NULL,
-     "Abort an attempt that moves under 1 byte/s for this long."},
-    {"connectors.*.http.max_redirects", MANIFEST_INT, 0, "5", NULL,
+    {"connectors.*.http.low_speed_time", MANIFEST_DURATION, 0, "\"60s\"",
+     "1s..", "Abort an attempt that moves under 1 byte/s for this long."},
+    {"connectors.*.http.max_redirects", MANIFEST_INT, 0, "5", "0..1000",
      "Redirects followed."},
-    {"connectors.*.http.max_body", MANIFEST_INT, 0, "67108864", NULL,
+    {"connectors.*.http.max_body", MANIFEST_INT, 0, "67108864", "1..",
      "Largest body in bytes, counted after decompression."},
     {"connectors.*.http.ca_file", MANIFEST_PATH, 0, NULL, NULL,
      "CA certificates to verify servers with (verification is always "
      "on)."},
-    {"connectors.*.http.breaker_threshold", MANIFEST_INT, 0, "5", NULL,
+    {"connectors.*.http.breaker_threshold", MANIFEST_INT, 0, "5", "1..1000000",
      "Consecutive failures that open the upstream's circuit breaker."},
     {"connectors.*.http.breaker_cooldown", MANIFEST_DURATION, 0, "\"30s\"",
      NULL, "Time an open breaker waits before one probe."},
@@ -110,8 +113,6 @@ static const struct manifest_key keys[] = {
 static const char *const include_keys[] = {"integ", "include", "connectors"};
 
 #define MAX_INCLUDE_DEPTH 16
-#define MAX_SECRET_FILE (64u * 1024u)
-#define REDACTED "<redacted>"
 
 const struct manifest_key *manifest_keys(size_t *n)
 {
@@ -145,6 +146,65 @@ const char *manifest_type_name(enum manifest_type t)
   default:
     return "mapping (any keys)";
   }
+}
+
+/* One end of a range ("1", "0.5", "1ms") as a number (ms for
+ * durations). Returns 0, or -1 for an empty end. */
+static int range_end(enum manifest_type t, const char *s, size_t n,
+                     double *out)
+{
+  char text[32];
+
+  if (!n || n >= sizeof(text))
+    return -1;
+  memcpy(text, s, n);
+  text[n] = '\0';
+  if (t == MANIFEST_DURATION) {
+    int64_t ms;
+
+    if (duration_parse(text, &ms, NULL, NULL))
+      return -1;
+    *out = (double)ms;
+    return 0;
+  }
+  *out = strtod(text, NULL);
+  return 0;
+}
+
+int manifest_in_range(const struct manifest_key *row, const json_t *v,
+                      char *why, size_t size)
+{
+  const char *range = row->allowed;
+  const char *dots = range ? strstr(range, "..") : NULL;
+  const char *hi;
+  double lo_v, hi_v, x;
+  int has_lo, has_hi;
+  int64_t ms;
+
+  if (!dots)
+    return 1;
+  hi = dots + 2;
+  has_lo = range_end(row->type, range, (size_t)(dots - range), &lo_v) == 0;
+  has_hi = range_end(row->type, hi, strlen(hi), &hi_v) == 0;
+  if (row->type == MANIFEST_DURATION) {
+    if (!json_is_string(v) ||
+        duration_parse(json_string_value(v), &ms, NULL, NULL))
+      return 1; /* not a duration: reported as such */
+    x = (double)ms;
+  } else if (json_is_number(v)) {
+    x = json_number_value(v);
+  } else {
+    return 1;
+  }
+  if ((!has_lo || x >= lo_v) && (!has_hi || x <= hi_v))
+    return 1;
+  if (has_lo && has_hi)
+    snprintf(why, size, "from %.*s to %s", (int)(dots - range), range, hi);
+  else if (has_lo)
+    snprintf(why, size, "at least %.*s", (int)(dots - range), range);
+  else
+    snprintf(why, size, "at most %s", hi);
+  return 0;
 }
 
 static const struct manifest_key *find_row(const char *pattern)
@@ -353,6 +413,7 @@ static int enter_file(struct ctx *C, const char *file,
                       char **real_out)
 {
   char *real = realpath(file, NULL);
+  struct stat sb;
   int st;
 
   *real_out = NULL;
@@ -367,6 +428,22 @@ static int enter_file(struct ctx *C, const char *file,
     else if (yaml_errors_add(C->errs, "%s: cannot read: %s", file,
                              strerror(errno)))
       C->nomem = 1;
+    return -1;
+  }
+  /* yaml_load_file would block for ever opening a FIFO without a writer:
+   * only regular files are read (stat does not open). */
+  if (stat(real, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    if (from_locs)
+      err_at(C, from_locs, from_path, 0,
+             "%s is not a regular file (a FIFO, device or directory): "
+             "name YAML files only",
+             file);
+    else if (yaml_errors_add(C->errs,
+                             "%s: not a regular file (a FIFO, device or "
+                             "directory): name a YAML file",
+                             file))
+      C->nomem = 1;
+    free(real);
     return -1;
   }
   st = seen_state(C, real);
@@ -533,302 +610,44 @@ out:
 
 /* --------------------------------------------------------- references */
 
-/* Quote s for a shell command line when it needs it. New string. */
-static char *shell_quote(const char *s)
-{
-  size_t n = 2;
-  char *out, *w;
-
-  if (!strpbrk(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~"))
-    return strdup(s);
-  for (const char *p = s; *p; p++)
-    n += *p == '\'' ? 4 : 1;
-  out = malloc(n + 1);
-  if (!out)
-    return NULL;
-  w = out;
-  *w++ = '\'';
-  for (const char *p = s; *p; p++) {
-    if (*p == '\'') {
-      memcpy(w, "'\\''", 4);
-      w += 4;
-    } else {
-      *w++ = *p;
-    }
-  }
-  *w++ = '\'';
-  *w = '\0';
-  return out;
-}
-
-/* Read the ${file:ref} secret at `file` (ref resolved) into *out (new
- * string). Errors at C->path. */
-static int read_secret_file(struct ctx *C, const char *ref, const char *file,
-                            char **out)
-{
-  const char *path = yaml_path_str(&C->path);
-  struct stat st;
-  char *buf = NULL, *q = NULL;
-  size_t len = 0;
-  int fd = -1, rc = -1;
-
-  *out = NULL;
-  fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    err_at(C, C->m->locs, path, 0, "${file:%s}: cannot read %s: %s", ref, file,
-           strerror(errno));
-    goto out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    err_at(C, C->m->locs, path, 0, "${file:%s}: %s is not a regular file", ref,
-           file);
-    goto out;
-  }
-  q = shell_quote(file);
-  if (!q) {
-    C->nomem = 1;
-    goto out;
-  }
-  if (st.st_mode & (S_IRWXO | S_IWGRP)) {
-    err_at(C, C->m->locs, path, 0,
-           "${file:%s}: the secret file %s is %s by others (mode %04o): "
-           "run chmod %o %s",
-           ref, file, (st.st_mode & S_IROTH) ? "readable" : "writable",
-           (unsigned)(st.st_mode & 07777),
-           (unsigned)(st.st_mode & 0777 & ~(unsigned)(S_IRWXO | S_IWGRP)), q);
-    goto out;
-  }
-  if (st.st_uid != geteuid() && st.st_uid != 0) {
-    struct passwd *pw = getpwuid(geteuid());
-
-    if (pw)
-      err_at(C, C->m->locs, path, 0,
-             "${file:%s}: the secret file %s belongs to uid %u, not to "
-             "this user: run chown %s %s",
-             ref, file, (unsigned)st.st_uid, pw->pw_name, q);
-    else
-      err_at(C, C->m->locs, path, 0,
-             "${file:%s}: the secret file %s belongs to uid %u, not to "
-             "this user: run chown %u %s",
-             ref, file, (unsigned)st.st_uid, (unsigned)geteuid(), q);
-    goto out;
-  }
-  if (st.st_size > (off_t)MAX_SECRET_FILE) {
-    err_at(C, C->m->locs, path, 0,
-           "${file:%s}: %s is larger than %u bytes: is it the right file?",
-           ref, file, MAX_SECRET_FILE);
-    goto out;
-  }
-  buf = malloc((size_t)st.st_size + 1);
-  if (!buf) {
-    C->nomem = 1;
-    goto out;
-  }
-  while (len < (size_t)st.st_size) {
-    ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      err_at(C, C->m->locs, path, 0, "${file:%s}: cannot read %s: %s", ref,
-             file, strerror(errno));
-      goto out;
-    }
-    if (r == 0)
-      break;
-    len += (size_t)r;
-  }
-  buf[len] = '\0';
-  /* The trailing newline editors add is not part of the secret. */
-  if (len && buf[len - 1] == '\n')
-    buf[--len] = '\0';
-  if (len && buf[len - 1] == '\r')
-    buf[--len] = '\0';
-  if (strlen(buf) != len) {
-    err_at(C, C->m->locs, path, 0, "${file:%s}: %s holds a NUL byte", ref,
-           file);
-    goto out;
-  }
-  *out = buf;
-  buf = NULL;
-  rc = 0;
-out:
-  if (fd >= 0)
-    close(fd);
-  free(buf);
-  free(q);
-  return rc;
-}
-
-/* Append n bytes to a growing string. */
-static int sb_add(char **s, size_t *len, size_t *cap, const char *p, size_t n)
-{
-  if (*len + n + 1 > *cap) {
-    size_t nc = (*len + n + 1) * 2;
-    char *ns = realloc(*s, nc);
-
-    if (!ns)
-      return INTEG_ENOMEM;
-    *s = ns;
-    *cap = nc;
-  }
-  memcpy(*s + *len, p, n);
-  *len += n;
-  (*s)[*len] = '\0';
-  return 0;
-}
-
-static int valid_env_name(const char *s, size_t n)
-{
-  if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-          (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-      return 0;
-  return 1;
-}
-
-/* Resolve the references in string v (at C->path). Returns a new string
- * value when it had any, else NULL (also on error; then *bad is set). */
+/* Resolve the references in string v (at C->path) with secrets.h. Returns
+ * a new string value when it had any, else NULL (also on error; then *bad
+ * is set). A value with references is a secret. */
 static json_t *resolve_string(struct ctx *C, json_t *v, int *bad)
 {
-  const char *s = json_string_value(v);
-  size_t n = json_string_length(v), len = 0, cap = 0;
   const char *path = yaml_path_str(&C->path);
+  struct integ_error err = {0, ""};
   char *out = NULL;
-  int refs = 0, changed = 0;
+  size_t len = 0;
+  int refs = 0, rc;
   json_t *res = NULL;
 
   *bad = 0;
-  if (!memchr(s, '$', n))
-    return NULL;
-  for (size_t i = 0; i < n;) {
-    const char *p = s + i;
-    size_t rest = n - i;
-
-    if (rest >= 3 && p[0] == '$' && p[1] == '$' && p[2] == '{') {
-      /* $${ writes a literal ${ */
-      if (sb_add(&out, &len, &cap, "${", 2))
-        goto nomem;
-      i += 3;
-      changed = 1;
-      continue;
-    }
-    if (rest >= 2 && p[0] == '$' && p[1] == '{') {
-      const char *close = memchr(p, '}', rest);
-      const char *colon = memchr(p, ':', close ? (size_t)(close - p) : rest);
-      size_t kind_len = colon ? (size_t)(colon - p - 2) : 0;
-      int word = colon != NULL && kind_len > 0;
-
-      for (size_t k = 2; word && k < 2 + kind_len; k++)
-        if (!(p[k] >= 'a' && p[k] <= 'z'))
-          word = 0;
-      if (word && !close) {
-        err_at(C, C->m->locs, path, 0,
-               "unterminated reference '%.*s': end it with '}'",
-               (int)(rest > 40 ? 40 : rest), p);
-        goto bad;
-      }
-      if (word && kind_len == 3 && strncmp(p + 2, "env", 3) == 0) {
-        const char *name = colon + 1;
-        size_t nl = (size_t)(close - name);
-        char *nm = strndup(name, nl);
-        const char *val;
-
-        if (!nm)
-          goto nomem;
-        if (!valid_env_name(name, nl)) {
-          err_at(C, C->m->locs, path, 0,
-                 "${env:%s}: not a variable name (letters, digits and _)", nm);
-          free(nm);
-          goto bad;
-        }
-        val = getenv(nm);
-        if (!val) {
-          err_at(C, C->m->locs, path, 0,
-                 "${env:%s}: the environment variable %s is not set", nm, nm);
-          free(nm);
-          goto bad;
-        }
-        free(nm);
-        if (sb_add(&out, &len, &cap, val, strlen(val)))
-          goto nomem;
-        i += (size_t)(close - p) + 1;
-        refs = 1;
-        continue;
-      }
-      if (word && kind_len == 4 && strncmp(p + 2, "file", 4) == 0) {
-        char *rel = strndup(colon + 1, (size_t)(close - colon - 1));
-        char *full, *val = NULL;
-        int r;
-
-        if (!rel)
-          goto nomem;
-        if (!*rel) {
-          err_at(C, C->m->locs, path, 0, "${file:}: the file name is empty");
-          free(rel);
-          goto bad;
-        }
-        full = relative_to(file_of(C, path), rel);
-        if (!full) {
-          free(rel);
-          goto nomem;
-        }
-        r = read_secret_file(C, rel, full, &val);
-        free(rel);
-        free(full);
-        if (r) {
-          free(val);
-          if (C->nomem)
-            goto nomem;
-          goto bad;
-        }
-        r = sb_add(&out, &len, &cap, val, strlen(val));
-        free(val);
-        if (r)
-          goto nomem;
-        i += (size_t)(close - p) + 1;
-        refs = 1;
-        continue;
-      }
-      if (word && close) {
-        err_at(
-            C, C->m->locs, path, 0,
-            "unknown reference '%.*s': use ${env:NAME} or ${file:PATH} "
-            "(write $${ for a literal ${)",
-            (int)((size_t)(close - p) + 1 > 60 ? 60 : (size_t)(close - p) + 1),
-            p);
-        goto bad;
-      }
-    }
-    if (sb_add(&out, &len, &cap, p, 1))
-      goto nomem;
-    i++;
-  }
-  if (!refs && !changed)
-    goto done;
-  errno = 0;
-  res = json_stringn(out ? out : "", len);
-  if (!res && errno == ENOMEM)
-    goto nomem;
-  if (!res) {
+  rc = secrets_resolve(json_string_value(v), json_string_length(v),
+                       file_of(C, path), &out, &len, &refs, &err);
+  if (rc == INTEG_ENOMEM) {
+    C->nomem = 1;
+  } else if (rc) {
+    err_at(C, C->m->locs, path, 0, "%s", err.message);
+  } else if (out && (errno = 0, !(res = json_stringn(out, len))) &&
+             errno == ENOMEM) {
+    C->nomem = 1;
+    rc = INTEG_ENOMEM;
+  } else if (out && !res) {
     /* The resolved text is not UTF-8 (an env variable can hold anything) */
     err_at(C, C->m->locs, path, 0,
            "the resolved value is not UTF-8 text or holds a NUL byte");
-    goto bad;
+    rc = INTEG_ECONFIG;
+  } else if (res && refs && json_object_set(C->m->secrets, path, res)) {
+    C->nomem = 1;
+    rc = INTEG_ENOMEM;
   }
-  if (refs && json_object_set(C->m->secrets, path, res))
-    goto nomem; /* which drops res */
-  goto done;
-nomem:
-  C->nomem = 1;
-bad:
-  *bad = 1;
-  json_decref(res);
-  res = NULL;
-  yaml_locs_add_flags(C->m->locs, path, YAML_LOC_REPORTED);
-done:
+  if (rc) {
+    *bad = 1;
+    json_decref(res);
+    res = NULL;
+    yaml_locs_add_flags(C->m->locs, path, YAML_LOC_REPORTED);
+  }
   free(out);
   return res;
 }
@@ -1226,14 +1045,31 @@ static json_t *check_value(struct ctx *C, const struct manifest_key *row,
     return NULL;
   }
   if (row->flags & MANIFEST_SECRET) {
-    if (json_object_set(C->m->secrets, path, v)) {
+    if (json_object_set(C->m->secrets, path, v) || secrets_add_json(v)) {
       C->nomem = 1;
       return NULL;
     }
   }
-  if (row->allowed && !allowed_ok(row->allowed, v)) {
+  if (row->allowed && !strstr(row->allowed, "..") &&
+      !allowed_ok(row->allowed, v)) {
     allowed_error(C, row, v);
     return NULL;
+  }
+  {
+    char why[64];
+
+    if (!manifest_in_range(row, v, why, sizeof(why))) {
+      char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+
+      if (manifest_is_secret(C->m, path))
+        jsonschema_describe(v, 1, got, sizeof(got));
+      else
+        snprintf(got, sizeof(got), "%s",
+                 text ? text : json_string_value(v) ?: "?");
+      free(text);
+      err_at(C, C->m->locs, path, 0, "got %s, must be %s", got, why);
+      return NULL;
+    }
   }
   switch (row->type) {
   case MANIFEST_DURATION: {
@@ -1390,32 +1226,29 @@ static int load(const char *name, const char *buf, size_t len,
   m->path = strdup(name);
   m->locs = yaml_locs_new();
   m->secrets = json_object();
-  if (!m->path || !m->locs || !m->secrets)
-    goto nomem;
+  if (!m->path || !m->locs || !m->secrets) {
+    C.nomem = 1;
+    goto out;
+  }
   if (buf) {
-    if (push_str(&m->files, &m->n_files, strdup(name)))
-      goto nomem;
+    if (push_str(&m->files, &m->n_files, strdup(name))) {
+      C.nomem = 1;
+      goto out;
+    }
     /* For include cycles: the main file is being read (if on disk). */
     real = realpath(name, NULL);
     if (real)
       C.stack[C.depth++] = real;
     rc = yaml_load_buffer(name, buf, len, "", &m->root, m->locs, errs);
   } else {
-    if (enter_file(&C, name, NULL, NULL, &real)) {
-      if (C.nomem)
-        goto nomem;
-      manifest_free(m);
-      goto done;
-    }
+    if (enter_file(&C, name, NULL, NULL, &real))
+      goto out; /* reported */
     rc = yaml_load_file(name, "", &m->root, m->locs, errs);
   }
   if (rc == INTEG_ENOMEM)
-    goto nomem;
-  if (!m->root) {
-    manifest_free(m);
-    m = NULL;
-    goto done;
-  }
+    C.nomem = 1;
+  if (C.nomem || !m->root)
+    goto out;
   *out = m;
   if (!json_is_object(m->root)) {
     char got[96];
@@ -1424,18 +1257,22 @@ static int load(const char *name, const char *buf, size_t len,
            "the manifest must be a mapping (integ: 1, connectors: ...), "
            "got %s",
            jsonschema_describe(m->root, 0, got, sizeof(got)));
-    goto done;
+    goto out;
   }
   do_includes(&C, json_object_get(m->root, "include"), name, m->locs);
-  if (C.nomem)
-    goto nomem;
-  resolve_refs(&C, m->root);
-  if (C.nomem)
-    goto nomem;
-  check_object(&C, m->root);
-  if (C.nomem || build(m))
-    goto nomem;
-done:
+  if (!C.nomem)
+    resolve_refs(&C, m->root);
+  if (!C.nomem)
+    check_object(&C, m->root);
+  if (!C.nomem && build(m))
+    C.nomem = 1;
+out:
+  if (C.nomem) {
+    errs->nomem = 1;
+    *out = NULL; /* nothing half-read is handed out */
+  }
+  if (!*out)
+    manifest_free(m);
   while (C.depth)
     leave_file(&C);
   for (size_t i = 0; i < C.nseen; i++)
@@ -1446,12 +1283,6 @@ done:
   if (errs->nomem)
     return INTEG_ENOMEM;
   return yaml_errors_count(errs) > before ? INTEG_ECONFIG : 0;
-nomem:
-  errs->nomem = 1;
-  C.nomem = 1;
-  if (!*out)
-    manifest_free(m);
-  goto done;
 }
 
 int manifest_load(const char *path, struct manifest **out,
@@ -1569,99 +1400,8 @@ int manifest_check_plugins(struct manifest *m, const struct loader_path *lp,
 
 /* ------------------------------------------------------------ secrets */
 
-static int redact_walk(const struct manifest *m, struct yaml_path *p,
-                       json_t *v)
-{
-  const char *k;
-  json_t *e;
-  size_t i;
-
-  /* At most one of the two loops runs: v is an object or an array. A
-   * secret member is replaced (replacing keeps the iteration valid), any
-   * other walked into. */
-  json_object_foreach(v, k, e)
-  {
-    size_t saved = yaml_path_push_key(p, k);
-    int secret;
-
-    if (saved == (size_t)-1)
-      return INTEG_ENOMEM;
-    secret = manifest_is_secret(m, yaml_path_str(p));
-    if (secret ? json_object_set_new(v, k, json_string(REDACTED))
-               : redact_walk(m, p, e))
-      return INTEG_ENOMEM;
-    yaml_path_pop(p, saved);
-  }
-  json_array_foreach(v, i, e)
-  {
-    size_t saved = yaml_path_push_index(p, i);
-    int secret;
-
-    if (saved == (size_t)-1)
-      return INTEG_ENOMEM;
-    secret = manifest_is_secret(m, yaml_path_str(p));
-    if (secret ? json_array_set_new(v, i, json_string(REDACTED))
-               : redact_walk(m, p, e))
-      return INTEG_ENOMEM;
-    yaml_path_pop(p, saved);
-  }
-  return 0;
-}
-
 json_t *manifest_redact(const struct manifest *m, const char *path,
                         json_t *value)
 {
-  struct yaml_path p = {0};
-  json_t *copy;
-
-  if (!path)
-    path = "";
-  if (manifest_is_secret(m, path))
-    return json_string(REDACTED);
-  copy = json_deep_copy(value);
-  if (!copy)
-    return NULL;
-  if ((*path && yaml_path_push_key(&p, path) == (size_t)-1) ||
-      redact_walk(m, &p, copy)) {
-    json_decref(copy);
-    copy = NULL;
-  }
-  yaml_path_free(&p);
-  return copy;
-}
-
-char *manifest_scrub(const struct manifest *m, const char *text)
-{
-  char *cur = strdup(text ? text : "");
-  const char *k;
-  json_t *v;
-
-  if (!cur || !m)
-    return cur;
-  json_object_foreach(m->secrets, k, v)
-  {
-    const char *sec = json_string_value(v);
-    size_t sl = sec ? strlen(sec) : 0, len = 0, cap = 0;
-    char *out = NULL;
-    const char *p = cur, *hit;
-
-    if (sl < 4 || !strstr(cur, sec))
-      continue;
-    while ((hit = strstr(p, sec))) {
-      if (sb_add(&out, &len, &cap, p, (size_t)(hit - p)) ||
-          sb_add(&out, &len, &cap, REDACTED, strlen(REDACTED)))
-        goto nomem;
-      p = hit + sl;
-    }
-    if (sb_add(&out, &len, &cap, p, strlen(p)))
-      goto nomem;
-    free(cur);
-    cur = out;
-    continue;
-  nomem:
-    free(out);
-    free(cur);
-    return NULL;
-  }
-  return cur;
+  return secrets_redact_paths(m ? m->secrets : NULL, path, value);
 }

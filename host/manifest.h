@@ -3,9 +3,10 @@
  * Loading reads the main file and its include: globs (relative to the
  * including file, each glob's files in sorted order, depth first); a
  * connector defined again replaces the earlier definition whole. Then
- * ${env:NAME} and ${file:PATH} references are resolved (a ${file:} that
- * others can read or that someone else owns is refused with the chmod or
- * chown to run; every resolved value is a secret), the tree is checked
+ * ${env:NAME} and ${file:PATH} references are resolved by secrets.h (a
+ * ${file:} that others can read, that someone else owns or that is not a
+ * regular file is refused; every resolved value is a secret, known to
+ * secrets.h from then on), the tree is checked
  * against the schema table (unknown keys get "did you mean"), defaults are
  * filled and relative paths made relative to the file that holds them.
  * Every error is collected, each "file:line:column: key.path: message".
@@ -66,7 +67,10 @@ struct manifest_key {
   enum manifest_type type;
   unsigned flags;      /* MANIFEST_REQUIRED, MANIFEST_SECRET */
   const char *dflt;    /* default as JSON text, or NULL */
-  const char *allowed; /* "a|b|c" ("p*" matches "p" + more), or NULL */
+  const char *allowed; /* "a|b|c" ("p*" matches "p" + more); for numbers
+                          and durations a range "MIN..MAX", either side
+                          may be empty ("1..", "0..1000", "1ms.."); or
+                          NULL for any value of the type */
   const char *doc;     /* one line */
 };
 
@@ -74,6 +78,13 @@ struct manifest_key {
 const struct manifest_key *manifest_keys(size_t *n);
 /* Name of a type as the man page shows it ("boolean", "list of paths"). */
 const char *manifest_type_name(enum manifest_type t);
+
+/* Whether v (a value of row's type) is in row's range (its `allowed`
+ * "MIN..MAX"). Returns 1 when it is (or the row has none), else 0 with
+ * `why` (size bytes) saying what the range is ("at least 1", "from 0 to
+ * 1000"). */
+int manifest_in_range(const struct manifest_key *row, const json_t *v,
+                      char *why, size_t size);
 
 /* One connector. Strings and json_t are borrowed from the manifest. */
 struct manifest_connector {
@@ -151,14 +162,11 @@ const struct yaml_loc *manifest_loc(const struct manifest *m,
 int manifest_is_secret(const struct manifest *m, const char *path);
 
 /* A deep copy of `value` (borrowed; found at key path `path`, "" for the
- * root) with each secret under it replaced by "<redacted>". New reference,
- * NULL when out of memory. */
+ * root) with each secret under it replaced by "<redacted>"
+ * (secrets_redact_paths with the manifest's secret key paths). New
+ * reference, NULL when out of memory. Log lines and errors need nothing:
+ * they are scrubbed of every secret value (secrets.h). */
 json_t *manifest_redact(const struct manifest *m, const char *path,
                         json_t *value);
-
-/* A copy of `text` with every secret value (of 4 characters or more) in
- * it replaced by "<redacted>", for log lines. New string (free it), NULL
- * when out of memory. */
-char *manifest_scrub(const struct manifest *m, const char *text);
 
 #endif

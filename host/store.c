@@ -43,6 +43,7 @@
 #include <sqlite3.h>
 
 #include "error.h"
+#include "secrets.h"
 #include "store.h"
 
 #define STORE_APPLICATION_ID 1768846439 /* "intg" */
@@ -891,13 +892,20 @@ int store_run_end(struct store *s, int64_t run_id, int64_t ended_ms,
                   struct integ_error *err)
 {
   sqlite3_stmt *st = NULL;
+  char *safe = NULL;
   int rc;
 
   if (!status || !*status)
     return error_set(err, INTEG_EINVAL, "store: a run needs a status");
+  /* Run history never holds a secret, whoever wrote the message. */
+  if (message && !(safe = secrets_scrub(message)))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  message = safe;
   if ((rc = stmt_get(s, ST_RUN_END, &st, err)) ||
-      (rc = tx_begin(s, err, "recording the end of a run")))
+      (rc = tx_begin(s, err, "recording the end of a run"))) {
+    free(safe);
     return rc;
+  }
   sqlite3_bind_int64(st, 1, run_id);
   sqlite3_bind_int64(st, 2, ended_ms);
   sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
@@ -916,6 +924,7 @@ int store_run_end(struct store *s, int64_t run_id, int64_t ended_ms,
 out:
   if (rc)
     tx_rollback(s);
+  free(safe);
   return rc;
 }
 
@@ -924,14 +933,20 @@ int store_history_note(struct store *s, const char *account,
                        struct integ_error *err)
 {
   sqlite3_stmt *st = NULL;
+  char *safe = NULL;
   int rc;
 
   if (!what)
     return error_set(err, INTEG_EINVAL, "store: an empty history note");
+  if (!(safe = secrets_scrub(what)))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  what = safe;
   if ((rc = check_names(account, connector, err)) ||
       (rc = stmt_get(s, ST_NOTE, &st, err)) ||
-      (rc = tx_begin(s, err, "adding to the history")))
+      (rc = tx_begin(s, err, "adding to the history"))) {
+    free(safe);
     return rc;
+  }
   sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, at_ms);
@@ -942,6 +957,7 @@ int store_history_note(struct store *s, const char *account,
 out:
   if (rc)
     tx_rollback(s);
+  free(safe);
   return rc;
 }
 

@@ -40,11 +40,13 @@ json_t *__real_json_loadb(const char *b, size_t n, size_t flags,
                           json_error_t *e);
 json_t *__real_json_load_file(const char *path, size_t flags, json_error_t *e);
 json_t *__real_json_loadf(FILE *f, size_t flags, json_error_t *e);
+json_t *__real_json_loadfd(int fd, size_t flags, json_error_t *e);
 json_t *__wrap_json_loads(const char *s, size_t flags, json_error_t *e);
 json_t *__wrap_json_loadb(const char *b, size_t n, size_t flags,
                           json_error_t *e);
 json_t *__wrap_json_load_file(const char *path, size_t flags, json_error_t *e);
 json_t *__wrap_json_loadf(FILE *f, size_t flags, json_error_t *e);
+json_t *__wrap_json_loadfd(int fd, size_t flags, json_error_t *e);
 
 /* ASan's hook for its fatal reports (absent without ASan). */
 void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
@@ -365,6 +367,18 @@ FAILALLOC_HOOK json_t *__wrap_json_loadf(FILE *f, size_t flags,
   if (parse_fails(e))
     return NULL;
   v = __real_json_loadf(f, flags, e);
+  failalloc_resume();
+  return v;
+}
+
+FAILALLOC_HOOK json_t *__wrap_json_loadfd(int fd, size_t flags,
+                                          json_error_t *e)
+{
+  json_t *v;
+
+  if (parse_fails(e))
+    return NULL;
+  v = __real_json_loadfd(fd, flags, e);
   failalloc_resume();
   return v;
 }

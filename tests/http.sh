@@ -3,7 +3,8 @@
 # Timing checks are lower bounds with generous upper bounds.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
-plan 53
+command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to read the run history"
+plan 64
 tmpdir
 start_testapi "$top_srcdir/tests/http/scenario.json" || { not_ok "testapi starts"; exit 1; }
 U=$TESTAPI_URL
@@ -188,6 +189,42 @@ is "$n" 0 "the canary is in no record, log line, error or cassette"
 like "$(cat "$TMP/secrets.cassette")" 'api_key=REDACTED&page=2' "the cassette keeps the request, secrets redacted"
 like "$(cat "$TMP/secrets.err")" 'REDACTED@127.0.0.1' "a password in a URL is redacted in errors"
 like "$(py 'str([r["headers"].get("authorization") for r in hits("/bad/401")])')" "$canary-hdr" "... while the server did get the real header"
+
+# --- a provider that echoes the token back (401, in its JSON error body
+# and in two headers): the token is in no log line, error, run-history row,
+# cassette or output. One token comes from ${env:}, one is a literal in a
+# secret header; both are known secrets from then on.
+curl -s -X POST "$U/_testapi/reset" >/dev/null
+rm -f "$TMP/integ.db"
+cat >"$TMP/integ.yaml" <<EOT
+integ: 1
+plugin_path: ["$TEST_PLUGIN_DIR"]
+store: $TMP/integ.db
+output: {format: jsonl}
+connectors:
+  p:
+    plugin: httpprobe
+    retry: {max_attempts: 2, base: 10ms}
+    config:
+      fail_on_error: true
+      requests:
+        - {url: "$U/echo/401", headers: {Authorization: "Bearer \${env:INTEG_CANARY}", X-Api-Key: "$canary-lit"}}
+EOT
+INTEG_CANARY=$canary-env "$INTEG" -vv -c "$TMP/integ.yaml" run --record "$TMP/echo.cassette" p >"$TMP/echo.out" 2>"$TMP/echo.err"
+rc=$?
+curl -s "$U/_testapi/log" >"$TMP/log.json"
+sqlite3 "$TMP/integ.db" 'SELECT status, message FROM runs' >"$TMP/echo.runs" 2>&1
+is "$rc" 1 "a 401 the provider echoes the token in fails the run"
+is "$(py 'str([r["headers"].get("authorization") for r in hits("/echo/401")])')" "['Bearer $canary-env']" "... the server got the real token"
+for f in echo.out echo.err echo.cassette echo.runs; do
+  n=$(grep -c "$canary" "$TMP/$f")
+  if [ "$n" = 0 ]; then ok "the echoed token is not in $f"; else not_ok "the echoed token is not in $f"; diag "$(grep "$canary" "$TMP/$f" | head -3)"; fi
+done
+like "$(cat "$TMP/echo.runs")" 'failed\|.*HTTP 401 \(auth\): token <redacted> \(key <redacted>\) is not valid \[code invalid_token\]' "the run history keeps the provider's message, the token scrubbed"
+like "$(cat "$TMP/echo.err")" 'error: .*token <redacted> \(key <redacted>\) is not valid' "so does the error line on stderr"
+like "$(cat "$TMP/echo.cassette")" '"X-Echo","its key <redacted>"' "the cassette scrubs an echo in a response header"
+like "$(cat "$TMP/echo.cassette")" '"Authorization":"REDACTED"' "... and redacts the request's secret headers"
+like "$(cat "$TMP/echo.out")" '"body":"\{.*token <redacted> \(key <redacted>\)' "the failed body the plugin sees is scrubbed"
 
 # --- record and replay
 stop_testapi

@@ -2,7 +2,7 @@
 # table of integ.yaml(5) against the schema table.
 . "$top_srcdir/tests/lib.sh"
 
-plan 19
+plan 25
 tmpdir
 man5="$abs_top_srcdir/doc/integ.yaml.5"
 good="$abs_top_srcdir/tests/manifest/good/integ.yaml"
@@ -125,6 +125,33 @@ like "$err" "secret.yaml:5:14: connectors.a.account: \\$\\{file:token\\}: the se
 chmod 600 "$TMP/token"
 out=$("$INTEG" validate --no-plugins --dump "$TMP/secret.yaml" 2>/dev/null)
 like "$out" '"account": "<redacted>"' "once chmod 600, it is read and redacted"
+
+# -- FIFOs are refused by name, never opened (open() would block for ever)
+mkdir "$TMP/fifo" "$TMP/fifo/conf.d"
+mkfifo "$TMP/fifo/conf.d/10-pipe.yaml" "$TMP/fifo/token"
+chmod 600 "$TMP/fifo/token"
+cat >"$TMP/fifo/integ.yaml" <<'EOF'
+integ: 1
+include: [conf.d/*.yaml]
+connectors:
+  a:
+    plugin: example
+    account: ${file:token}
+EOF
+err=$(timeout 10 "$INTEG" validate --no-plugins "$TMP/fifo/integ.yaml" 2>&1 >/dev/null)
+rc=$?
+is "$rc" 2 "a FIFO matched by include or named by \${file:} fails validate at once (exit 2, no hang)"
+like "$err" "integ.yaml:2:11: include\\[0\\]: $TMP/fifo/conf.d/10-pipe.yaml is not a regular file" \
+  "... the include names the FIFO"
+like "$err" "integ.yaml:6:14: connectors.a.account: \\\$\\{file:token\\}: $TMP/fifo/token is not a regular file" \
+  "... and so does the \${file:} reference"
+err=$(timeout 10 "$INTEG" -c "$TMP/fifo/conf.d/10-pipe.yaml" validate 2>&1 >/dev/null)
+is "$?" 2 "a FIFO as the manifest itself fails at once (exit 2)"
+
+mkfifo "$TMP/fifo/config.json"
+err=$(timeout 10 "$INTEG" tap example --config "$TMP/fifo/config.json" --discover 2>&1 >/dev/null)
+is "$?" 2 "tap --config naming a FIFO exits 2 at once"
+like "$err" "config $TMP/fifo/config.json: not a regular file" "... naming the file"
 
 # -- a manifest that is not there
 err=$("$INTEG" -c "$TMP/none.yaml" validate 2>&1 >/dev/null)

@@ -19,6 +19,7 @@
 
 #include "loader.h"
 #include "manifest.h"
+#include "secrets.h"
 
 static char *srcdir_path(const char *rel)
 {
@@ -216,7 +217,8 @@ static void good_manifest_resolves_includes_overrides_and_refs(void **state)
   assert_string_equal(json_string_value(json_object_get(red, "account")),
                       "<redacted>");
   json_decref(red);
-  dump = manifest_scrub(m, "GET /x?key=tok-from-env-123&a=1");
+  /* ... and known to secrets.h, which scrubs it from any text. */
+  dump = secrets_scrub("GET /x?key=tok-from-env-123&a=1");
   assert_string_equal(dump, "GET /x?key=<redacted>&a=1");
   free(dump);
   /* Positions of values from an included file point into it. */
@@ -477,7 +479,48 @@ static void schema_table_is_consistent(void **state)
     }
     assert_non_null(k[i].doc);
     assert_true(strlen(k[i].doc) > 10);
+    /* A range is on a number or duration, and its default is in it. */
+    if (k[i].allowed && strstr(k[i].allowed, "..")) {
+      json_t *d =
+          json_loads(k[i].dflt ? k[i].dflt : "null", JSON_DECODE_ANY, NULL);
+      char why[64];
+
+      assert_true(k[i].type == MANIFEST_INT || k[i].type == MANIFEST_NUMBER ||
+                  k[i].type == MANIFEST_DURATION);
+      if (!manifest_in_range(&k[i], d, why, sizeof(why))) {
+        print_error("%s: default %s is not %s\n", k[i].path, k[i].dflt, why);
+        fail();
+      }
+      json_decref(d);
+    }
   }
+}
+
+static void ranges_bound_numbers_and_durations(void **state)
+{
+  static const struct manifest_key n = {"n",  MANIFEST_NUMBER, 0,
+                                        NULL, "0..10",         "a number"};
+  static const struct manifest_key d = {"d",  MANIFEST_DURATION, 0,
+                                        NULL, "1ms..",           "a duration"};
+  char why[64];
+  json_t *v;
+
+  (void)state;
+  assert_true(manifest_in_range(&n, v = json_real(0.001), why, sizeof(why)));
+  json_decref(v);
+  assert_false(manifest_in_range(&n, v = json_integer(-1), why, sizeof(why)));
+  json_decref(v);
+  assert_string_equal(why, "from 0 to 10");
+  assert_false(manifest_in_range(&n, v = json_real(10.5), why, sizeof(why)));
+  json_decref(v);
+  assert_false(manifest_in_range(&d, v = json_string("0s"), why, sizeof(why)));
+  json_decref(v);
+  assert_string_equal(why, "at least 1ms");
+  assert_true(manifest_in_range(&d, v = json_string("1ms"), why, sizeof(why)));
+  json_decref(v);
+  /* Not a duration: its own error, not a range error. */
+  assert_true(manifest_in_range(&d, v = json_string("x"), why, sizeof(why)));
+  json_decref(v);
 }
 
 static void load_from_buffer_matches_load_from_file(void **state)
@@ -505,6 +548,7 @@ int main(void)
       cmocka_unit_test(empty_and_oversized_main_files_are_refused),
       cmocka_unit_test(plugin_configs_are_checked_against_the_spec),
       cmocka_unit_test(schema_table_is_consistent),
+      cmocka_unit_test(ranges_bound_numbers_and_durations),
       cmocka_unit_test(load_from_buffer_matches_load_from_file),
   };
   size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), n = nfixed, cap = 64;
