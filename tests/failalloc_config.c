@@ -15,6 +15,7 @@
 #include "failalloc.h"
 #include "jsonschema.h"
 #include "manifest.h"
+#include "secrets.h"
 #include "yaml.h"
 
 /* The message without its leading "FILE:LINE:COLUMN: ". Positions are not
@@ -218,6 +219,7 @@ done:
   yaml_locs_free(t);
   jsonschema_free(js);
   yaml_errors_free(&errs);
+  secrets_clear(); /* process-wide: outlives no case */
   return rc;
 }
 
@@ -268,6 +270,7 @@ static int manifest_file(void *arg, struct integ_error *err)
   json_decref(all);
   manifest_free(m);
   yaml_errors_free(&errs);
+  secrets_clear(); /* process-wide: outlives no case */
   return rc;
 }
 
@@ -294,7 +297,7 @@ static int manifest_buffer(void *arg, struct integ_error *err)
         json_object_get(
             json_object_get(json_object_get(m->root, "connectors"), "x"),
             "config"));
-    scrubbed = manifest_scrub(m, "no secret here");
+    scrubbed = secrets_scrub("no secret here");
     if (!redacted || !scrubbed)
       rc = INTEG_ENOMEM;
   }
@@ -303,6 +306,7 @@ static int manifest_buffer(void *arg, struct integ_error *err)
   free(scrubbed);
   manifest_free(m);
   yaml_errors_free(&errs);
+  secrets_clear(); /* process-wide: outlives no case */
   return rc;
 }
 
