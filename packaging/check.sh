@@ -35,10 +35,10 @@ explain() {
   echo "$1 failed; what explains it:"
   if [ -f "$2/configure.log" ] && ! grep -q '^config.status: creating Makefile' "$2/configure.log"; then
     echo "--- the end of $2/configure.log"
-    tail -25 "$2/configure.log"
+    tail -15 "$2/configure.log"
     if [ -f "$2/config.log" ]; then
       echo "--- the end of $2/config.log (before its cache variables)"
-      sed '/^## Cache variables/,$d' "$2/config.log" | tail -25
+      sed '/^## Cache variables/,$d' "$2/config.log" | grep -v '^## -*' | tail -20
     fi
     return
   fi
@@ -69,9 +69,11 @@ if [ "$(git -C "$top" rev-parse --show-toplevel 2>/dev/null)" = "$top" ]; then
     tar -xf - -C "$src"
 else
   (cd "$top" && tar --exclude=./_check -cf - .) | tar -xf - -C "$src"
+  chmod -R u+w "$src"
   if [ -f "$src/Makefile" ]; then
     (cd "$src" && make distclean) >"$log/distclean.log" 2>&1
   fi
+  rm -f "$src/config.status" "$src/config.h" "$src/config.log" "$src/Makefile"
 fi
 if [ ! -f "$src/configure.ac" ]; then
   echo "check.sh: could not copy the source tree to $src" >&2
