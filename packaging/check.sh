@@ -42,13 +42,16 @@ explain() {
     fi
     return
   fi
-  echo "--- the end of $3"
-  tail -40 "$3"
+  echo "--- the end of $3 (PASS lines left out)"
+  grep -v '^PASS: ' "$3" | tail -30
+  # A test's log is its name without the extension (tests/cli.sh: cli.log).
   for t in $(sed -n 's/^\(FAIL\|ERROR\): \([^ ]*\).*/\2/p' "$3" | sort -u); do
-    find "$2" -path "*/$t.log" 2>/dev/null | while read -r f; do
-      echo "--- $f"
-      tail -40 "$f"
-    done
+    find "$2" \( -path "*/${t%.*}.log" -o -path "*/$t.log" \) 2>/dev/null |
+      while read -r f; do
+        echo "--- $f"
+        grep -E -B2 -A12 '^not ok|^FAIL|^ERROR|FAILED|==ERROR|runtime error' "$f" |
+          tail -60
+      done
   done
   # A distcheck tarball that failed to configure or build in its own tree.
   find "$2" -mindepth 2 -name config.log 2>/dev/null |
