@@ -134,9 +134,8 @@ static int parse_args(struct state_cmd *c, int argc, char **argv)
   } else if (strcmp(verb, "history") == 0) {
     c->act = ACT_HISTORY;
   } else {
-    return cli_usage_error("state",
-                           "no action '%s' (show, set, clear or history)",
-                           verb);
+    return cli_usage_error(
+        "state", "no action '%s' (show, set, clear or history)", verb);
   }
   if (c->limit_set && c->act != ACT_HISTORY)
     return cli_usage_error("state", "--limit goes with history");
@@ -377,8 +376,7 @@ static int do_history(struct store *s, const struct state_cmd *c,
            (long long)json_integer_value(json_object_get(row, "records")));
     if (json_is_integer(json_object_get(row, "ended_ms")))
       printf(", ended %s",
-             utc_text(json_object_get(row, "ended_ms"), ended,
-                      sizeof(ended)));
+             utc_text(json_object_get(row, "ended_ms"), ended, sizeof(ended)));
     if (msg)
       printf(": %s", msg);
     putchar('\n');

@@ -48,8 +48,8 @@ struct collection {
    * follows another changes the children of the parents that changed. */
   size_t round;
   size_t round_add, round_update;
-  int64_t round_every;            /* seconds between rounds */
-  const char *follow;             /* route path of the parent collection */
+  int64_t round_every;             /* seconds between rounds */
+  const char *follow;              /* route path of the parent collection */
   const struct collection *parent; /* resolved `follow`, borrowed */
 };
 
@@ -705,8 +705,8 @@ static int fill_order(json_t *o, struct rng *g, int64_t first)
 /* What a later version of a record changes (version > 0): the fields a
  * real shop would update, from their own generator, so that the rest of
  * the record stays as it was. */
-static int revise(const struct collection *c, json_t *o, size_t i,
-                  int64_t upd, size_t version)
+static int revise(const struct collection *c, json_t *o, size_t i, int64_t upd,
+                  size_t version)
 {
   struct rng g;
   uint64_t r;
@@ -878,7 +878,7 @@ static int round_log(const struct collection *c, const char *parent,
 {
   struct entry *e = NULL, x;
   size_t n = 0, cap = 0, k, j, i, nrec, m, pnum = 0;
-  int64_t t, last = 0;
+  int64_t t, want, last = 0;
   uint64_t u64;
   int touch, rc = 0;
 
@@ -916,17 +916,18 @@ static int round_log(const struct collection *c, const char *parent,
       continue;
     m = touch == 1 ? 1 + (size_t)(util_mix(c->seed ^ pnum ^ k) % 3) : 1;
     for (j = 0; j < m && !rc; j++) {
-      last = t + 60 * (int64_t)(j + 1) > last ? t + 60 * (int64_t)(j + 1)
-                                               : last + 1;
+      /* A minute apart after the parent's change, never before the last
+       * child: times only grow along the log. */
+      want = t + 60 * (int64_t)(j + 1);
+      last = want > last ? want : last + 1;
       x = (struct entry){0, ++nrec, last, last, 0};
       rc = entry_add(&e, &n, &cap, &x);
     }
     if (!rc && touch == 2 && nrec > 1) {
       last++;
-      x = (struct entry){0,
-                         1 + (size_t)(util_mix(c->seed ^ pnum ^ (k << 20)) %
-                                      (nrec - 1)),
-                         0, last, k};
+      x = (struct entry){
+          0, 1 + (size_t)(util_mix(c->seed ^ pnum ^ (k << 20)) % (nrec - 1)),
+          0, last, k};
       rc = entry_add(&e, &n, &cap, &x);
     }
   }
@@ -1304,8 +1305,7 @@ int collection_serve(const struct collection *c,
   }
   s = c->incremental_param ? arg(rq, c->incremental_param) : NULL;
   if (s) {
-    if (util_parse_time(s, &since))
-    {
+    if (util_parse_time(s, &since)) {
       rc = bad_arg(r,
                    "%s: expected an RFC 3339 time "
                    "(2024-01-01T00:00:00Z) or epoch seconds, got \"%s\"",

@@ -712,7 +712,8 @@ static int parse_options(int argc, char **argv, struct options *o)
   memset(o, 0, sizeof(*o));
   o->idle_s = 60;
   o->seed = 1;
-  while ((c = getopt_long(argc, argv, "p:s:i:l:S:r:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "p:s:i:l:S:r:h", longopts, NULL)) !=
+         -1) {
     switch (c) {
     case 'p':
       if (util_parse_size(optarg, 65535, &o->port)) {
