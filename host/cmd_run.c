@@ -77,18 +77,36 @@ static int load_state(struct store *s, const char *account,
 
 static void run_usage(FILE *f)
 {
-  fprintf(f, "Usage: integ run [CONNECTOR...]\n"
-             "       integ run --plugin NAME [--config-json FILE]\n"
-             "Run connectors from the manifest, or one plugin without a "
-             "manifest,\nand write their records as JSON lines on standard "
-             "output.\n\n"
-             "  -p, --plugin NAME       run plugin NAME (found on the plugin "
-             "path)\n"
-             "      --config-json FILE  the plugin's config as JSON (default "
-             "{})\n"
-             "  -h, --help              show this help\n\n"
-             "Environment: INTEG_PLUGIN_PATH (directories searched first), "
-             "INTEG_NOW\n(fixes the clock; a testing aid).\n");
+  fprintf(f,
+          "Usage: integ run [OPTIONS] [CONNECTOR...]\n"
+          "       integ run --plugin NAME [--config-json FILE] [OPTIONS]\n"
+          "Run the named connectors of the manifest, or every enabled one.\n"
+          "Each resumes from its stored state and writes its messages to "
+          "the\nmanifest's output.to in output.format (default: Singer on "
+          "standard\noutput), committing states as the records before "
+          "them become durable.\nWith --plugin, run one plugin without a "
+          "manifest: bare JSON records\non standard output unless --format "
+          "or --output say otherwise;\nnothing is stored.\n\n"
+          "  -p, --plugin NAME       run plugin NAME (found on the plugin "
+          "path)\n"
+          "      --config-json FILE  the plugin's config as JSON (default "
+          "{})\n"
+          "  -f, --format FORMAT     singer, airbyte or jsonl (bare "
+          "records)\n"
+          "  -o, --output TO         stdout, file:PATH or command:CMD (a "
+          "Singer target\n"
+          "                          or Airbyte destination)\n"
+          "      --record FILE       write every HTTP exchange to a "
+          "cassette (one\n"
+          "                          connector)\n"
+          "      --replay FILE       answer HTTP requests from a cassette, "
+          "with no\n"
+          "                          network (one connector)\n"
+          "  -h, --help              show this help\n\n"
+          "Environment: INTEG_PLUGIN_PATH (directories searched first), "
+          "INTEG_NOW\n(fixes the clock; a testing aid).\n"
+          "Exit status: 0 ok, 1 a run failed, 2 usage or configuration "
+          "error.\n");
 }
 
 /* Read a duration key of `obj` (a manifest string such as "30s", or a

@@ -1,6 +1,7 @@
-/* cmd_state.c - `integ state show|set|clear`: operators read and repair a
- * connector's state in the store. Every change is noted in the run
- * history with the value it replaced, so it can be undone. */
+/* cmd_state.c - `integ state show|set|clear|history`: operators read and
+ * repair a connector's state in the store. Every change is noted in the
+ * run history with the value it replaced, and `history` shows those notes
+ * beside the runs, so a change can be undone. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -18,7 +20,10 @@
 #include "manifest.h"
 #include "store.h"
 
-enum state_action { ACT_SHOW, ACT_SET, ACT_CLEAR };
+enum state_action { ACT_SHOW, ACT_SET, ACT_CLEAR, ACT_HISTORY };
+
+/* Entries `history` prints unless --limit says otherwise. */
+#define HISTORY_DEFAULT 20
 
 struct state_cmd {
   enum state_action act;
@@ -27,6 +32,8 @@ struct state_cmd {
   const char *store;  /* --store, else the manifest's */
   const char *account;
   json_t *value; /* set: the new value (owned) */
+  size_t limit;  /* history: newest entries shown; 0 all */
+  int limit_set; /* --limit was given */
 };
 
 static void state_usage(void)
@@ -34,19 +41,25 @@ static void state_usage(void)
   printf("Usage: integ state show CONNECTOR [STREAM]\n"
          "       integ state set CONNECTOR STREAM JSON|-\n"
          "       integ state clear CONNECTOR [STREAM]\n"
+         "       integ state history CONNECTOR [--limit N]\n"
          "Show, set or clear a connector's state in the store: the value "
          "of one\nSTREAM, or with no STREAM the whole {stream: value} "
          "object. STREAM \"\" is\nthe connector's state as a whole. set "
          "reads JSON from the argument, or\nfrom standard input for '-'. "
          "set and clear are noted in the run history\nwith the value "
-         "they replaced.\n\n"
+         "they replaced; history shows the runs and those notes,\nnewest "
+         "first, so that a change can be undone with set.\n\n"
          "Options:\n"
          "  --store PATH    the store (default: the manifest's store:)\n"
          "  --account NAME  the account (default: the connector's account "
-         "in the\n                  manifest, else \"default\")\n\n"
+         "in the\n                  manifest, else \"default\")\n"
+         "  --limit N       history: the newest N entries (default %d; 0 "
+         "for all)\n"
+         "  -h, --help      show this help\n\n"
          "Exit status: 0 ok; 1 nothing stored for CONNECTOR[/STREAM] "
-         "(show, clear)\nor the store failed; 2 usage or configuration "
-         "error, or JSON that does\nnot parse.\n");
+         "(show, clear,\nhistory) or the store failed; 2 usage or "
+         "configuration error, or JSON\nthat does not parse.\n",
+         HISTORY_DEFAULT);
 }
 
 /* Parse the JSON to set, from argv or stdin ("-"). Exit code or 0. */
@@ -75,9 +88,12 @@ static int parse_args(struct state_cmd *c, int argc, char **argv)
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
       {"account", required_argument, NULL, 'a'},
+      {"limit", required_argument, NULL, 'n'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *verb;
+  char *end;
+  unsigned long long lim;
   int opt, n, min, max;
 
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -88,6 +104,17 @@ static int parse_args(struct state_cmd *c, int argc, char **argv)
     case 'a':
       c->account = optarg;
       break;
+    case 'n':
+      errno = 0;
+      lim = strtoull(optarg, &end, 10);
+      if (!*optarg || *end || *optarg == '-' || errno || lim > SIZE_MAX)
+        return cli_usage_error("state",
+                               "--limit '%s': expected a number of entries "
+                               "(0 for all)",
+                               optarg);
+      c->limit = (size_t)lim;
+      c->limit_set = 1;
+      break;
     case 'h':
       state_usage();
       return -1;
@@ -96,7 +123,7 @@ static int parse_args(struct state_cmd *c, int argc, char **argv)
     }
   }
   if (optind >= argc)
-    return cli_usage_error("state", "say show, set or clear");
+    return cli_usage_error("state", "say show, set, clear or history");
   verb = argv[optind++];
   if (strcmp(verb, "show") == 0) {
     c->act = ACT_SHOW;
@@ -104,12 +131,16 @@ static int parse_args(struct state_cmd *c, int argc, char **argv)
     c->act = ACT_SET;
   } else if (strcmp(verb, "clear") == 0) {
     c->act = ACT_CLEAR;
+  } else if (strcmp(verb, "history") == 0) {
+    c->act = ACT_HISTORY;
   } else {
-    return cli_usage_error("state", "no action '%s' (show, set or clear)",
-                           verb);
+    return cli_usage_error(
+        "state", "no action '%s' (show, set, clear or history)", verb);
   }
+  if (c->limit_set && c->act != ACT_HISTORY)
+    return cli_usage_error("state", "--limit goes with history");
   min = c->act == ACT_SET ? 3 : 1;
-  max = c->act == ACT_SET ? 3 : 2;
+  max = c->act == ACT_SET ? 3 : c->act == ACT_HISTORY ? 1 : 2;
   n = argc - optind;
   if (n < min)
     return cli_usage_error("state", "%s needs %s", verb,
@@ -295,9 +326,74 @@ out:
   return rc;
 }
 
+/* "2026-01-02T03:04:05Z" for ms since the epoch, into buf. */
+static const char *utc_text(json_t *ms, char *buf, size_t size)
+{
+  time_t t;
+  struct tm tm;
+
+  if (!json_is_integer(ms))
+    return "?";
+  t = (time_t)(json_integer_value(ms) / 1000);
+  if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    return "?";
+  return buf;
+}
+
+/* One line per entry, newest first: when, what, and for a run how it
+ * ended; a note's text holds the value a change replaced. */
+static int do_history(struct store *s, const struct state_cmd *c,
+                      const char *what)
+{
+  struct integ_error err = {0, ""};
+  json_t *rows = NULL, *row;
+  const char *msg, *kind, *status;
+  char when[32], ended[32];
+  size_t i;
+  int rc = EXIT_RUN;
+
+  if (store_runs_list(s, c->account, c->connector,
+                      c->limit_set ? c->limit : HISTORY_DEFAULT, &rows,
+                      &err)) {
+    log_error("%s", err.message);
+    return EXIT_RUN;
+  }
+  if (json_array_size(rows) == 0) {
+    fprintf(stderr, "integ state: no runs or notes recorded for %s\n", what);
+    goto out;
+  }
+  json_array_foreach(rows, i, row)
+  {
+    utc_text(json_object_get(row, "started_ms"), when, sizeof(when));
+    msg = json_string_value(json_object_get(row, "message"));
+    kind = json_string_value(json_object_get(row, "kind"));
+    status = json_string_value(json_object_get(row, "status"));
+    if (kind && strcmp(kind, "note") == 0) {
+      printf("%s  note  %s\n", when, msg ? msg : "");
+      continue;
+    }
+    printf("%s  run   %s, %lld records", when, status ? status : "?",
+           (long long)json_integer_value(json_object_get(row, "records")));
+    if (json_is_integer(json_object_get(row, "ended_ms")))
+      printf(", ended %s",
+             utc_text(json_object_get(row, "ended_ms"), ended, sizeof(ended)));
+    if (msg)
+      printf(": %s", msg);
+    putchar('\n');
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    log_error("cannot write to standard output");
+    goto out;
+  }
+  rc = EXIT_OK;
+out:
+  json_decref(rows);
+  return rc;
+}
+
 int cmd_state(int argc, char **argv)
 {
-  struct state_cmd c = {ACT_SHOW, NULL, NULL, NULL, NULL, NULL};
+  struct state_cmd c = {ACT_SHOW, NULL, NULL, NULL, NULL, NULL, 0, 0};
   struct integ_error err = {0, ""};
   struct manifest *m = NULL;
   struct store *s = NULL;
@@ -333,7 +429,12 @@ int cmd_state(int argc, char **argv)
     rc = EXIT_RUN;
     goto out;
   }
-  rc = c.act == ACT_SHOW ? do_show(s, &c, what) : do_change(s, &c, &clk, what);
+  if (c.act == ACT_SHOW)
+    rc = do_show(s, &c, what);
+  else if (c.act == ACT_HISTORY)
+    rc = do_history(s, &c, what);
+  else
+    rc = do_change(s, &c, &clk, what);
 out:
   store_close(s);
   manifest_free(m);

@@ -18,11 +18,10 @@
 
 /* ------------------------------------------------------ schema table */
 
-/* Reserved keys are accepted as mappings now and filled in by later
- * issues: change their row when the key gets its meaning. */
+/* Keys accepted as mappings that nothing reads yet: change their row when
+ * the key gets its meaning. */
 #define RESERVED(what)                                                        \
-  "Reserved for later issues (" what "): accepted as a mapping, not used "    \
-  "yet."
+  "Not used yet (" what "): accepted as a mapping and otherwise ignored."
 
 static const struct manifest_key keys[] = {
     /* path, type, flags, default (JSON), allowed, doc */

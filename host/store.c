@@ -81,8 +81,8 @@ static const char *const migrations[] = {
     "  tokens REAL NOT NULL,"
     "  last_ms INTEGER NOT NULL"
     ") WITHOUT ROWID;",
-    /* 1 -> 2: tokens (a later issue) */
-    /* 2 -> 3: webhook idempotency keys (a later issue) */
+    /* 1 -> 2: tokens (not stored yet) */
+    /* 2 -> 3: webhook idempotency keys (not stored yet) */
 };
 
 #define STORE_SCHEMA_VERSION                                                  \

@@ -1,6 +1,6 @@
 # cli.sh - the integ command line: help, exit codes, running one plugin.
 . "$top_srcdir/tests/lib.sh"
-plan 16
+plan 25
 export INTEG_PLUGIN_PATH="$PLUGIN_DIR"
 
 run "$INTEG" --help
@@ -50,3 +50,34 @@ if [ "$RC" = 1 ] && printf '%s' "$ERR" | grep -q "plugin failload: load failed: 
 else
   not_ok "a plugin whose load fails exits 1 and says why"; diag "rc=$RC" "$ERR"
 fi
+
+# --- state history: the runs and the operator's notes, old values included
+cat >"$TMP/integ.yaml" <<YAML
+integ: 1
+store: $TMP/integ.db
+output: {format: singer, to: "file:$TMP/out.jsonl"}
+connectors:
+  shop:
+    plugin: example
+YAML
+INTEG_NOW=2026-01-02T03:04:05Z "$INTEG" -q -c "$TMP/integ.yaml" run shop
+run "$INTEG" -c "$TMP/integ.yaml" state set shop users '{"replication_key":"id","replication_key_value":1}'
+is "$RC" 0 "state set exits 0"
+run "$INTEG" -c "$TMP/integ.yaml" state history shop
+is "$RC" 0 "state history exits 0"
+is "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 2 "state history: the run and the note, one a line"
+like "$(printf '%s\n' "$OUT" | sed -n 1p)" \
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z  note  state of stream 'users' set by operator: \{\"replication_key\":\"id\",\"replication_key_value\":1\} \(was: \{\"replication_key\":\"id\",\"replication_key_value\":3\}\)$" \
+  "state history: the newest first, a note with the new and the old value"
+like "$(printf '%s\n' "$OUT" | sed -n 2p)" '^[0-9-]{10}T[0-9:]{8}Z  run   ok, 9 records, ended [0-9-]{10}T[0-9:]{8}Z$' \
+  "state history: a run with its start, outcome, records and end"
+run "$INTEG" -c "$TMP/integ.yaml" state clear shop
+run "$INTEG" -c "$TMP/integ.yaml" state history shop --limit 1
+like "$OUT" "^[^ ]+  note  state of all 1 streams cleared by operator \(was: \{\"users\":\{\"replication_key\":\"id\",\"replication_key_value\":1\}\}\)$" \
+  "state history --limit 1: only the newest, the clear with what it removed"
+run "$INTEG" state --store "$TMP/integ.db" history nosuch
+is "$RC" 1 "state history of a connector with no history exits 1"
+run "$INTEG" state --store "$TMP/integ.db" show shop --limit 2
+is "$RC" 2 "--limit goes with history only (exit 2)"
+run "$INTEG" state --help
+like "$OUT" 'integ state history CONNECTOR' "state --help shows history"

@@ -43,6 +43,14 @@ struct collection {
   const char *parent_param, *parent_field;
   struct transport t;
   json_t *headers; /* owned, or NULL */
+  /* Rounds: the data as it is after `round` rounds of changes (testapi
+   * --round). A collection with add/update changes itself; one that
+   * follows another changes the children of the parents that changed. */
+  size_t round;
+  size_t round_add, round_update;
+  int64_t round_every;             /* seconds between rounds */
+  const char *follow;              /* route path of the parent collection */
+  const struct collection *parent; /* resolved `follow`, borrowed */
 };
 
 static const char *const collection_keys[] = {"kind",
@@ -66,6 +74,7 @@ static const char *const collection_keys[] = {"kind",
                                               "parent_field",
                                               "id_stride",
                                               "ensure_ascii",
+                                              "rounds",
                                               NULL};
 
 /* ------------------------------------------------------------ parsing */
@@ -155,6 +164,71 @@ static int parse_enum(json_t *spec, const char *where, const char *key,
   }
   return util_error_set(err, INTEG_ECONFIG, "%s.%s: unknown value \"%s\"",
                         where, key, s);
+}
+
+/* "rounds": {"add": N, "update": N, "every_seconds": S} or
+ * {"follow": "/parent/route"}. */
+static int parse_rounds(struct collection *c, json_t *r, const char *where,
+                        struct integ_error *err)
+{
+  static const char *const keys[] = {"add", "update", "every_seconds",
+                                     "follow", NULL};
+  char w[160];
+  const char *key;
+  json_t *v;
+  json_int_t n;
+  size_t i;
+  int rc;
+
+  if (!r)
+    return 0;
+  snprintf(w, sizeof(w), "%s.rounds", where);
+  if (!json_is_object(r))
+    return util_error_set(err, INTEG_ECONFIG, "%s: expected an object", w);
+  json_object_foreach(r, key, v)
+  {
+    for (i = 0; keys[i] && strcmp(key, keys[i]); i++)
+      ;
+    if (!keys[i])
+      return util_error_set(err, INTEG_ECONFIG,
+                            "%s: unknown key \"%s\" (known: add, update, "
+                            "every_seconds, follow)",
+                            w, key);
+  }
+  n = 0;
+  if ((rc = opt_uint(r, w, "add", 1000, &n, err)))
+    return rc;
+  c->round_add = (size_t)n;
+  n = 0;
+  if ((rc = opt_uint(r, w, "update", 1000, &n, err)))
+    return rc;
+  c->round_update = (size_t)n;
+  n = 86400;
+  if ((rc = opt_uint(r, w, "every_seconds", 86400 * 366, &n, err)))
+    return rc;
+  c->round_every = n;
+  if ((rc = opt_str(r, w, "follow", &c->follow, err)))
+    return rc;
+  if (c->follow && (c->round_add || c->round_update))
+    return util_error_set(err, INTEG_ECONFIG,
+                          "%s: give either add/update or follow", w);
+  if (c->follow && !c->parent_param)
+    return util_error_set(err, INTEG_ECONFIG,
+                          "%s.follow: needs parent_param (a per-parent "
+                          "collection)",
+                          w);
+  if (!c->follow && (c->parent_param || c->grow || c->count_max > c->count))
+    return util_error_set(err, INTEG_ECONFIG,
+                          "%s: add/update cannot be combined with "
+                          "parent_param, count_max or grow_per_request",
+                          w);
+  if (!c->follow &&
+      c->round_every <= c->step * (int64_t)(c->round_add + c->round_update))
+    return util_error_set(err, INTEG_ECONFIG,
+                          "%s.every_seconds: must exceed step_seconds times "
+                          "the changes of one round",
+                          w);
+  return 0;
 }
 
 int collection_parse(json_t *spec, const char *where, uint64_t default_seed,
@@ -292,6 +366,8 @@ int collection_parse(json_t *spec, const char *where, uint64_t default_seed,
   if (c->kind == KIND_ORDER && !c->parent_field && c->parent_param)
     c->parent_field = "user_id";
 
+  if ((rc = parse_rounds(c, json_object_get(spec, "rounds"), where, err)))
+    goto out;
   if ((rc = reply_parse_transport(spec, where, &c->t, &c->headers, err)))
     goto out;
   *out = c;
@@ -314,6 +390,24 @@ void collection_free(struct collection *c)
 size_t collection_grow_step(const struct collection *c)
 {
   return c->grow;
+}
+
+void collection_set_round(struct collection *c, size_t round)
+{
+  c->round = round;
+}
+
+const char *collection_follows(const struct collection *c)
+{
+  return c->follow;
+}
+
+int collection_link(struct collection *child, const struct collection *parent)
+{
+  if (!parent->round_add && !parent->round_update)
+    return INTEG_EINVAL;
+  child->parent = parent;
+  return 0;
 }
 
 /* ------------------------------------------------------------ records */
@@ -523,7 +617,8 @@ static int fill_item(json_t *o, struct rng *g, size_t i)
   return bad ? INTEG_ENOMEM : 0;
 }
 
-static int fill_user(json_t *o, struct rng *g, int64_t id, int64_t upd)
+static int fill_user(json_t *o, struct rng *g, int64_t id, int64_t first,
+                     int64_t upd)
 {
   const struct lit *fn, *ln;
   uint64_t r = rng_next(g), r2 = rng_next(g);
@@ -544,7 +639,7 @@ static int fill_user(json_t *o, struct rng *g, int64_t id, int64_t upd)
   bad |= json_object_set_new(o, "name", name);
   snprintf(email, sizeof(email), "user%" PRId64 "@example.com", id);
   bad |= json_object_set_new(o, "email", json_string(email));
-  bad |= set_time(o, "created_at", upd - (int64_t)(r % (86400 * 30)));
+  bad |= set_time(o, "created_at", first - (int64_t)(r % (86400 * 30)));
   bad |= json_object_set_new(
       o, "country", json_string(countries[(r >> 16) % COUNT(countries)]));
   bad |= json_object_set_new(o, "balance", money(r2 % 10000000, 2));
@@ -566,14 +661,14 @@ static int fill_user(json_t *o, struct rng *g, int64_t id, int64_t upd)
   return bad ? INTEG_ENOMEM : 0;
 }
 
-static int fill_order(json_t *o, struct rng *g, int64_t upd)
+static int fill_order(json_t *o, struct rng *g, int64_t first)
 {
   uint64_t r = rng_next(g), ri, total = 0, price;
   json_t *items, *it;
   size_t k, n;
   int bad = 0, qty;
 
-  bad |= set_time(o, "created_at", upd - (int64_t)(r % (86400 * 7)));
+  bad |= set_time(o, "created_at", first - (int64_t)(r % (86400 * 7)));
   bad |= json_object_set_new(
       o, "status", json_string(statuses[(r >> 8) % COUNT(statuses)]));
   bad |= json_object_set_new(
@@ -607,12 +702,48 @@ static int fill_order(json_t *o, struct rng *g, int64_t upd)
   return bad ? INTEG_ENOMEM : 0;
 }
 
-json_t *collection_record(const struct collection *c, const char *parent,
-                          size_t i)
+/* What a later version of a record changes (version > 0): the fields a
+ * real shop would update, from their own generator, so that the rest of
+ * the record stays as it was. */
+static int revise(const struct collection *c, json_t *o, size_t i, int64_t upd,
+                  size_t version)
+{
+  struct rng g;
+  uint64_t r;
+  int bad = 0;
+
+  g.s = c->seed ^ util_mix((uint64_t)i) ^
+        util_mix((uint64_t)version * 0x9e3779b97f4a7c15ull + 1);
+  r = rng_next(&g);
+  switch (c->kind) {
+  case KIND_USER:
+    bad |= json_object_set_new(o, "balance", money(r % 10000000, 2));
+    bad |= json_object_set_new(o, "is_active", json_true());
+    bad |= set_time(o, "last_login_at", upd);
+    break;
+  case KIND_ORDER:
+    bad |= json_object_set_new(
+        o, "status", json_string(statuses[1 + r % (COUNT(statuses) - 1)]));
+    bad |= json_object_set_new(o, "note", json_string("Updated by the shop"));
+    break;
+  default:
+    bad |= json_object_set_new(o, "price", money(r % 1000000, 3));
+    bad |= json_object_set_new(o, "quantity",
+                               json_integer((json_int_t)(r >> 20) % 1000));
+    break;
+  }
+  return bad ? INTEG_ENOMEM : 0;
+}
+
+/* Record i for `parent`: first written at `first`, this version (0: the
+ * first) at `upd`. New object, or NULL when out of memory. */
+static json_t *make_record(const struct collection *c, const char *parent,
+                           size_t i, int64_t first, int64_t upd,
+                           size_t version)
 {
   struct rng g;
   json_t *o, *pv = NULL;
-  int64_t id, pnum = 0, upd = updated_at(c, i);
+  int64_t id, pnum = 0;
   int bad = 0;
 
   g.s = c->seed ^ util_mix(parent_hash(parent)) ^
@@ -632,15 +763,17 @@ json_t *collection_record(const struct collection *c, const char *parent,
   bad |= set_time(o, "updated_at", upd);
   switch (c->kind) {
   case KIND_USER:
-    bad |= fill_user(o, &g, id, upd);
+    bad |= fill_user(o, &g, id, first, upd);
     break;
   case KIND_ORDER:
-    bad |= fill_order(o, &g, upd);
+    bad |= fill_order(o, &g, first);
     break;
   default:
     bad |= fill_item(o, &g, i);
     break;
   }
+  if (!bad && version)
+    bad |= revise(c, o, i, upd, version);
   if (bad)
     goto fail;
   json_decref(pv);
@@ -649,6 +782,205 @@ fail:
   json_decref(pv);
   json_decref(o);
   return NULL;
+}
+
+json_t *collection_record(const struct collection *c, const char *parent,
+                          size_t i)
+{
+  int64_t t = updated_at(c, i);
+
+  return make_record(c, parent, i, t, t, 0);
+}
+
+/* ------------------------------------------------------------ rounds */
+
+/* One version of a record in a collection that changes by rounds. Entries
+ * are in the order they were written: `pos` (1-based) and `upd` grow. */
+struct entry {
+  size_t pos;     /* place in the log of versions, for cursors */
+  size_t i;       /* the record (its index) */
+  int64_t first;  /* when the record was first written */
+  int64_t upd;    /* when this version was */
+  size_t version; /* 0: first version; else the round that revised it */
+};
+
+/* The ids of the records that round k (1-based) of c updates: u-th of
+ * c->round_update, distinct, among those that existed before it. */
+static size_t round_pick(const struct collection *c, size_t k, size_t u)
+{
+  size_t existing = c->count + (k - 1) * c->round_add, v, p;
+  uint64_t h;
+  int clash;
+
+  if (existing == 0)
+    return 0;
+  h = util_mix(c->seed ^ util_mix((uint64_t)k * 0x51afd7ed558ccd1dull) ^
+               (uint64_t)u * 0xc4ceb9fe1a85ec53ull);
+  v = 1 + (size_t)(h % existing);
+  /* Probe past the earlier picks of the round (there are few). */
+  do {
+    clash = 0;
+    for (p = 0; p < u && !clash; p++)
+      clash = round_pick(c, k, p) == v;
+    if (clash)
+      v = v % existing + 1;
+  } while (clash && u < existing);
+  return v;
+}
+
+/* When round k's j-th change of c was written. */
+static int64_t round_time(const struct collection *c, size_t k, size_t j)
+{
+  return updated_at(c, c->count) + c->round_every * (int64_t)k +
+         c->step * (int64_t)j;
+}
+
+/* What round k did to record id of c (a collection with add/update): 0
+ * nothing, 1 added it, 2 updated it; *t is when. */
+static int round_touch(const struct collection *c, size_t k, size_t id,
+                       int64_t *t)
+{
+  size_t first_new = c->count + (k - 1) * c->round_add + 1, u;
+
+  if (id >= first_new && id < first_new + c->round_add) {
+    *t = round_time(c, k, id - first_new);
+    return 1;
+  }
+  for (u = 0; u < c->round_update; u++) {
+    if (round_pick(c, k, u) == id) {
+      *t = round_time(c, k, c->round_add + u);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+/* Append an entry to *e (capacity *cap). */
+static int entry_add(struct entry **e, size_t *n, size_t *cap,
+                     const struct entry *x)
+{
+  struct entry *p;
+
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 64;
+    p = realloc(*e, *cap * sizeof(**e));
+    if (!p)
+      return INTEG_ENOMEM;
+    *e = p;
+  }
+  (*e)[(*n)++] = *x;
+  return 0;
+}
+
+/* Every version written up to c->round, for `parent`, in order. */
+static int round_log(const struct collection *c, const char *parent,
+                     struct entry **out, size_t *nout)
+{
+  struct entry *e = NULL, x;
+  size_t n = 0, cap = 0, k, j, i, nrec, m, pnum = 0;
+  int64_t t, want, last = 0;
+  uint64_t u64;
+  int touch, rc = 0;
+
+  if (c->parent) {
+    /* A child follows its parent: a parent added in round k gets 1 to 3
+     * new children then; one updated in round k gets a new child and an
+     * update of an existing one. Parents added by rounds start with no
+     * children. */
+    if (parent && util_parse_size(parent, SIZE_MAX, &u64) == 0)
+      pnum = (size_t)u64;
+    nrec = pnum > c->parent->count ? 0 : base_count(c, parent);
+  } else {
+    nrec = c->count;
+  }
+  for (i = 1; i <= nrec && !rc; i++) {
+    x = (struct entry){0, i, updated_at(c, i), updated_at(c, i), 0};
+    last = x.upd;
+    rc = entry_add(&e, &n, &cap, &x);
+  }
+  for (k = 1; k <= c->round && !rc; k++) {
+    if (!c->parent) {
+      for (j = 0; j < c->round_add + c->round_update && !rc; j++) {
+        i = j < c->round_add ? c->count + (k - 1) * c->round_add + j + 1
+                             : round_pick(c, k, j - c->round_add);
+        if (i == 0)
+          continue;
+        t = round_time(c, k, j);
+        x = (struct entry){0, i, t, t, j < c->round_add ? 0 : k};
+        rc = entry_add(&e, &n, &cap, &x);
+      }
+      continue;
+    }
+    touch = pnum ? round_touch(c->parent, k, pnum, &t) : 0;
+    if (!touch)
+      continue;
+    m = touch == 1 ? 1 + (size_t)(util_mix(c->seed ^ pnum ^ k) % 3) : 1;
+    for (j = 0; j < m && !rc; j++) {
+      /* A minute apart after the parent's change, never before the last
+       * child: times only grow along the log. */
+      want = t + 60 * (int64_t)(j + 1);
+      last = want > last ? want : last + 1;
+      x = (struct entry){0, ++nrec, last, last, 0};
+      rc = entry_add(&e, &n, &cap, &x);
+    }
+    if (!rc && touch == 2 && nrec > 1) {
+      last++;
+      x = (struct entry){
+          0, 1 + (size_t)(util_mix(c->seed ^ pnum ^ (k << 20)) % (nrec - 1)),
+          0, last, k};
+      rc = entry_add(&e, &n, &cap, &x);
+    }
+  }
+  if (rc) {
+    free(e);
+    return rc;
+  }
+  for (j = 0; j < n; j++)
+    e[j].pos = j + 1;
+  *out = e;
+  *nout = n;
+  return 0;
+}
+
+/* Keep only the newest version of each record, with its first time. */
+static int round_live(struct entry *e, size_t *n)
+{
+  size_t maxi = 0, j, k;
+  size_t *newest;
+  int64_t *first;
+
+  for (j = 0; j < *n; j++)
+    if (e[j].i > maxi)
+      maxi = e[j].i;
+  newest = calloc(maxi + 1, sizeof(*newest));
+  first = calloc(maxi + 1, sizeof(*first));
+  if (!newest || !first) {
+    free(newest);
+    free(first);
+    return INTEG_ENOMEM;
+  }
+  for (j = 0; j < *n; j++) {
+    if (!newest[e[j].i])
+      first[e[j].i] = e[j].upd;
+    newest[e[j].i] = j + 1;
+  }
+  for (j = k = 0; j < *n; j++) {
+    if (newest[e[j].i] != j + 1)
+      continue;
+    e[k] = e[j];
+    e[k].first = first[e[j].i];
+    k++;
+  }
+  *n = k;
+  free(newest);
+  free(first);
+  return 0;
+}
+
+/* Whether c is served from a log of versions rather than by index. */
+static int uses_rounds(const struct collection *c)
+{
+  return c->round > 0 && (c->parent || c->round_add || c->round_update);
 }
 
 /* ------------------------------------------------------------ serving */
@@ -813,12 +1145,14 @@ static int cursor_index(const char *token, size_t *index)
   return rc;
 }
 
-/* The filtered view: positions 0..m-1 map to record indices. */
+/* The filtered view: positions 0..m-1 map to slots lo..n, which are
+ * record indices, or with rounds places in e[] (1-based). */
 struct view {
   size_t n;  /* records in the collection now */
-  size_t lo; /* first index passing the filter */
+  size_t lo; /* first slot passing the filter */
   size_t m;  /* records passing the filter */
   int desc;
+  const struct entry *e; /* with rounds: the live versions, else NULL */
 };
 
 static size_t view_index(const struct view *v, size_t pos)
@@ -826,9 +1160,43 @@ static size_t view_index(const struct view *v, size_t pos)
   return v->desc ? v->n - pos : v->lo + pos;
 }
 
-/* First position after the record with index k (cursor semantics). */
-static size_t view_after(const struct view *v, size_t k)
+/* The key a cursor carries for slot k: stable while the server runs. */
+static size_t view_key(const struct view *v, size_t k)
 {
+  return v->e ? v->e[k - 1].pos : k;
+}
+
+static int64_t view_time(const struct collection *c, const struct view *v,
+                         size_t k)
+{
+  return v->e ? v->e[k - 1].upd : updated_at(c, k);
+}
+
+/* First position after the record whose cursor key is `key`. */
+static size_t view_after(const struct view *v, size_t key)
+{
+  size_t k = key, lo, hi, mid;
+
+  if (v->e) {
+    /* The slot of the newest version at or before key. */
+    lo = 0;
+    hi = v->n;
+    while (lo < hi) {
+      mid = lo + (hi - lo) / 2;
+      if (v->e[mid].pos <= key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    k = lo; /* slots 1..k are at or before key */
+    if (!v->desc)
+      return k + 1 <= v->lo ? 0
+                            : (k + 1 - v->lo > v->m ? v->m : k + 1 - v->lo);
+    /* Newest first: those strictly older than key. */
+    if (k > 0 && v->e[k - 1].pos == key)
+      k--;
+    return v->n - k > v->m ? v->m : v->n - k;
+  }
   if (!v->desc)
     return k + 1 <= v->lo ? 0 : (k + 1 - v->lo > v->m ? v->m : k + 1 - v->lo);
   /* Newest first: the records older than k, i.e. index < k. */
@@ -863,12 +1231,15 @@ static int build_page(const struct collection *c, const struct view *v,
                       json_t **data)
 {
   json_t *arr = json_array(), *rec;
-  size_t p;
+  size_t p, k;
 
   if (!arr)
     return INTEG_ENOMEM;
   for (p = start; p < start + count && p < v->m; p++) {
-    rec = collection_record(c, parent, view_index(v, p));
+    k = view_index(v, p);
+    rec = v->e ? make_record(c, parent, v->e[k - 1].i, v->e[k - 1].first,
+                             v->e[k - 1].upd, v->e[k - 1].version)
+               : collection_record(c, parent, k);
     if (!rec || json_array_append_new(arr, rec)) {
       json_decref(arr);
       return INTEG_ENOMEM;
@@ -909,6 +1280,7 @@ int collection_serve(const struct collection *c,
   struct view v;
   size_t size, start = 0, page = 1, lo, hi, mid, pages, k;
   struct sb link = {NULL, 0, 0, 0};
+  struct entry *log = NULL;
   char *url = NULL, *tok = NULL, nbuf[32];
   int64_t since;
   uint64_t u;
@@ -921,23 +1293,32 @@ int collection_serve(const struct collection *c,
                              "collection: parent_param names no "
                              "parameter of this route's path");
   }
-  v.n = base_count(c, parent) + rq->grown;
   v.lo = 1;
   v.desc = c->desc;
+  v.e = NULL;
+  if (uses_rounds(c)) {
+    if (round_log(c, parent, &log, &v.n) || round_live(log, &v.n))
+      goto out;
+    v.e = log;
+  } else {
+    v.n = base_count(c, parent) + rq->grown;
+  }
   s = c->incremental_param ? arg(rq, c->incremental_param) : NULL;
   if (s) {
-    if (util_parse_time(s, &since))
-      return bad_arg(r,
-                     "%s: expected an RFC 3339 time "
-                     "(2024-01-01T00:00:00Z) or epoch seconds, got \"%s\"",
-                     c->incremental_param, s);
+    if (util_parse_time(s, &since)) {
+      rc = bad_arg(r,
+                   "%s: expected an RFC 3339 time "
+                   "(2024-01-01T00:00:00Z) or epoch seconds, got \"%s\"",
+                   c->incremental_param, s);
+      goto out;
+    }
     /* updated_at never decreases with the index: binary search. */
     lo = 1;
     hi = v.n + 1;
     while (lo < hi) {
       mid = lo + (hi - lo) / 2;
-      pass = c->inclusive ? updated_at(c, mid) >= since
-                          : updated_at(c, mid) > since;
+      pass = c->inclusive ? view_time(c, &v, mid) >= since
+                          : view_time(c, &v, mid) > since;
       if (pass)
         hi = mid;
       else
@@ -947,32 +1328,40 @@ int collection_serve(const struct collection *c,
   }
   v.m = v.n >= v.lo ? v.n - v.lo + 1 : 0;
 
-  if (c->paging != PAGING_NONE && parse_page_size(c, rq, r, &size))
-    return 0;
+  if (c->paging != PAGING_NONE && parse_page_size(c, rq, r, &size)) {
+    rc = 0;
+    goto out;
+  }
   switch (c->paging) {
   case PAGING_PAGE:
   case PAGING_LINK:
     s = arg(rq, c->page_param);
-    if (s && (util_parse_size(s, UINT32_MAX, &u) || u < 1))
-      return bad_arg(r, "%s: expected a page number from 1, got \"%s\"",
-                     c->page_param, s);
+    if (s && (util_parse_size(s, UINT32_MAX, &u) || u < 1)) {
+      rc = bad_arg(r, "%s: expected a page number from 1, got \"%s\"",
+                   c->page_param, s);
+      goto out;
+    }
     page = s ? (size_t)u : 1;
     start = (page - 1) * size;
     break;
   case PAGING_OFFSET:
     s = arg(rq, c->page_param);
-    if (s && util_parse_size(s, SIZE_MAX / 2, &u))
-      return bad_arg(r, "%s: expected an offset from 0, got \"%s\"",
-                     c->page_param, s);
+    if (s && util_parse_size(s, SIZE_MAX / 2, &u)) {
+      rc = bad_arg(r, "%s: expected an offset from 0, got \"%s\"",
+                   c->page_param, s);
+      goto out;
+    }
     start = s ? (size_t)u : 0;
     break;
   case PAGING_CURSOR:
   case PAGING_NEXT_URL:
     s = arg(rq, c->page_param);
     if (s && *s) {
-      if (cursor_index(s, &k))
-        return bad_arg(r, "%s: not a cursor this server issued: \"%s\"",
-                       c->page_param, s);
+      if (cursor_index(s, &k)) {
+        rc = bad_arg(r, "%s: not a cursor this server issued: \"%s\"",
+                     c->page_param, s);
+        goto out;
+      }
       start = view_after(&v, k);
     }
     break;
@@ -1000,7 +1389,7 @@ int collection_serve(const struct collection *c,
   case PAGING_CURSOR:
   case PAGING_NEXT_URL:
     if (start + size < v.m) {
-      tok = cursor_token(view_index(&v, start + size - 1));
+      tok = cursor_token(view_key(&v, view_index(&v, start + size - 1)));
       if (!tok)
         goto out;
       if (c->paging == PAGING_NEXT_URL) {
@@ -1066,5 +1455,6 @@ out:
   free(link.s);
   free(url);
   free(tok);
+  free(log);
   return rc;
 }

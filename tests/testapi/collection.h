@@ -31,6 +31,17 @@ void collection_free(struct collection *c);
 /* Records added after each request served (the "grow_per_request" key). */
 size_t collection_grow_step(const struct collection *c);
 
+/* Serve c as it is after `round` rounds of changes (its "rounds" key;
+ * default 0: as generated). */
+void collection_set_round(struct collection *c, size_t round);
+
+/* The route path that c's "rounds.follow" names, or NULL (borrowed). */
+const char *collection_follows(const struct collection *c);
+
+/* Make child follow parent's rounds (parent is borrowed and must outlive
+ * child). INTEG_EINVAL when parent has no rounds of its own. */
+int collection_link(struct collection *child, const struct collection *parent);
+
 /* One request for a collection; every pointer is borrowed. */
 struct collection_request {
   json_t *args;         /* query arguments: object of strings */

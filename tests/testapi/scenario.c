@@ -308,6 +308,38 @@ static int parse_route(json_t *spec, size_t idx, const char *base_dir,
   return 0;
 }
 
+/* Resolve each collection's rounds.follow to the route it names. */
+static int link_rounds(struct scenario *sc, struct integ_error *err)
+{
+  const char *follow;
+  size_t i, j;
+
+  for (i = 0; i < sc->nroutes; i++) {
+    if (!sc->routes[i].coll ||
+        !(follow = collection_follows(sc->routes[i].coll)))
+      continue;
+    for (j = 0; j < sc->nroutes; j++)
+      if (j != i && sc->routes[j].coll &&
+          strcmp(sc->routes[j].pattern, follow) == 0 &&
+          collection_link(sc->routes[i].coll, sc->routes[j].coll) == 0)
+        break;
+    if (j == sc->nroutes)
+      return util_error_set(err, INTEG_ECONFIG,
+                            "routes[%zu].collection.rounds.follow: no route "
+                            "\"%s\" with a collection that has rounds "
+                            "(add, update)",
+                            i, follow);
+  }
+  return 0;
+}
+
+void scenario_set_round(struct scenario *sc, size_t round)
+{
+  for (size_t i = 0; i < sc->nroutes; i++)
+    if (sc->routes[i].coll)
+      collection_set_round(sc->routes[i].coll, round);
+}
+
 int scenario_load(json_t *doc, const char *base_dir, uint64_t seed,
                   struct scenario **out, struct integ_error *err)
 {
@@ -352,6 +384,8 @@ int scenario_load(json_t *doc, const char *base_dir, uint64_t seed,
     if (rc)
       goto out;
   }
+  if ((rc = link_rounds(sc, err)))
+    goto out;
   *out = sc;
   sc = NULL;
   rc = 0;

@@ -40,6 +40,10 @@ void scenario_free(struct scenario *sc);
 /* The scenario's document. Borrowed: valid until scenario_free. */
 json_t *scenario_doc(const struct scenario *sc);
 
+/* Serve every collection as it is after `round` rounds of changes (the
+ * "rounds" key of a collection; testapi --round). */
+void scenario_set_round(struct scenario *sc, size_t round);
+
 /* Number of routes. */
 size_t scenario_route_count(const struct scenario *sc);
 

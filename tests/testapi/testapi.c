@@ -52,6 +52,7 @@ struct server {
   FILE *log_file;
   struct scenario *sc;
   uint64_t seed;
+  uint64_t round; /* --round: how far collections with rounds have moved */
 };
 
 /* One request, from its URI line to its completion. */
@@ -440,6 +441,7 @@ static enum MHD_Result control_scenario(struct server *s,
     }
     json_decref(doc);
   }
+  scenario_set_round(sc, (size_t)s->round);
   pthread_mutex_lock(&s->lock);
   old = s->sc;
   s->sc = sc;
@@ -672,10 +674,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 static void usage(FILE *f)
 {
   fputs("usage: testapi [--port N] [--scenario FILE] [--idle-exit SECONDS]\n"
-        "               [--log FILE] [--seed N]\n"
+        "               [--log FILE] [--seed N] [--round N]\n"
         "Serve a scripted HTTP API on 127.0.0.1 for tests. Prints \"port N\"\n"
         "when ready. --port 0 (the default) picks a free port;\n"
-        "--idle-exit 0 never exits on idle (default 60 s). Control\n"
+        "--idle-exit 0 never exits on idle (default 60 s). --round N\n"
+        "serves collections with \"rounds\" as after N rounds of changes.\n"
+        "Control\n"
         "endpoints: GET /_testapi/log, POST /_testapi/reset,\n"
         "POST /_testapi/scenario[?file=F], POST /_testapi/fail?route=R\n"
         "[&count=N][&status=S][&method=M][&retry_after=T],\n"
@@ -687,6 +691,7 @@ struct options {
   uint64_t port;
   uint64_t idle_s;
   uint64_t seed;
+  uint64_t round;
   const char *scenario;
   const char *log;
 };
@@ -699,6 +704,7 @@ static int parse_options(int argc, char **argv, struct options *o)
       {"idle-exit", required_argument, NULL, 'i'},
       {"log", required_argument, NULL, 'l'},
       {"seed", required_argument, NULL, 'S'},
+      {"round", required_argument, NULL, 'r'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int c;
@@ -706,7 +712,8 @@ static int parse_options(int argc, char **argv, struct options *o)
   memset(o, 0, sizeof(*o));
   o->idle_s = 60;
   o->seed = 1;
-  while ((c = getopt_long(argc, argv, "p:s:i:l:S:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "p:s:i:l:S:r:h", longopts, NULL)) !=
+         -1) {
     switch (c) {
     case 'p':
       if (util_parse_size(optarg, 65535, &o->port)) {
@@ -731,6 +738,15 @@ static int parse_options(int argc, char **argv, struct options *o)
     case 'S':
       if (util_parse_size(optarg, INT64_MAX, &o->seed)) {
         fprintf(stderr, "testapi: --seed: expected a number, got %s\n",
+                optarg);
+        return 2;
+      }
+      break;
+    case 'r':
+      if (util_parse_size(optarg, 10000, &o->round)) {
+        fprintf(stderr,
+                "testapi: --round: expected a number from 0 to 10000, "
+                "got %s\n",
                 optarg);
         return 2;
       }
@@ -803,6 +819,7 @@ int main(int argc, char **argv)
   s.start_ms = util_now_ms();
   s.last_activity_ms = s.start_ms;
   s.seed = o.seed;
+  s.round = o.round;
   rc = 1;
   s.log = json_array();
   if (!s.log)
@@ -814,6 +831,7 @@ int main(int argc, char **argv)
     rc = 2;
     goto out;
   }
+  scenario_set_round(s.sc, (size_t)s.round);
   if (o.log) {
     s.log_file = fopen(o.log, "a");
     if (!s.log_file) {
