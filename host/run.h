@@ -55,4 +55,27 @@ int run_discover(const struct plugin *pl, json_t *config,
 int run_check(const struct plugin *pl, json_t *config,
               const struct run_opts *o, struct integ_error *err);
 
+struct run_args {
+  const char *record;          /* --record FILE */
+  const char *replay;          /* --replay FILE */
+  const char *format;          /* --format, else the manifest's, else jsonl */
+  const char *to;              /* --output, else the manifest's, else stdout */
+  uint64_t checkpoint_records; /* the manifest's; 0: output.c's default */
+  int64_t checkpoint_ms;       /* the manifest's; 0: output.c's default */
+};
+
+/* Read a duration key of `obj` (a manifest string such as "30s", or a
+ * number of ms) into *ms; absent keys leave *ms alone. */
+int get_duration(json_t *obj, const char *key, const char *where, int64_t *ms,
+                 struct integ_error *err);
+
+struct store;
+
+/* Run one opened plugin; returns the exit status and logs failures.
+ * With a store, the run resumes from the connector's committed state,
+ * commits states as they become durable, and is logged in run history. */
+int run_with(const struct plugin *pl, const char *tag, const char *account,
+             json_t *config, json_t *node, struct store *store,
+             const struct run_args *a);
+
 #endif
