@@ -8,7 +8,8 @@ PACKAGES="build-essential autoconf automake libtool libtool-bin pkg-config
   libltdl-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
   libsqlite3-dev libssl-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev
   zlib1g-dev ca-certificates curl jq man-db tzdata iproute2 time
-  python3 python3-croniter python3-jsonschema python3-yaml"
+  python3 python3-croniter python3-jsonschema python3-yaml
+  abigail-tools"
 if [ "${1:-}" = --list ]; then
   echo $PACKAGES
   exit 0
