@@ -7,10 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "clock.h"
 #include "configfile.h"
 #include "error.h"
-#include "duration.h"
 #include "loader.h"
 #include "log.h"
 #include "manifest.h"
@@ -33,8 +31,23 @@ static void run_usage(FILE *f)
              "INTEG_NOW\n(fixes the clock; a testing aid).\n");
 }
 
+/* Run one connector with run_connector; its exit status: 2 when a
+ * setting is wrong (nothing ran), 1 when the run failed (said here). */
+static int run_one(const struct plugin *pl, const struct run_connector_args *c,
+                   const struct run_settings *s)
+{
+  struct integ_error err = {0, ""};
+  struct run_result res;
+  int rc = run_connector(pl, c, s, &res, &err);
+
+  if (rc)
+    log_error("%s", err.message);
+  run_result_free(&res);
+  return !rc ? EXIT_OK : res.started ? EXIT_RUN : EXIT_USAGE;
+}
+
 static int run_one_plugin(const char *name, const char *config_file,
-                          const struct run_args *a)
+                          const struct run_settings *s)
 {
   struct integ_error err = {0, ""};
   struct loader_path path = {NULL, 0};
@@ -52,7 +65,12 @@ static int run_one_plugin(const char *name, const char *config_file,
     log_error("%s", err.message[0] ? err.message : "out of memory");
     goto out;
   }
-  status = run_with(pl, name, "default", config, NULL, NULL, a);
+  {
+    struct run_connector_args c = {
+        .name = name, .account = "default", .config = config, .progress = 1};
+
+    status = run_one(pl, &c, s);
+  }
 out:
   loader_close(pl);
   loader_path_free(&path);
@@ -61,7 +79,7 @@ out:
 }
 
 /* Run the named connectors of the manifest, or every enabled one. */
-static int run_connectors(char **names, int n, const struct run_args *a)
+static int run_connectors(char **names, int n, const struct run_settings *a)
 {
   const char *file = cli_globals()->manifest;
   struct yaml_errors errs = {0};
@@ -69,7 +87,7 @@ static int run_connectors(char **names, int n, const struct run_args *a)
   struct loader_path lp = {NULL, 0};
   struct manifest *m = NULL;
   struct store *store = NULL;
-  struct run_args ma = *a;
+  struct run_settings ma = *a;
   int status = EXIT_USAGE, ran = 0;
 
   if ((a->record || a->replay) && n != 1)
@@ -81,21 +99,9 @@ static int run_connectors(char **names, int n, const struct run_args *a)
     log_error("%s", err.message);
     goto out;
   }
-  if (!ma.format)
-    ma.format = m->output_format;
-  if (!ma.to)
-    ma.to = m->output_to;
-  {
-    json_t *mo = json_object_get(m->root, "output");
-    json_t *v = json_object_get(mo, "checkpoint_records");
-
-    if (json_is_integer(v) && json_integer_value(v) > 0)
-      ma.checkpoint_records = (uint64_t)json_integer_value(v);
-    if (get_duration(mo, "checkpoint_interval", "output", &ma.checkpoint_ms,
-                     &err)) {
-      log_error("%s", err.message);
-      goto out;
-    }
+  if (run_settings_from_manifest(&ma, m, &err)) {
+    log_error("%s", err.message);
+    goto out;
   }
   for (int i = 0; i < n; i++)
     if (!manifest_connector(m, names[i])) {
@@ -124,7 +130,16 @@ static int run_connectors(char **names, int n, const struct run_args *a)
       status = EXIT_RUN;
       break;
     }
-    rc = run_with(pl, c->name, c->account, c->config, c->node, store, &ma);
+    {
+      struct run_connector_args ca = {.name = c->name,
+                                      .account = c->account,
+                                      .config = c->config,
+                                      .node = c->node,
+                                      .store = store,
+                                      .progress = 1};
+
+      rc = run_one(pl, &ca, &ma);
+    }
     loader_close(pl);
     ran++;
     if (rc > status)
@@ -154,7 +169,7 @@ int cmd_run(int argc, char **argv)
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *plugin = NULL, *config_file = NULL;
-  struct run_args a = {NULL, NULL, NULL, NULL, 0, 0};
+  struct run_settings a = {NULL, NULL, NULL, NULL, 0, 0};
   int opt;
 
   while ((opt = getopt_long(argc, argv, "p:f:o:h", opts, NULL)) != -1) {

@@ -176,6 +176,7 @@ int loader_path_init(struct loader_path *p, const char *const *extra,
                      size_t n_extra, struct integ_error *err)
 {
   const char *env = getenv("INTEG_PLUGIN_PATH");
+  int rc = 0;
 
   p->dirs = NULL;
   p->n = 0;
@@ -183,19 +184,23 @@ int loader_path_init(struct loader_path *p, const char *const *extra,
     const char *colon = strchr(env, ':');
     size_t len = colon ? (size_t)(colon - env) : strlen(env);
 
-    if (path_add(p, env, len))
-      goto nomem;
+    rc = path_add(p, env, len);
+    if (rc)
+      goto out;
     env = colon ? colon + 1 : NULL;
   }
-  for (size_t i = 0; i < n_extra; i++)
-    if (path_add(p, extra[i], strlen(extra[i])))
-      goto nomem;
-  if (path_add(p, PKGLIBDIR "/plugins", strlen(PKGLIBDIR "/plugins")))
-    goto nomem;
+  for (size_t i = 0; i < n_extra; i++) {
+    rc = path_add(p, extra[i], strlen(extra[i]));
+    if (rc)
+      goto out;
+  }
+  rc = path_add(p, PKGLIBDIR "/plugins", strlen(PKGLIBDIR "/plugins"));
+out:
+  if (rc) {
+    loader_path_free(p);
+    return error_set(err, rc, "out of memory building plugin path");
+  }
   return 0;
-nomem:
-  loader_path_free(p);
-  return error_set(err, INTEG_ENOMEM, "out of memory building plugin path");
 }
 
 void loader_path_free(struct loader_path *p)

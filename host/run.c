@@ -13,8 +13,8 @@
 #include "log.h"
 #include "progress.h"
 #include "run.h"
-#include "cli.h"
 #include "duration.h"
+#include "manifest.h"
 #include "store.h"
 
 /* The plugin's opaque handles (integ_request, integ_response,
@@ -701,20 +701,12 @@ int run_check(const struct plugin *pl, json_t *config,
   return run_call(pl, config, o, NULL, err);
 }
 
-/* Where a connector's states go: the store, per (account, connector,
- * stream). A state whose members are all objects is taken as keyed by
- * stream (the convention emit.h describes) and stored one row a stream;
- * any other shape is stored whole under the stream "". */
-struct committer {
-  struct store *store;
-  const char *account;
-  const char *connector;
-  uint64_t commits;
-};
+/* ------------------------------------------------- running a connector */
 
-static int commit_state(void *arg, json_t *state, struct integ_error *err)
+int run_state_commit(struct store *s, const char *account,
+                     const char *connector, json_t *state,
+                     struct integ_error *err)
 {
-  struct committer *c = arg;
   const char *k;
   json_t *v, *rows = state;
   int by_stream = json_object_size(state) > 0, rc;
@@ -722,18 +714,14 @@ static int commit_state(void *arg, json_t *state, struct integ_error *err)
   json_object_foreach(state, k, v) by_stream &= json_is_object(v) && *k;
   if (!by_stream && !(rows = json_pack("{s:O}", "", state)))
     return error_set(err, INTEG_ENOMEM, "out of memory");
-  rc = store_state_put(c->store, c->account, c->connector, rows, err);
+  rc = store_state_put(s, account, connector, rows, err);
   if (rows != state)
     json_decref(rows);
-  if (!rc)
-    c->commits++;
   return rc;
 }
 
-/* The state to resume from (new reference, NULL when none). */
-static int load_state(struct store *s, const char *account,
-                      const char *connector, json_t **state,
-                      struct integ_error *err)
+int run_state_load(struct store *s, const char *account, const char *connector,
+                   json_t **state, struct integ_error *err)
 {
   json_t *rows = NULL, *whole;
   int rc = store_state_get(s, account, connector, &rows, err);
@@ -750,10 +738,28 @@ static int load_state(struct store *s, const char *account,
   return 0;
 }
 
+/* The output's commit callback: states into the store. */
+struct committer {
+  struct store *store;
+  const char *account;
+  const char *connector;
+  uint64_t commits;
+};
+
+static int commit_state(void *arg, json_t *state, struct integ_error *err)
+{
+  struct committer *c = arg;
+  int rc = run_state_commit(c->store, c->account, c->connector, state, err);
+
+  if (!rc)
+    c->commits++;
+  return rc;
+}
+
 /* Read a duration key of `obj` (a manifest string such as "30s", or a
  * number of ms) into *ms; absent keys leave *ms alone. */
-int get_duration(json_t *obj, const char *key, const char *where, int64_t *ms,
-                 struct integ_error *err)
+static int get_duration(json_t *obj, const char *key, const char *where,
+                        int64_t *ms, struct integ_error *err)
 {
   json_t *v = json_object_get(obj, key);
 
@@ -763,6 +769,7 @@ int get_duration(json_t *obj, const char *key, const char *where, int64_t *ms,
     *ms = json_integer_value(v);
     return 0;
   }
+  /* duration_parse fails only with INTEG_EINVAL: the text is wrong. */
   if (json_is_string(v) &&
       duration_parse(json_string_value(v), ms, NULL, err) == 0)
     return 0;
@@ -778,9 +785,8 @@ static void get_long(json_t *obj, const char *key, long *out)
     *out = (long)json_integer_value(v);
 }
 
-/* The connector's retry, rate_limit and http keys into an http_config. */
-static int http_from_node(struct http_config *h, json_t *node,
-                          struct integ_error *err)
+int run_http_config(struct http_config *h, json_t *node,
+                    struct integ_error *err)
 {
   json_t *retry = json_object_get(node, "retry");
   json_t *rate = json_object_get(node, "rate_limit");
@@ -788,30 +794,38 @@ static int http_from_node(struct http_config *h, json_t *node,
   json_t *v;
   int64_t ms;
   long n;
+  int rc;
 
-  if (json_is_integer(json_object_get(retry, "max_attempts")))
-    h->retry.max_attempts =
-        (unsigned)json_integer_value(json_object_get(retry, "max_attempts"));
-  if (get_duration(retry, "base", "retry", &h->retry.base_ms, err) ||
-      get_duration(retry, "max", "retry", &h->retry.max_ms, err) ||
-      get_duration(retry, "max_elapsed", "retry", &h->retry.max_elapsed_ms,
-                   err))
-    return INTEG_ECONFIG;
+  if (json_is_integer(v = json_object_get(retry, "max_attempts")))
+    h->retry.max_attempts = (unsigned)json_integer_value(v);
+  rc = get_duration(retry, "base", "retry", &h->retry.base_ms, err);
+  if (rc)
+    return rc;
+  rc = get_duration(retry, "max", "retry", &h->retry.max_ms, err);
+  if (rc)
+    return rc;
+  rc = get_duration(retry, "max_elapsed", "retry", &h->retry.max_elapsed_ms,
+                    err);
+  if (rc)
+    return rc;
   if (json_is_number(v = json_object_get(rate, "per_second")))
     h->rate_per_second = json_number_value(v);
   if (json_is_number(v = json_object_get(rate, "burst")))
     h->rate_burst = json_number_value(v);
   ms = h->limits.connect_timeout_ms;
-  if (get_duration(http, "connect_timeout", "http", &ms, err))
-    return INTEG_ECONFIG;
+  rc = get_duration(http, "connect_timeout", "http", &ms, err);
+  if (rc)
+    return rc;
   h->limits.connect_timeout_ms = (long)ms;
   ms = h->limits.timeout_ms;
-  if (get_duration(http, "timeout", "http", &ms, err))
-    return INTEG_ECONFIG;
+  rc = get_duration(http, "timeout", "http", &ms, err);
+  if (rc)
+    return rc;
   h->limits.timeout_ms = (long)ms;
   ms = h->limits.low_speed_time_s * 1000;
-  if (get_duration(http, "low_speed_time", "http", &ms, err))
-    return INTEG_ECONFIG;
+  rc = get_duration(http, "low_speed_time", "http", &ms, err);
+  if (rc)
+    return rc;
   h->limits.low_speed_time_s = (long)(ms + 999) / 1000;
   get_long(http, "max_redirects", &h->limits.max_redirects);
   n = (long)h->limits.max_body;
@@ -826,77 +840,102 @@ static int http_from_node(struct http_config *h, json_t *node,
                       &h->breaker_cooldown_ms, err);
 }
 
-/* Run one opened plugin; returns the exit status and logs failures.
- * With a store, the run resumes from the connector's committed state,
- * commits states as they become durable, and is logged in run history. */
-int run_with(const struct plugin *pl, const char *tag, const char *account,
-             json_t *config, json_t *node, struct store *store,
-             const struct run_args *a)
+int run_settings_from_manifest(struct run_settings *s,
+                               const struct manifest *m,
+                               struct integ_error *err)
 {
-  struct integ_error err = {0, ""};
-  struct run_stats stats = {0};
-  struct committer com = {store, account, tag, 0};
+  json_t *mo = json_object_get(m->root, "output");
+  json_t *v = json_object_get(mo, "checkpoint_records");
+
+  if (!s->format)
+    s->format = m->output_format;
+  if (!s->to)
+    s->to = m->output_to;
+  if (json_is_integer(v) && json_integer_value(v) > 0)
+    s->checkpoint_records = (uint64_t)json_integer_value(v);
+  return get_duration(mo, "checkpoint_interval", "output", &s->checkpoint_ms,
+                      err);
+}
+
+int run_connector(const struct plugin *pl, const struct run_connector_args *c,
+                  const struct run_settings *s, struct run_result *res,
+                  struct integ_error *err)
+{
+  struct committer com = {c->store, c->account, c->name, 0};
   struct output_config oc;
   struct clock clk;
   struct run_opts o;
   struct http_config http;
   json_t *state = NULL;
   int64_t run_id = 0;
-  int status = EXIT_USAGE;
+  int rc;
 
-  http_config_init(&http);
-  http.tag = tag;
-  http.record_file = a->record;
-  http.replay_file = a->replay;
+  memset(res, 0, sizeof(*res));
   memset(&oc, 0, sizeof(oc));
-  if (clock_init(&clk, &err) || http_from_node(&http, node, &err) ||
-      emit_format_parse(a->format ? a->format : "jsonl", &oc.format, &err))
+  http_config_init(&http);
+  http.tag = c->name;
+  http.record_file = s->record;
+  http.replay_file = s->replay;
+  http.store = c->store;
+  rc = clock_init(&clk, err);
+  if (rc)
     goto out;
-  oc.to = a->to;
-  oc.checkpoint_records = a->checkpoint_records;
-  oc.checkpoint_ms = a->checkpoint_ms;
-  oc.connector = tag;
-  oc.account = account;
+  rc = run_http_config(&http, c->node, err);
+  if (rc)
+    goto out;
+  rc = emit_format_parse(s->format ? s->format : "jsonl", &oc.format, err);
+  if (rc)
+    goto out;
+  oc.to = s->to;
+  oc.checkpoint_records = s->checkpoint_records;
+  oc.checkpoint_ms = s->checkpoint_ms;
+  oc.connector = c->name;
+  oc.account = c->account;
   oc.clock = &clk;
   oc.out_fd = STDOUT_FILENO;
-  http.store = store;
-  if (store) {
+  res->started = 1;
+  if (c->store) {
     oc.commit = commit_state;
     oc.commit_arg = &com;
-    status = EXIT_RUN;
-    if (load_state(store, account, tag, &state, &err) ||
-        store_run_begin(store, account, tag, clock_now_ms(NULL), &run_id,
-                        &err))
+    rc = run_state_load(c->store, c->account, c->name, &state, err);
+    if (rc)
+      goto out;
+    rc = store_run_begin(c->store, c->account, c->name, clock_now_ms(NULL),
+                         &run_id, err);
+    if (rc)
       goto out;
   }
-  o.tag = tag;
+  o.tag = c->name;
   o.clock = &clk;
   o.http = &http;
   o.output = &oc;
-  o.progress = 1;
-  status = EXIT_RUN;
-  if (run_plugin(pl, config, state, &o, &stats, &err))
+  o.progress = c->progress;
+  rc = run_plugin(pl, c->config, state, &o, &res->stats, err);
+  res->commits = com.commits;
+  if (rc)
     goto out;
   log_info("%s: %llu records, %llu states (%llu committed), %llu HTTP "
            "requests (%llu retries, %llu connections)",
-           tag, (unsigned long long)stats.records,
-           (unsigned long long)stats.states, (unsigned long long)com.commits,
-           (unsigned long long)stats.http.requests,
-           (unsigned long long)stats.http.retries,
-           (unsigned long long)stats.http.connects);
-  status = EXIT_OK;
+           c->name, (unsigned long long)res->stats.records,
+           (unsigned long long)res->stats.states,
+           (unsigned long long)com.commits,
+           (unsigned long long)res->stats.http.requests,
+           (unsigned long long)res->stats.http.retries,
+           (unsigned long long)res->stats.http.connects);
 out:
-  if (status != EXIT_OK)
-    log_error("%s", err.message);
   if (run_id) {
-    struct integ_error herr;
+    struct integ_error herr = {0, ""};
 
-    if (store_run_end(store, run_id, clock_now_ms(NULL),
-                      status == EXIT_OK ? "ok" : "failed", stats.records,
-                      status == EXIT_OK ? NULL : err.message, &herr))
+    if (store_run_end(c->store, run_id, clock_now_ms(NULL),
+                      rc ? "failed" : "ok", res->stats.records,
+                      rc ? err->message : NULL, &herr))
       log_warn("run history: %s", herr.message);
   }
   json_decref(state);
-  run_stats_free(&stats);
-  return status;
+  return rc;
+}
+
+void run_result_free(struct run_result *res)
+{
+  run_stats_free(&res->stats);
 }
