@@ -475,9 +475,12 @@ static int two_states(const struct integ_host *h, integ_ctx *ctx,
   int rc = h->emit_state(ctx, s1, err);
 
   assert_int_equal(rc, 0);
-  json_object_set_new(json_object_get(s1, "users"), "n", json_integer(9));
   assert_int_equal(h->emit_state(ctx, s2, err), 0);
-  assert_int_equal(h->emit_state(ctx, json_array(), err), INTEG_EINVAL);
+  /* The host keeps a copy: a plugin may change or free its state after. */
+  json_object_set_new(json_object_get(s2, "users"), "n", json_integer(9));
+  json_decref(s1);
+  s1 = json_array(); /* not an object: refused */
+  assert_int_equal(h->emit_state(ctx, s1, err), INTEG_EINVAL);
   json_decref(s1);
   json_decref(s2);
   return 0;
