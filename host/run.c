@@ -928,7 +928,7 @@ out:
 
     if (store_run_end(c->store, run_id, clock_now_ms(NULL),
                       rc ? "failed" : "ok", res->stats.records,
-                      rc ? err->message : NULL, &herr))
+                      rc && err ? err->message : NULL, &herr))
       log_warn("run history: %s", herr.message);
   }
   json_decref(state);
