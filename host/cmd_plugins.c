@@ -46,8 +46,8 @@ int cmd_plugins(int argc, char **argv)
       printf("Usage: integ plugins\n"
              "List every plugin on the plugin path ($INTEG_PLUGIN_PATH, "
              "then the\nmanifest's plugin_path, then %s/plugins): name, "
-             "version, ABI and file.\nPlugins that cannot be loaded are "
-             "listed as BROKEN with the reason.\n",
+             "version, the plugin ABI\nit needs, and file. Plugins that "
+             "cannot be loaded are listed as BROKEN with\nthe reason.\n",
              PKGLIBDIR);
       return EXIT_OK;
     }

@@ -4,10 +4,20 @@
  * manner of collectd's "dlopen failed ... check that the plugin was built
  * for this version". Plugins are opened by absolute path only, so libltdl's
  * own search (LD_LIBRARY_PATH, LTDL_LIBRARY_PATH) is never used.
+ *
+ * Symbols are bound at load (RTLD_NOW | RTLD_LOCAL, as Redis modules and
+ * collectd load), so a plugin that calls a function nothing defines is
+ * refused here with the symbol named, not killed by the dynamic linker in
+ * the middle of a run. libltdl's own dlopen loader asks for RTLD_LAZY and
+ * lt_dladvise has no way to ask for more, so the loader installs one of
+ * its own through libltdl's module-loader interface (lt_dlloader_add) in
+ * place of libltdl's ("lt_dlopen"); libltdl still keeps the handles, their
+ * reference counts, lt_dlsym and lt_dlclose.
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libltdl/lt_dlloader.h>
 #include <ltdl.h>
 
 #include "buf.h"
@@ -26,10 +37,120 @@
 #define PKGLIBDIR "/usr/local/lib/integ"
 #endif
 
-/* The smallest plugin vtable each ABI minor may have: through `check`. */
+/* The smallest plugin vtable each ABI minor (0.3 on) may have: through
+ * `check`. */
 #define PLUGIN_MIN_SIZE                                                       \
   (offsetof(struct integ_plugin, check) +                                     \
    sizeof(((struct integ_plugin *)0)->check))
+
+/* ---------------------------------------------- eager binding loader */
+
+#define NOW_LOADER "integ_dlopen_now"
+
+/* Our libltdl module loader. libltdl frees the vtable with free() when it
+ * removes the loader (at the last lt_dlexit), so it is malloc'd, first in
+ * a struct that also holds the dynamic linker's message for the last open
+ * that failed: libltdl offers no way to pass such a text through
+ * lt_dlerror. */
+struct now_loader {
+  lt_dlvtable vt; /* first: libltdl frees the struct through it */
+  char error[512];
+};
+
+static lt_module now_open(lt_user_data data, const char *file,
+                          lt_dladvise advise)
+{
+  struct now_loader *l = data;
+  void *m;
+
+  (void)advise; /* always local: one plugin's symbols never bind another's */
+  m = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+  if (!m) {
+    const char *why = dlerror();
+
+    snprintf(l->error, sizeof(l->error), "%s", why ? why : "dlopen failed");
+    lt_dlseterror(LT_ERROR_CANNOT_OPEN);
+  }
+  return m;
+}
+
+static int now_close(lt_user_data data, lt_module m)
+{
+  (void)data;
+  if (dlclose(m)) {
+    lt_dlseterror(LT_ERROR_CANNOT_CLOSE);
+    return 1;
+  }
+  return 0;
+}
+
+static void *now_sym(lt_user_data data, lt_module m, const char *name)
+{
+  void *p;
+
+  (void)data;
+  dlerror();
+  p = dlsym(m, name);
+  if (!p)
+    lt_dlseterror(LT_ERROR_SYMBOL_NOT_FOUND);
+  return p;
+}
+
+/* lt_dlinit, then make our loader the one libltdl opens files with. Each
+ * first lt_dlinit (libltdl counts them) starts with libltdl's default
+ * loaders again, so this runs after every one. */
+static int ltdl_init(struct integ_error *err)
+{
+  const lt_dlvtable *ours;
+  struct now_loader *l;
+  lt_dlvtable *lazy;
+
+  if (lt_dlinit())
+    return error_set(err, INTEG_EPLUGIN, "libltdl: %s", lt_dlerror());
+  ours = lt_dlloader_find(NOW_LOADER);
+  if (ours) {
+    l = ours->dlloader_data;
+    l->error[0] = '\0'; /* no stale reason for the open about to come */
+    return 0;
+  }
+  l = calloc(1, sizeof(*l));
+  if (!l) {
+    lt_dlexit();
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  l->vt.name = NOW_LOADER;
+  l->vt.module_open = now_open;
+  l->vt.module_close = now_close;
+  l->vt.find_sym = now_sym;
+  l->vt.dlloader_data = l;
+  l->vt.priority = LT_DLLOADER_PREPEND;
+  if (lt_dlloader_add(&l->vt)) {
+    free(l);
+    lt_dlexit();
+    return error_set(err, INTEG_EPLUGIN, "libltdl: cannot add a loader: %s",
+                     lt_dlerror());
+  }
+  /* libltdl tries its loaders in turn: were its lazy one left, a plugin
+   * that ours refuses would open there after all. */
+  lazy = lt_dlloader_remove("lt_dlopen");
+  free(lazy);
+  return 0;
+}
+
+/* The dynamic linker's reason for the last open that failed. */
+static const char *ltdl_open_error(void)
+{
+  const lt_dlvtable *ours = lt_dlloader_find(NOW_LOADER);
+  const struct now_loader *l = ours ? ours->dlloader_data : NULL;
+  const char *why;
+
+  if (l && l->error[0])
+    return l->error;
+  why = lt_dlerror();
+  return why ? why : "unknown reason";
+}
+
+/* ------------------------------------------------------------- paths */
 
 static int path_add(struct loader_path *p, const char *dir, size_t len)
 {
@@ -55,6 +176,7 @@ int loader_path_init(struct loader_path *p, const char *const *extra,
                      size_t n_extra, struct integ_error *err)
 {
   const char *env = getenv("INTEG_PLUGIN_PATH");
+  int rc = 0;
 
   p->dirs = NULL;
   p->n = 0;
@@ -62,19 +184,23 @@ int loader_path_init(struct loader_path *p, const char *const *extra,
     const char *colon = strchr(env, ':');
     size_t len = colon ? (size_t)(colon - env) : strlen(env);
 
-    if (path_add(p, env, len))
-      goto nomem;
+    rc = path_add(p, env, len);
+    if (rc)
+      goto out;
     env = colon ? colon + 1 : NULL;
   }
-  for (size_t i = 0; i < n_extra; i++)
-    if (path_add(p, extra[i], strlen(extra[i])))
-      goto nomem;
-  if (path_add(p, PKGLIBDIR "/plugins", strlen(PKGLIBDIR "/plugins")))
-    goto nomem;
+  for (size_t i = 0; i < n_extra; i++) {
+    rc = path_add(p, extra[i], strlen(extra[i]));
+    if (rc)
+      goto out;
+  }
+  rc = path_add(p, PKGLIBDIR "/plugins", strlen(PKGLIBDIR "/plugins"));
+out:
+  if (rc) {
+    loader_path_free(p);
+    return error_set(err, rc, "out of memory building plugin path");
+  }
   return 0;
-nomem:
-  loader_path_free(p);
-  return error_set(err, INTEG_ENOMEM, "out of memory building plugin path");
 }
 
 void loader_path_free(struct loader_path *p)
@@ -185,8 +311,9 @@ static char *name_from_file(const char *file)
   return strndup(base, len);
 }
 
-static int check_vtable(const char *file, const char *expect,
-                        const struct integ_plugin *vt, struct integ_error *err)
+int loader_check_vtable(const char *file, const char *expect,
+                        const struct integ_plugin *vt, uint32_t host_minor,
+                        struct integ_error *err)
 {
   if (!vt)
     return error_set(err, INTEG_EPLUGIN,
@@ -198,14 +325,22 @@ static int check_vtable(const char *file, const char *expect,
                      "integ has ABI %u.%u (major versions differ: rebuild "
                      "the plugin against this integ's SDK)",
                      file, vt->abi_major, vt->abi_minor, INTEG_ABI_MAJOR,
-                     INTEG_ABI_MINOR);
-  if (vt->abi_minor > INTEG_ABI_MINOR)
+                     host_minor);
+  if (vt->abi_minor > host_minor)
     return error_set(err, INTEG_EABI,
-                     "%s: refusing plugin: built for plugin ABI %u.%u, newer "
+                     "%s: refusing plugin: it needs plugin ABI %u.%u, newer "
                      "than this integ's ABI %u.%u (upgrade integ, or "
                      "rebuild the plugin against this integ's SDK)",
                      file, vt->abi_major, vt->abi_minor, INTEG_ABI_MAJOR,
-                     INTEG_ABI_MINOR);
+                     host_minor);
+  if (vt->abi_minor < INTEG_ABI_MINOR_MIN)
+    return error_set(err, INTEG_EABI,
+                     "%s: refusing plugin: built for plugin ABI %u.%u, "
+                     "older than ABI %u.%u, the oldest this integ (ABI "
+                     "%u.%u) loads (rebuild the plugin against this "
+                     "integ's SDK)",
+                     file, vt->abi_major, vt->abi_minor, INTEG_ABI_MAJOR,
+                     INTEG_ABI_MINOR_MIN, INTEG_ABI_MAJOR, host_minor);
   if (vt->size < PLUGIN_MIN_SIZE)
     return error_set(err, INTEG_EABI,
                      "%s: refusing plugin: its vtable is %zu bytes, smaller "
@@ -225,6 +360,29 @@ static int check_vtable(const char *file, const char *expect,
                      "required in its vtable",
                      file, vt->name);
   return 0;
+}
+
+/* The refusal for a file the dynamic linker would not open. */
+static int open_failed(const char *file, struct integ_error *err)
+{
+  const char *why = ltdl_open_error();
+  const char *undef = strstr(why, "undefined symbol: ");
+
+  if (undef) {
+    const char *sym = undef + strlen("undefined symbol: ");
+
+    return error_set(err, INTEG_EPLUGIN,
+                     "%s: refusing plugin: undefined symbol %.*s (it calls "
+                     "or uses something that neither it nor the libraries "
+                     "it links define: link it with the library that "
+                     "defines it, and build plugins with -Wl,-z,defs to "
+                     "catch this at link time)",
+                     file, (int)strcspn(sym, " ,("), sym);
+  }
+  return error_set(err, INTEG_EPLUGIN,
+                   "%s: cannot load plugin: %s (check that it was built "
+                   "for this system and that its libraries are installed)",
+                   file, why);
 }
 
 int loader_open_file(const char *file, const char *expect_name,
@@ -252,23 +410,19 @@ int loader_open_file(const char *file, const char *expect_name,
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
-  if (lt_dlinit()) {
-    rc = error_set(err, INTEG_EPLUGIN, "libltdl: %s", lt_dlerror());
+  rc = ltdl_init(err);
+  if (rc)
     goto out;
-  }
   inited = 1;
-  /* Local symbols, as Redis modules load: one plugin's symbols never bind
-   * another's. */
+  /* Local symbols (our loader always asks for them): one plugin's symbols
+   * never bind another's. */
   if (lt_dladvise_init(&advise) || lt_dladvise_local(&advise)) {
     rc = error_set(err, INTEG_EPLUGIN, "libltdl: %s", lt_dlerror());
     goto out;
   }
   h = lt_dlopenadvise(abs, advise);
   if (!h) {
-    rc = error_set(err, INTEG_EPLUGIN,
-                   "%s: cannot load plugin: %s (check that it was built "
-                   "for this system and that its libraries are installed)",
-                   abs, lt_dlerror());
+    rc = open_failed(abs, err);
     goto out;
   }
   init = (integ_plugin_init_fn)(uintptr_t)lt_dlsym(h, INTEG_PLUGIN_SYMBOL);
@@ -285,7 +439,7 @@ int loader_open_file(const char *file, const char *expect_name,
     goto out;
   }
   pl->vt = init();
-  rc = check_vtable(abs, name, pl->vt, err);
+  rc = loader_check_vtable(abs, name, pl->vt, INTEG_ABI_MINOR, err);
   if (rc)
     goto out;
   pl->path = abs;

@@ -4,14 +4,17 @@
  * only. Before a file is opened the loader refuses it, naming the file and
  * the reason, when it or its directory is group- or world-writable or owned
  * by someone other than root or the current user, or when it is not a
- * shared object; after opening, when it lacks the entry symbol, was built
- * for another ABI, has a vtable too small for the ABI it claims, or names
- * itself differently from its file.
+ * shared object; when it uses a symbol that nothing defines (every symbol
+ * is bound at load); after opening, when it lacks the entry symbol, was
+ * built for another ABI major, needs a newer ABI minor than this host's or
+ * one older than INTEG_ABI_MINOR_MIN, has a vtable too small for the minor
+ * it needs, or names itself differently from its file.
  */
 #ifndef INTEG_HOST_LOADER_H
 #define INTEG_HOST_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <integ/plugin.h>
 
@@ -48,6 +51,15 @@ int loader_open_file(const char *file, const char *expect_name,
                      struct plugin **out, struct integ_error *err);
 
 void loader_close(struct plugin *pl);
+
+/* The ABI checks of loader_open_file on a plugin's vtable `vt` from
+ * `file`, as a host of minor host_minor (INTEG_ABI_MINOR; tests pass
+ * others) would make them; expect is the name the plugin must carry.
+ * Returns 0, or INTEG_EABI / INTEG_EPLUGIN with err naming the file, the
+ * reason and the fix. */
+int loader_check_vtable(const char *file, const char *expect,
+                        const struct integ_plugin *vt, uint32_t host_minor,
+                        struct integ_error *err);
 
 /* Call fn for every NAME.so in every directory of the path, in path order
  * and by name within a directory: with the opened plugin (then closed

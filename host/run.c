@@ -2,15 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
 #include "progress.h"
 #include "run.h"
+#include "duration.h"
+#include "manifest.h"
+#include "store.h"
 
 /* The plugin's opaque handles (integ_request, integ_response,
  * integ_jsonpath) are the host's own http_request, http_response and
@@ -33,6 +38,9 @@ struct integ_ctx {
   struct path_cache *paths;
   struct output *out;
   struct progress *progress; /* NULL unless stderr is a TTY */
+  /* The response of the last emit_batch that failed with one, for
+   * http_detail(ctx, NULL); owned, freed by the next emit_batch. */
+  struct http_response *batch_failed;
 };
 
 static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
@@ -64,6 +72,7 @@ static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
 static int host_emit_state(integ_ctx *ctx, json_t *state,
                            struct integ_error *err)
 {
+  json_t *copy;
   int rc;
 
   if (!json_is_object(state))
@@ -74,11 +83,18 @@ static int host_emit_state(integ_ctx *ctx, json_t *state,
     return error_set(err, INTEG_EPLUGIN,
                      "plugin %s: emit_state called outside run()",
                      ctx->pl->vt->name);
+  /* Copied first: a state written but not kept would be lost from the
+   * run's summary (and the tap's final STATE). */
+  copy = json_deep_copy(state);
+  if (!copy)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
   rc = output_state(ctx->out, state, err);
-  if (rc)
+  if (rc) {
+    json_decref(copy);
     return rc;
+  }
   json_decref(ctx->stats->state);
-  ctx->stats->state = json_deep_copy(state);
+  ctx->stats->state = copy;
   ctx->stats->states++;
   return 0;
 }
@@ -100,39 +116,79 @@ static struct http_request *req_of(integ_request *r)
   return (struct http_request *)(void *)r;
 }
 
-static integ_request *host_request_new(integ_ctx *ctx, const char *method,
-                                       const char *url, unsigned flags)
+/* An HTTP method is a token (RFC 9110): letters, digits and !#$%&'*+-.^_`|~ */
+static int is_token(const char *s)
 {
+  if (!s || !*s)
+    return 0;
+  for (; *s; s++)
+    if (*s <= ' ' || *s >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *s))
+      return 0;
+  return 1;
+}
+
+static integ_request *host_request_new(integ_ctx *ctx, const char *method,
+                                       const char *url, unsigned flags,
+                                       struct integ_error *err)
+{
+  struct http_request *r;
   unsigned f = 0;
 
-  (void)ctx;
+  if (!is_token(method)) {
+    error_set(err, INTEG_EINVAL,
+              "plugin %s: request_new: '%s' is not an HTTP method",
+              ctx->pl->vt->name, method ? method : "(null)");
+    return NULL;
+  }
+  if (!url || (strncasecmp(url, "http://", 7) != 0 &&
+               strncasecmp(url, "https://", 8) != 0)) {
+    /* The scheme only: a URL may carry a secret. */
+    error_set(err, INTEG_EINVAL,
+              "plugin %s: request_new: the URL must be absolute, http:// "
+              "or https://, not '%.*s...'",
+              ctx->pl->vt->name, url ? (int)strcspn(url, ":/?") : 6,
+              url ? url : "(null)");
+    return NULL;
+  }
   if (flags & INTEG_REQ_POST_SAFE)
     f |= HTTP_REQ_POST_SAFE;
   if (flags & INTEG_REQ_EXPECT_JSON)
     f |= HTTP_REQ_EXPECT_JSON;
-  return (integ_request *)(void *)http_request_new(method, url, f);
+  r = http_request_new(method, url, f);
+  if (!r)
+    error_set(err, INTEG_ENOMEM, "out of memory");
+  return (integ_request *)(void *)r;
 }
 
 static int host_request_query(integ_request *req, const char *name,
                               const char *value)
 {
+  if (!req || !name || !*name)
+    return INTEG_EINVAL;
   return http_request_query(req_of(req), name, value);
 }
 
+/* A header name is a token; a value may not end the header line early. */
 static int host_request_header(integ_request *req, const char *name,
                                const char *value)
 {
+  if (!req || !is_token(name) || !value || strpbrk(value, "\r\n"))
+    return INTEG_EINVAL;
   return http_request_header(req_of(req), name, value);
 }
 
 static int host_request_body_json(integ_request *req, json_t *body)
 {
+  if (!req || !body)
+    return INTEG_EINVAL;
   return http_request_body_json(req_of(req), body);
 }
 
 static int host_request_body_form(integ_request *req, const char *name,
                                   const char *value)
 {
+  if (!req || !name)
+    return INTEG_EINVAL;
   return http_request_body_form(req_of(req), name, value);
 }
 
@@ -180,6 +236,10 @@ static const char *host_response_body(const integ_response *resp, size_t *len)
 static json_t *host_response_json(integ_response *resp,
                                   struct integ_error *err)
 {
+  if (!resp) {
+    error_set(err, INTEG_EINVAL, "response_json: no response");
+    return NULL;
+  }
   return http_response_json(resp_of(resp), err);
 }
 
@@ -191,6 +251,30 @@ static const char *host_response_category(const integ_response *resp)
 static void host_response_free(integ_response *resp)
 {
   http_response_free(resp_of(resp));
+}
+
+static int host_http_detail(integ_ctx *ctx, const integ_response *resp,
+                            struct integ_http_detail *d)
+{
+  const struct http_response *r = resp ? resp_of(resp) : ctx->batch_failed;
+
+  if (!d || d->size < offsetof(struct integ_http_detail, request_id) +
+                          sizeof(d->request_id))
+    return INTEG_EINVAL;
+  if (!r)
+    return INTEG_ENOTFOUND;
+  d->status = r->status;
+  d->retryable = r->retryable;
+  d->attempts = (long)r->attempts;
+  d->retry_after_ms = r->retry_after_ms >= 0 && r->retry_after_ms <= LONG_MAX
+                          ? (long)r->retry_after_ms
+                          : -1;
+  d->category = http_category_name(r->category);
+  d->url = r->url;
+  d->provider_code = r->provider_code;
+  d->provider_message = r->provider_message;
+  d->request_id = r->request_id;
+  return 0;
 }
 
 /* ---------------------------------------------------------- JSONPath */
@@ -235,41 +319,50 @@ static void host_jsonpath_free(integ_jsonpath *jp)
 
 /* --------------------------------------------------------- emit_batch */
 
-static struct jsonpath *cached_path(integ_ctx *ctx, const char *query,
-                                    struct integ_error *err)
+/* The compiled query, from the cache or compiled now into *jp
+ * (borrowed from the cache). */
+static int cached_path(integ_ctx *ctx, const char *query, struct jsonpath **jp,
+                       struct integ_error *err)
 {
   struct path_cache *p;
+  int rc;
 
+  *jp = NULL;
   for (p = ctx->paths; p; p = p->next)
-    if (strcmp(p->query, query) == 0)
-      return p->jp;
+    if (strcmp(p->query, query) == 0) {
+      *jp = p->jp;
+      return 0;
+    }
   p = calloc(1, sizeof(*p));
   if (!p || !(p->query = strdup(query))) {
     free(p);
-    error_set(err, INTEG_ENOMEM, "out of memory");
-    return NULL;
+    return error_set(err, INTEG_ENOMEM, "out of memory");
   }
-  if (jsonpath_compile(query, strlen(query), &p->jp, err)) {
+  rc = jsonpath_compile(query, strlen(query), &p->jp, err);
+  if (rc) {
     error_prefix(err, "plugin %s: JSONPath '%s'", ctx->pl->vt->name, query);
     free(p->query);
     free(p);
-    return NULL;
+    return rc;
   }
   p->next = ctx->paths;
   ctx->paths = p;
-  return p->jp;
+  *jp = p->jp;
+  return 0;
 }
 
-/* The target of Link: <URL>; rel="next" (RFC 8288), or NULL. New string. */
-static char *link_next(const char *link)
+/* The target of Link: <URL>; rel="next" (RFC 8288) into *next (a new
+ * string), or NULL when there is none. Returns 0 or INTEG_ENOMEM. */
+static int link_next(const char *link, char **next)
 {
   const char *p = link;
 
+  *next = NULL;
   while (p && *p) {
     const char *lt = strchr(p, '<'), *gt, *end;
 
     if (!lt || !(gt = strchr(lt, '>')))
-      return NULL;
+      return 0;
     end = gt + strcspn(gt, ",");
     /* Parameters between '>' and the next ',' (URLs may hold commas, but
      * not between '>' and their own parameters). */
@@ -280,8 +373,10 @@ static char *link_next(const char *link)
 
         /* rel may hold several space-separated relation types. */
         while (v < end) {
-          if (n == 4 && strncasecmp(v, "next", 4) == 0)
-            return strndup(lt + 1, (size_t)(gt - lt - 1));
+          if (n == 4 && strncasecmp(v, "next", 4) == 0) {
+            *next = strndup(lt + 1, (size_t)(gt - lt - 1));
+            return *next ? 0 : INTEG_ENOMEM;
+          }
           if (v[n] != ' ')
             break;
           v += n + 1;
@@ -290,7 +385,48 @@ static char *link_next(const char *link)
       }
     p = *end ? end + 1 : NULL;
   }
-  return NULL;
+  return 0;
+}
+
+/* The value of one emit_batch field of doc, into got[name]: a singular
+ * query gives its value or null, any other an array of all its values. */
+static int batch_field(integ_ctx *ctx, json_t *doc, const char *name,
+                       json_t *q, json_t *got, struct integ_error *err)
+{
+  struct jsonpath_nodes f = {0, NULL, NULL};
+  struct jsonpath *fp;
+  json_t *v = NULL;
+  int rc;
+
+  if (!json_is_string(q))
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_batch: field '%s' is not a JSONPath "
+                     "string",
+                     ctx->pl->vt->name, name);
+  rc = cached_path(ctx, json_string_value(q), &fp, err);
+  if (rc)
+    return rc;
+  rc = jsonpath_eval(fp, doc, 0, &f, err);
+  if (rc)
+    goto out;
+  if (jsonpath_is_singular(fp)) {
+    v = json_incref(f.n ? f.values[0] : json_null());
+  } else {
+    v = json_array();
+    for (size_t k = 0; v && k < f.n; k++)
+      if (json_array_append(v, f.values[k])) {
+        json_decref(v);
+        v = NULL;
+      }
+  }
+  /* A field that is asked for is always in the answer: a lost next-page
+   * cursor would end pagination early and look like success. */
+  if (!v || json_object_set_new(got, name, v))
+    rc = error_set(err, INTEG_ENOMEM,
+                   "out of memory keeping emit_batch field '%s'", name);
+out:
+  jsonpath_nodes_free(&f);
+  return rc;
 }
 
 static int host_emit_batch(integ_ctx *ctx, integ_request *req,
@@ -304,18 +440,30 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
   struct jsonpath *jp;
   json_t *doc, *out = NULL, *got = NULL, *q;
   const char *name, *link;
-  unsigned saved = http_request_flags(r);
+  unsigned saved;
+  char *next = NULL;
   int rc;
 
   *page = NULL;
-  jp = cached_path(ctx, records, err);
-  if (!jp)
-    return err ? err->code : INTEG_EINVAL;
+  http_response_free(ctx->batch_failed);
+  ctx->batch_failed = NULL;
+  if (!r || !stream || !*stream || !records)
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_batch needs a request, a stream and "
+                     "a records query",
+                     ctx->pl->vt->name);
+  rc = cached_path(ctx, records, &jp, err);
+  if (rc)
+    return rc;
+  saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
   rc = http_do(ctx->http, r, &resp, err);
   http_request_set_flags(r, saved);
-  if (rc)
+  if (rc) {
+    ctx->batch_failed = resp; /* for http_detail */
+    resp = NULL;
     goto out;
+  }
   progress_page(ctx->progress);
   doc = resp->json;
   rc = jsonpath_eval(jp, doc, 0, &nodes, err);
@@ -323,10 +471,10 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
     goto out;
   for (size_t i = 0; i < nodes.n; i++) {
     if (!json_is_object(nodes.values[i])) {
-      rc = error_set(err, INTEG_EHTTP,
+      rc = error_set(err, INTEG_EINVAL,
                      "%s: stream %s: record %zu selected by %s is not a "
                      "JSON object (invalid_response)",
-                     resp->url, stream, i, records);
+                     resp->url ? resp->url : "(URL)", stream, i, records);
       goto out;
     }
     rc = host_emit_record(ctx, stream, nodes.values[i], err);
@@ -334,47 +482,34 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
       goto out;
   }
   got = json_object();
+  if (!got) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
   json_object_foreach(fields, name, q)
   {
-    struct jsonpath_nodes f = {0, NULL, NULL};
-    struct jsonpath *fp;
-
-    if (!json_is_string(q)) {
-      rc = error_set(err, INTEG_EINVAL,
-                     "plugin %s: emit_batch: field '%s' is not a JSONPath "
-                     "string",
-                     ctx->pl->vt->name, name);
+    rc = batch_field(ctx, doc, name, q, got, err);
+    if (rc)
       goto out;
-    }
-    fp = cached_path(ctx, json_string_value(q), err);
-    if (!fp || jsonpath_eval(fp, doc, 0, &f, err)) {
-      rc = err ? err->code : INTEG_EINVAL;
-      goto out;
-    }
-    if (jsonpath_is_singular(fp)) {
-      json_object_set(got, name, f.n ? f.values[0] : json_null());
-    } else {
-      json_t *all = json_array();
-
-      for (size_t k = 0; all && k < f.n; k++)
-        json_array_append(all, f.values[k]);
-      json_object_set_new(got, name, all);
-    }
-    jsonpath_nodes_free(&f);
   }
   out = json_pack("{s:I, s:I, s:O}", "status", (json_int_t)resp->status,
                   "records", (json_int_t)nodes.n, "fields", got);
-  link = http_response_header(resp, "Link");
-  if (out && link) {
-    char *next = link_next(link);
-
-    if (next)
-      json_object_set_new(out, "next_url", json_string(next));
-    free(next);
-  }
-  if (!out)
+  if (!out) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  link = http_response_header(resp, "Link");
+  /* A lost next_url would end pagination early and look like success. */
+  if (link && link_next(link, &next)) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (next && json_object_set_new(out, "next_url", json_string(next))) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
 out:
+  free(next);
   json_decref(got);
   jsonpath_nodes_free(&nodes);
   http_response_free(resp);
@@ -410,6 +545,7 @@ static const struct integ_host host_vtable = {
     .jsonpath_compile = host_jsonpath_compile,
     .jsonpath_query = host_jsonpath_query,
     .jsonpath_free = host_jsonpath_free,
+    .http_detail = host_http_detail,
 };
 
 /* Make the instance's HTTP client and load the plugin into ctx; on
@@ -459,17 +595,19 @@ static void instance_close(struct integ_ctx *ctx, void *inst, int loaded)
     free(p);
   }
   ctx->paths = NULL;
+  http_response_free(ctx->batch_failed);
+  ctx->batch_failed = NULL;
 }
 
 int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
                const struct run_opts *o, struct run_stats *stats,
                struct integ_error *err)
 {
-  struct integ_ctx ctx = {pl, o, stats, NULL, NULL, NULL, NULL};
+  struct integ_ctx ctx = {.pl = pl, .o = o, .stats = stats};
   struct integ_error perr = {0, ""};
   json_t *streams = NULL;
   void *inst = NULL;
-  int rc, loaded = 0;
+  int rc, crc, loaded = 0;
 
   memset(stats, 0, sizeof(*stats));
   rc = instance_open(&ctx, config, state, &inst, err);
@@ -497,8 +635,9 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
               pl->vt->name, perr.message[0] ? perr.message : "(no message)");
   /* The last state the plugin emitted is a consistent point even when
    * its run failed later: commit it once what came before is durable. */
-  if (output_close(ctx.out, 1, rc ? NULL : err) && !rc)
-    rc = err ? err->code : INTEG_EIO;
+  crc = output_close(ctx.out, 1, rc ? NULL : err);
+  if (!rc)
+    rc = crc;
 out:
   progress_done(ctx.progress);
   instance_close(&ctx, inst, loaded);
@@ -518,7 +657,7 @@ static int run_call(const struct plugin *pl, json_t *config,
                     struct integ_error *err)
 {
   struct run_stats stats;
-  struct integ_ctx ctx = {pl, o, &stats, NULL, NULL, NULL, NULL};
+  struct integ_ctx ctx = {.pl = pl, .o = o, .stats = &stats};
   struct integ_error perr = {0, ""};
   const char *what = streams ? "discover" : "check";
   void *inst = NULL;
@@ -560,4 +699,251 @@ int run_check(const struct plugin *pl, json_t *config,
               const struct run_opts *o, struct integ_error *err)
 {
   return run_call(pl, config, o, NULL, err);
+}
+
+/* ------------------------------------------------- running a connector */
+
+int run_state_commit(struct store *s, const char *account,
+                     const char *connector, json_t *state,
+                     struct integ_error *err)
+{
+  const char *k;
+  json_t *v, *rows = state;
+  int by_stream = json_object_size(state) > 0, rc;
+
+  json_object_foreach(state, k, v) by_stream &= json_is_object(v) && *k;
+  if (!by_stream && !(rows = json_pack("{s:O}", "", state)))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = store_state_put(s, account, connector, rows, err);
+  if (rows != state)
+    json_decref(rows);
+  return rc;
+}
+
+int run_state_load(struct store *s, const char *account, const char *connector,
+                   json_t **state, struct integ_error *err)
+{
+  json_t *rows = NULL, *whole;
+  int rc = store_state_get(s, account, connector, &rows, err);
+
+  *state = NULL;
+  if (rc)
+    return rc;
+  whole = json_object_get(rows, "");
+  if (whole && json_object_size(rows) == 1)
+    *state = json_incref(whole);
+  else if (json_object_size(rows))
+    *state = json_incref(rows);
+  json_decref(rows);
+  return 0;
+}
+
+/* Rate-limit buckets shared through the store (ratelimit.h). */
+static int bucket_in_store(void *store, const char *key, bucket_update_fn fn,
+                           void *arg, struct integ_error *err)
+{
+  return store_bucket_update(store, key, fn, arg, err);
+}
+
+/* The output's commit callback: states into the store. */
+struct committer {
+  struct store *store;
+  const char *account;
+  const char *connector;
+  uint64_t commits;
+};
+
+static int commit_state(void *arg, json_t *state, struct integ_error *err)
+{
+  struct committer *c = arg;
+  int rc = run_state_commit(c->store, c->account, c->connector, state, err);
+
+  if (!rc)
+    c->commits++;
+  return rc;
+}
+
+/* Read a duration key of `obj` (a manifest string such as "30s", or a
+ * number of ms) into *ms; absent keys leave *ms alone. */
+static int get_duration(json_t *obj, const char *key, const char *where,
+                        int64_t *ms, struct integ_error *err)
+{
+  json_t *v = json_object_get(obj, key);
+
+  if (!v)
+    return 0;
+  if (json_is_integer(v)) {
+    *ms = json_integer_value(v);
+    return 0;
+  }
+  /* duration_parse fails only with INTEG_EINVAL: the text is wrong. */
+  if (json_is_string(v) &&
+      duration_parse(json_string_value(v), ms, NULL, err) == 0)
+    return 0;
+  return error_set(err, INTEG_ECONFIG,
+                   "%s.%s: expected a duration such as 30s or 5m", where, key);
+}
+
+static void get_long(json_t *obj, const char *key, long *out)
+{
+  json_t *v = json_object_get(obj, key);
+
+  if (json_is_integer(v))
+    *out = (long)json_integer_value(v);
+}
+
+int run_http_config(struct http_config *h, json_t *node,
+                    struct integ_error *err)
+{
+  json_t *retry = json_object_get(node, "retry");
+  json_t *rate = json_object_get(node, "rate_limit");
+  json_t *http = json_object_get(node, "http");
+  json_t *v;
+  int64_t ms;
+  long n;
+  int rc;
+
+  if (json_is_integer(v = json_object_get(retry, "max_attempts")))
+    h->retry.max_attempts = (unsigned)json_integer_value(v);
+  rc = get_duration(retry, "base", "retry", &h->retry.base_ms, err);
+  if (rc)
+    return rc;
+  rc = get_duration(retry, "max", "retry", &h->retry.max_ms, err);
+  if (rc)
+    return rc;
+  rc = get_duration(retry, "max_elapsed", "retry", &h->retry.max_elapsed_ms,
+                    err);
+  if (rc)
+    return rc;
+  if (json_is_number(v = json_object_get(rate, "per_second")))
+    h->rate_per_second = json_number_value(v);
+  if (json_is_number(v = json_object_get(rate, "burst")))
+    h->rate_burst = json_number_value(v);
+  ms = h->limits.connect_timeout_ms;
+  rc = get_duration(http, "connect_timeout", "http", &ms, err);
+  if (rc)
+    return rc;
+  h->limits.connect_timeout_ms = (long)ms;
+  ms = h->limits.timeout_ms;
+  rc = get_duration(http, "timeout", "http", &ms, err);
+  if (rc)
+    return rc;
+  h->limits.timeout_ms = (long)ms;
+  ms = h->limits.low_speed_time_s * 1000;
+  rc = get_duration(http, "low_speed_time", "http", &ms, err);
+  if (rc)
+    return rc;
+  h->limits.low_speed_time_s = (long)(ms + 999) / 1000;
+  get_long(http, "max_redirects", &h->limits.max_redirects);
+  n = (long)h->limits.max_body;
+  get_long(http, "max_body", &n);
+  h->limits.max_body = (size_t)n;
+  if (json_is_string(v = json_object_get(http, "ca_file")))
+    h->limits.ca_file = json_string_value(v);
+  n = (long)h->breaker_threshold;
+  get_long(http, "breaker_threshold", &n);
+  h->breaker_threshold = (unsigned)n;
+  return get_duration(http, "breaker_cooldown", "http",
+                      &h->breaker_cooldown_ms, err);
+}
+
+int run_settings_from_manifest(struct run_settings *s,
+                               const struct manifest *m,
+                               struct integ_error *err)
+{
+  json_t *mo = json_object_get(m->root, "output");
+  json_t *v = json_object_get(mo, "checkpoint_records");
+
+  if (!s->format)
+    s->format = m->output_format;
+  if (!s->to)
+    s->to = m->output_to;
+  if (json_is_integer(v) && json_integer_value(v) > 0)
+    s->checkpoint_records = (uint64_t)json_integer_value(v);
+  return get_duration(mo, "checkpoint_interval", "output", &s->checkpoint_ms,
+                      err);
+}
+
+int run_connector(const struct plugin *pl, const struct run_connector_args *c,
+                  const struct run_settings *s, struct run_result *res,
+                  struct integ_error *err)
+{
+  struct committer com = {c->store, c->account, c->name, 0};
+  struct output_config oc;
+  struct clock clk;
+  struct run_opts o;
+  struct http_config http;
+  json_t *state = NULL;
+  int64_t run_id = 0;
+  int rc;
+
+  memset(res, 0, sizeof(*res));
+  memset(&oc, 0, sizeof(oc));
+  http_config_init(&http);
+  http.tag = c->name;
+  http.record_file = s->record;
+  http.replay_file = s->replay;
+  http.share.update = c->store ? bucket_in_store : NULL;
+  http.share.arg = c->store;
+  rc = clock_init(&clk, err);
+  if (rc)
+    goto out;
+  rc = run_http_config(&http, c->node, err);
+  if (rc)
+    goto out;
+  rc = emit_format_parse(s->format ? s->format : "jsonl", &oc.format, err);
+  if (rc)
+    goto out;
+  oc.to = s->to;
+  oc.checkpoint_records = s->checkpoint_records;
+  oc.checkpoint_ms = s->checkpoint_ms;
+  oc.connector = c->name;
+  oc.account = c->account;
+  oc.clock = &clk;
+  oc.out_fd = STDOUT_FILENO;
+  res->started = 1;
+  if (c->store) {
+    oc.commit = commit_state;
+    oc.commit_arg = &com;
+    rc = run_state_load(c->store, c->account, c->name, &state, err);
+    if (rc)
+      goto out;
+    rc = store_run_begin(c->store, c->account, c->name, clock_now_ms(NULL),
+                         &run_id, err);
+    if (rc)
+      goto out;
+  }
+  o.tag = c->name;
+  o.clock = &clk;
+  o.http = &http;
+  o.output = &oc;
+  o.progress = c->progress;
+  rc = run_plugin(pl, c->config, state, &o, &res->stats, err);
+  res->commits = com.commits;
+  if (rc)
+    goto out;
+  log_info("%s: %llu records, %llu states (%llu committed), %llu HTTP "
+           "requests (%llu retries, %llu connections)",
+           c->name, (unsigned long long)res->stats.records,
+           (unsigned long long)res->stats.states,
+           (unsigned long long)com.commits,
+           (unsigned long long)res->stats.http.requests,
+           (unsigned long long)res->stats.http.retries,
+           (unsigned long long)res->stats.http.connects);
+out:
+  if (run_id) {
+    struct integ_error herr = {0, ""};
+
+    if (store_run_end(c->store, run_id, clock_now_ms(NULL),
+                      rc ? "failed" : "ok", res->stats.records,
+                      rc && err ? err->message : NULL, &herr))
+      log_warn("run history: %s", herr.message);
+  }
+  json_decref(state);
+  return rc;
+}
+
+void run_result_free(struct run_result *res)
+{
+  run_stats_free(&res->stats);
 }

@@ -55,4 +55,75 @@ int run_discover(const struct plugin *pl, json_t *config,
 int run_check(const struct plugin *pl, json_t *config,
               const struct run_opts *o, struct integ_error *err);
 
+/* ---- Running a connector: what `integ run` and the daemon share ---- */
+
+struct manifest;
+struct store;
+
+/* How to run, from the command line and the manifest. Strings borrowed. */
+struct run_settings {
+  const char *record;          /* cassette to record to, or NULL */
+  const char *replay;          /* cassette to answer from, or NULL */
+  const char *format;          /* output format name; NULL: jsonl */
+  const char *to;              /* output sink; NULL: standard output */
+  uint64_t checkpoint_records; /* 0: output.c's default */
+  int64_t checkpoint_ms;       /* 0: output.c's default */
+};
+
+/* Fill what s leaves unset from the manifest's output: format, to,
+ * checkpoint_records and checkpoint_interval. Returns 0, or
+ * INTEG_ECONFIG naming the key (output.checkpoint_interval). */
+int run_settings_from_manifest(struct run_settings *s,
+                               const struct manifest *m,
+                               struct integ_error *err);
+
+/* The connector's retry, rate_limit and http keys (node, borrowed, may be
+ * NULL) over h's values (http_config_init's defaults). Returns 0, or
+ * INTEG_ECONFIG naming the key (retry.base, http.timeout, ...), or
+ * INTEG_ENOMEM. Strings in h are borrowed from node. */
+int run_http_config(struct http_config *h, json_t *node,
+                    struct integ_error *err);
+
+/* Store a state the output says is durable: a state whose members are
+ * all objects is taken as keyed by stream (the convention emit.h
+ * describes) and stored one row a stream; any other shape whole, under
+ * the stream "". Returns 0 or store_state_put's code. */
+int run_state_commit(struct store *s, const char *account,
+                     const char *connector, json_t *state,
+                     struct integ_error *err);
+
+/* The state to resume from, as run_state_commit stored it: *state is a
+ * new reference, or NULL when nothing is stored. */
+int run_state_load(struct store *s, const char *account, const char *connector,
+                   json_t **state, struct integ_error *err);
+
+/* One connector to run. Borrowed. */
+struct run_connector_args {
+  const char *name;    /* connector (or plugin) name: logs, store key */
+  const char *account; /* tenant: state and history are per account */
+  json_t *config;      /* the plugin's config, checked against its spec */
+  json_t *node;        /* the manifest's connector (retry, rate_limit,
+                          http), or NULL */
+  struct store *store; /* NULL: no resume, no commits, no history */
+  int progress;        /* a progress line on stderr when it is a TTY */
+};
+
+struct run_result {
+  int started; /* settings were valid: the run itself began */
+  struct run_stats stats;
+  uint64_t commits; /* states committed to the store */
+};
+
+/* Run connector c on the opened plugin pl: settings into HTTP and output
+ * configs; with a store, resume from the committed state, commit states
+ * as they become durable and log the run in the run history; a summary
+ * line at info level. Fills *res (free with run_result_free). Returns 0,
+ * or a negative code with err saying what failed; res->started tells a
+ * setting that is wrong (nothing ran) from a run that failed. */
+int run_connector(const struct plugin *pl, const struct run_connector_args *c,
+                  const struct run_settings *s, struct run_result *res,
+                  struct integ_error *err);
+
+void run_result_free(struct run_result *res);
+
 #endif

@@ -85,11 +85,75 @@ static void newer_abi_minor_is_refused(void **state)
 
   (void)state;
   snprintf(want, sizeof(want),
-           "built for plugin ABI %d.%d, newer than this "
+           "it needs plugin ABI %d.%d, newer than this "
            "integ's ABI %d.%d",
            INTEG_ABI_MAJOR, INTEG_ABI_MINOR + 1, INTEG_ABI_MAJOR,
            INTEG_ABI_MINOR);
   expect_refusal("newminor", INTEG_EABI, want);
+}
+
+static void older_abi_minor_than_the_oldest_is_refused(void **state)
+{
+  char want[160];
+
+  (void)state;
+  snprintf(want, sizeof(want),
+           "built for plugin ABI %d.%d, older than ABI %d.%d, the oldest",
+           INTEG_ABI_MAJOR, INTEG_ABI_MINOR_MIN - 1, INTEG_ABI_MAJOR,
+           INTEG_ABI_MINOR_MIN);
+  expect_refusal("oldminor", INTEG_EABI, want);
+}
+
+static void unresolved_symbol_is_refused_at_load_by_name(void **state)
+{
+  (void)state;
+  expect_refusal("unresolved", INTEG_EPLUGIN,
+                 "undefined symbol integ_test_no_such_function (");
+}
+
+static void newer_sdk_needing_this_minor_loads(void **state)
+{
+  struct integ_error err = {0, ""};
+  struct plugin *pl = NULL;
+  char *file = plugin_file(test_plugin_dir(), "future");
+
+  (void)state;
+  if (loader_open_file(file, NULL, &pl, &err))
+    fail_msg("future: %s", err.message);
+  assert_true(pl->vt->size > sizeof(struct integ_plugin));
+  loader_close(pl);
+  free(file);
+}
+
+/* A plugin built against 0.5 that uses only 0.3 entries (it needs 0.3)
+ * loads on a 0.4 host; one that needs 0.5 does not. The host minor is a
+ * parameter of the check, so a host that does not exist yet can be
+ * played. */
+static void plugin_needs_minor_not_the_one_it_saw(void **state)
+{
+  struct {
+    struct integ_plugin base;
+    void *entries_of_0_4_and_0_5[2];
+  } built_for_0_5 = {.base = {.abi_major = INTEG_ABI_MAJOR,
+                              .abi_minor = INTEG_ABI_MINOR_MIN,
+                              .size = sizeof(built_for_0_5),
+                              .name = "p",
+                              .load = (void *)1,
+                              .run = (void *)1,
+                              .unload = (void *)1}};
+  struct integ_error err = {0, ""};
+  uint32_t host = INTEG_ABI_MINOR_MIN + 1;
+
+  (void)state;
+  if (loader_check_vtable("p.so", "p", &built_for_0_5.base, host, &err))
+    fail_msg("needs %u on a host of %u: %s", built_for_0_5.base.abi_minor,
+             host, err.message);
+  built_for_0_5.base.abi_minor = host + 1;
+  assert_int_equal(
+      loader_check_vtable("p.so", "p", &built_for_0_5.base, host, &err),
+      INTEG_EABI);
+  assert_message_has(err, "p.so: refusing plugin: it needs plugin ABI");
+  assert_message_has(err, "upgrade integ");
 }
 
 static void vtable_too_small_is_refused(void **state)
@@ -307,6 +371,10 @@ int main(void)
       cmocka_unit_test(missing_entry_symbol_is_refused),
       cmocka_unit_test(different_abi_major_is_refused),
       cmocka_unit_test(newer_abi_minor_is_refused),
+      cmocka_unit_test(older_abi_minor_than_the_oldest_is_refused),
+      cmocka_unit_test(unresolved_symbol_is_refused_at_load_by_name),
+      cmocka_unit_test(newer_sdk_needing_this_minor_loads),
+      cmocka_unit_test(plugin_needs_minor_not_the_one_it_saw),
       cmocka_unit_test(vtable_too_small_is_refused),
       cmocka_unit_test(name_different_from_file_is_refused),
       cmocka_unit_test(world_writable_file_is_refused),

@@ -6,16 +6,30 @@
  * hands the plugin its own vtable, struct integ_host, in load(). A plugin
  * never links against host symbols: it reaches the host only through struct
  * integ_host (as SQLite extensions do through sqlite3_api_routines), so it
- * links to libc and jansson alone.
+ * links to libc and jansson alone. The host binds every symbol of a plugin
+ * when it loads it (RTLD_NOW): a plugin that calls a function nothing
+ * defines is refused at load, with the symbol named.
  *
- * Versioning. Both structs start with {abi_major, abi_minor, size}.
- *  - The host refuses a plugin whose abi_major differs from its own, whose
- *    abi_minor is newer than its own, or whose size is smaller than the
- *    struct of the abi_minor it claims.
+ * Versioning. Both vtables start with {abi_major, abi_minor, size}.
+ *  - In the host's vtable, abi_minor is the host's minor; in the plugin's,
+ *    it is the minor the plugin NEEDS: the oldest host it can run on, not
+ *    the header it was built with. INTEG_PLUGIN_HEADER says "this header's
+ *    minor"; a plugin that calls only older entries says so with
+ *    INTEG_PLUGIN_HEADER_NEEDS(m) and also loads on older hosts, reading
+ *    newer entries only where INTEG_HAS(host, entry) says they exist.
+ *  - The host refuses a plugin whose abi_major differs from its own, that
+ *    needs a newer minor than the host has, that needs a minor older than
+ *    INTEG_ABI_MINOR_MIN (the first one this layout is compatible with),
+ *    or whose size is smaller than the vtable of the minor it needs.
  *  - While abi_major is 0 the ABI may still change: every change bumps
- *    abi_minor, and every in-tree plugin is fixed in the same commit.
- *  - From 1.0 on, within one major version both structs only grow at the
- *    end. A reader uses `size` (and INTEG_HAS) to know which fields exist.
+ *    abi_minor (and INTEG_ABI_MINOR_MIN when it breaks older plugins), and
+ *    every in-tree plugin is fixed in the same commit.
+ *  - Within a major version both vtables (and struct integ_http_detail)
+ *    only grow at the end; a reader uses `size` (INTEG_HAS) to know which
+ *    fields exist. struct integ_error never changes. Each minor's layout is
+ *    pinned twice: by the static asserts at the end of this header, and by
+ *    an ABI dump (sdk/abi/integ-MAJOR.MINOR.xml) that `abidiff` compares
+ *    with every build (tests/abi.sh).
  *
  * Ownership. json_t values cross the boundary with jansson's conventions,
  * written at each function: "borrowed" (the callee must not decref it and
@@ -23,14 +37,30 @@
  * and must json_decref it), "stolen" (the callee takes the caller's
  * reference, even on failure).
  *
- * Plugins keep no global mutable state: one process may hold several
- * instances of one plugin, each with its own config.
+ * Errors. Host entries that can fail return 0 or a negative INTEG_E* code
+ * and, when they take one, fill a struct integ_error with a line the user
+ * can act on; a plugin returns that code from run() (after adding context
+ * with integ_error_set if it likes). Entries that return a pointer return
+ * NULL on failure and say why in err.
+ *
+ * Threads. The host calls one instance (load, run, discover, check,
+ * unload) from one thread at a time, never two at once; it may call
+ * different instances, of the same plugin too, from different threads at
+ * the same time. So a plugin keeps no global mutable state: everything
+ * lives in its instance. Host entries that take a ctx, and the requests,
+ * responses and JSONPath queries made through one, may be used only from
+ * inside a call the host made into that instance, on that call's thread
+ * (a plugin that starts threads of its own hands their results back to
+ * it). The host's vtable itself is immutable and may be read anywhere.
  */
 #ifndef INTEG_PLUGIN_H
 #define INTEG_PLUGIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -39,7 +69,10 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 2
+#define INTEG_ABI_MINOR 3
+/* The oldest minor of this major whose plugins still load: 0.3 gave
+ * request_new an error, so plugins built for 0.2 must be rebuilt. */
+#define INTEG_ABI_MINOR_MIN 3
 
 /* Result codes: 0 is success, failures are negative. */
 #define INTEG_OK 0
@@ -57,11 +90,49 @@ extern "C" {
 
 #define INTEG_ERROR_MAX 1024
 
-/* An error: a code and a one-line message the user can act on. */
+/* An error: a code and a one-line message the user can act on.
+ *
+ * Frozen: its caller allocates it (on the stack, usually) and hands it to
+ * the callee to fill, so it carries no size and can never grow, in any
+ * version. Detail beyond the message comes through accessors that take a
+ * sized struct of their own: integ_host.http_detail for an HTTP failure
+ * (status, category, provider code, request id, retryable, retry-after). */
 struct integ_error {
   int code;                      /* INTEG_E*, or INTEG_OK */
   char message[INTEG_ERROR_MAX]; /* NUL-terminated, never holds a secret */
 };
+
+#if defined(__GNUC__)
+#define INTEG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define INTEG_PRINTF(f, a)
+#endif
+
+/* Set err (may be NULL) to code and a printf-style message, cut to fit
+ * with "..." marking the cut; returns code, so a plugin can write
+ *   return integ_error_set(err, INTEG_ECONFIG, "config.token: missing");
+ * The message may name what err already says: format it from a copy
+ * (fmt and the arguments must not point into err->message). */
+static inline int integ_error_set(struct integ_error *err, int code,
+                                  const char *fmt, ...) INTEG_PRINTF(3, 4);
+static inline int integ_error_set(struct integ_error *err, int code,
+                                  const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  if (!err)
+    return code;
+  err->code = code;
+  va_start(ap, fmt);
+  n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    err->message[0] = '\0';
+  else if ((size_t)n >= sizeof(err->message))
+    memcpy(err->message + sizeof(err->message) - 4, "...", 4);
+  return code;
+}
 
 /* Log levels for integ_host.log. */
 enum integ_log_level {
@@ -89,74 +160,112 @@ typedef struct integ_jsonpath integ_jsonpath;
   2u /* a 2xx body that is not JSON is an error                               \
         (and retried: it is often cut short) */
 
-/* The host's vtable, handed to load(). Borrowed: valid until unload(). */
+/* What the host knows about one HTTP exchange, from integ_host.http_detail.
+ * Sized, so it may grow at the end within a major version: the caller sets
+ * `size` and the host fills only the members that fit, e.g.
+ *   struct integ_http_detail d = {.size = sizeof(d)};
+ * Strings are borrowed from the response (see http_detail), NULL when
+ * absent. */
+struct integ_http_detail {
+  size_t size;                  /* set by the caller: sizeof(*d) */
+  long status;                  /* HTTP status; 0 when no response came */
+  long retryable;               /* 1: the host retries this kind of failure */
+  long attempts;                /* attempts made, the first included */
+  long retry_after_ms;          /* the wait the server asked for, or -1 */
+  const char *category;         /* as response_category */
+  const char *url;              /* the URL asked for, secrets redacted */
+  const char *provider_code;    /* the API's own code, from its JSON body */
+  const char *provider_message; /* the API's own message, likewise */
+  const char *request_id;       /* X-Request-Id and the like */
+};
+
+/* The host's vtable, handed to load(). Borrowed: valid until unload().
+ *
+ * Every entry that returns int returns 0 or a negative INTEG_E* code;
+ * those that take err fill it on failure (INTEG_ENOMEM: "out of memory").
+ * Those without err fail only as documented at each. */
 struct integ_host {
   uint32_t abi_major;
-  uint32_t abi_minor;
-  size_t size; /* sizeof(struct integ_host) as the host was built */
+  uint32_t abi_minor; /* the host's minor */
+  size_t size;        /* sizeof(struct integ_host) as the host was built */
 
   /* Write one record of `stream` to the output. record is borrowed and
-   * must be a JSON object. Returns 0, or a negative code with err set; a
-   * plugin that gets an error stops its run and returns it. */
+   * must be a JSON object. Returns 0; INTEG_EINVAL (no stream name, not an
+   * object), INTEG_EPLUGIN (called outside run()), INTEG_EIO (the output
+   * failed) or INTEG_ENOMEM, with err set. A plugin that gets an error
+   * stops its run and returns it. */
   int (*emit_record)(integ_ctx *ctx, const char *stream, json_t *record,
                      struct integ_error *err);
 
   /* Note a consistent point: every record emitted before this call is
    * covered by `state` (borrowed; a JSON object, the plugin's own shape).
    * The host commits it only after those records are durably written, so a
-   * run that is killed resumes from the last committed state. */
+   * run that is killed resumes from the last committed state. Errors as
+   * emit_record's. */
   int (*emit_state)(integ_ctx *ctx, json_t *state, struct integ_error *err);
 
   /* Log a line on the host's log, tagged with the plugin instance. Never
-   * log secrets. */
+   * log secrets. Cannot fail (a line that cannot be written is lost). */
   void (*log)(integ_ctx *ctx, enum integ_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-      __attribute__((format(printf, 3, 4)))
-#endif
-      ;
+      INTEG_PRINTF(3, 4);
 
-  /* ---- ABI 0.2: HTTP, emit_batch, JSONPath ---- */
+  /* ---- HTTP ---- */
 
-  /* A request: method ("GET", "POST", ...) and absolute URL; flags
-   * INTEG_REQ_*. Returns a new request (free with request_free; it may be
-   * sent several times), or NULL when out of memory. */
+  /* A request: method ("GET", "POST", ...: a token, upper-cased here) and
+   * an absolute http:// or https:// URL; flags INTEG_REQ_*. Returns a new
+   * request (free with request_free; it may be sent several times), or
+   * NULL with err set: INTEG_EINVAL for a missing or malformed method or
+   * URL (the message says which), INTEG_ENOMEM. */
   integ_request *(*request_new)(integ_ctx *ctx, const char *method,
-                                const char *url, unsigned flags);
-  /* Append a query parameter; name and value are percent-encoded here. */
+                                const char *url, unsigned flags,
+                                struct integ_error *err);
+  /* Append a query parameter; name and value are percent-encoded here
+   * (value NULL is ""). Returns 0, INTEG_EINVAL (req or name NULL, name
+   * empty) or INTEG_ENOMEM. */
   int (*request_query)(integ_request *req, const char *name,
                        const char *value);
   /* Add a header. Secrets in headers are redacted from logs and
-   * cassettes. */
+   * cassettes. Returns 0, INTEG_EINVAL (req, name or value NULL; a name
+   * that is empty or holds ':', a space or a control character; a value
+   * with CR or LF) or INTEG_ENOMEM. */
   int (*request_header)(integ_request *req, const char *name,
                         const char *value);
   /* The body as JSON (body is borrowed and serialised now), or as form
-   * fields added one by one. Each sets Content-Type. */
+   * fields added one by one. Each sets Content-Type and replaces a body of
+   * the other kind. Returns 0, INTEG_EINVAL (req, body or name NULL) or
+   * INTEG_ENOMEM. */
   int (*request_body_json)(integ_request *req, json_t *body);
   int (*request_body_form)(integ_request *req, const char *name,
                            const char *value);
+  /* Free a request; NULL is ignored. */
   void (*request_free)(integ_request *req);
 
   /* Send req (borrowed) with the connector's retries, rate limit and
    * circuit breaker. *resp is a new response whenever one came, also on
-   * failure (free with response_free). Returns 0 for a 2xx, else
-   * INTEG_EHTTP (or INTEG_ENOMEM, INTEG_EINTR) with err a readable line:
-   * method, URL (secrets redacted), status, category, the provider's
-   * message, request id, attempts. */
+   * failure (free with response_free), else NULL. Returns 0 for a 2xx
+   * (and, with INTEG_REQ_EXPECT_JSON, a JSON body); else INTEG_EHTTP,
+   * INTEG_ENOMEM or INTEG_EINTR with err a readable line: method, URL
+   * (secrets redacted), status, category, the provider's message, request
+   * id, attempts. http_detail(ctx, *resp) has the same as fields. */
   int (*http_do)(integ_ctx *ctx, integ_request *req, integ_response **resp,
                  struct integ_error *err);
-  /* The HTTP status (0 when no response came). */
+  /* The HTTP status (0 when no response came, or resp is NULL). */
   long (*response_status)(const integ_response *resp);
   /* A header, looked up case-insensitively: borrowed, or NULL. */
   const char *(*response_header)(const integ_response *resp, const char *name);
-  /* The body bytes (decoded), borrowed; *len is its length. */
+  /* The body bytes (decoded), borrowed; *len is its length ("" and 0 for
+   * a NULL resp). */
   const char *(*response_body)(const integ_response *resp, size_t *len);
   /* The body parsed as JSON: borrowed from the response (parsed once),
-   * or NULL with err set. */
+   * or NULL with err set (INTEG_EHTTP naming the URL and byte offset;
+   * INTEG_EINVAL for a NULL resp; INTEG_ENOMEM). */
   json_t *(*response_json)(integ_response *resp, struct integ_error *err);
   /* The error category: "ok", "auth", "forbidden", "not_found",
    * "rate_limited", "client", "server", "transport", "timeout",
-   * "invalid_response", "circuit_open" or "too_large". */
+   * "invalid_response", "circuit_open" or "too_large" ("transport" for a
+   * NULL resp). Static storage. */
   const char *(*response_category)(const integ_response *resp);
+  /* Free a response; NULL is ignored. */
   void (*response_free)(integ_response *resp);
 
   /* The fast path: send req (borrowed), select the records of `stream`
@@ -168,30 +277,50 @@ struct integ_host {
    * On success *page is a new object:
    *   {"status": 200, "records": N, "fields": {name: value},
    *    "next_url": URL}   (next_url only when a Link rel="next" came)
-   * and 0 is returned; failures are as http_do's. */
+   * holding every field asked for, and 0 is returned. On failure *page is
+   * NULL and the code is http_do's, or INTEG_EINVAL (a query that does not
+   * compile, a field that is not a string, a selected record that is not
+   * an object: err names it), or emit_record's. The response of a failed
+   * request is kept for http_detail(ctx, NULL, ...). */
   int (*emit_batch)(integ_ctx *ctx, integ_request *req, const char *stream,
                     const char *records, json_t *fields, json_t **page,
                     struct integ_error *err);
 
+  /* ---- JSONPath ---- */
+
   /* Compile a JSONPath query (RFC 9535) q[0..len). Returns a new query
-   * (free with jsonpath_free) or NULL with err saying at which character
-   * the query went wrong. */
+   * (free with jsonpath_free) or NULL with err: INTEG_EINVAL saying at
+   * which character the query went wrong, or INTEG_ENOMEM. */
   integ_jsonpath *(*jsonpath_compile)(integ_ctx *ctx, const char *q,
                                       size_t len, struct integ_error *err);
   /* Evaluate: a new JSON array of the selected values, in document order
-   * (each a new reference), or NULL with err set. doc is borrowed. */
+   * (each a new reference), or NULL with err set (INTEG_ENOMEM, or
+   * INTEG_EINVAL when the query is over a limit). doc is borrowed. */
   json_t *(*jsonpath_query)(const integ_jsonpath *jp, json_t *doc,
                             struct integ_error *err);
+  /* Free a query; NULL is ignored. */
   void (*jsonpath_free)(integ_jsonpath *jp);
 
-  /* ABI 0.2 ends here. Later minors append below. */
+  /* ---- ABI 0.3 ---- */
+
+  /* The detail of an HTTP exchange, as fields: of resp when it is given
+   * (strings valid until response_free), else of the last failed request
+   * of emit_batch on this ctx (valid until the next emit_batch or
+   * unload). Fills the members of *d that fit in d->size. Returns 0;
+   * INTEG_ENOTFOUND when resp is NULL and the last emit_batch did not fail
+   * with a response; INTEG_EINVAL when d is NULL or d->size is smaller
+   * than the 0.3 struct. */
+  int (*http_detail)(integ_ctx *ctx, const integ_response *resp,
+                     struct integ_http_detail *d);
+
+  /* ABI 0.3 ends here. Later minors append below. */
 };
 
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
  * plugin (it is read, never written, by the host). */
 struct integ_plugin {
   uint32_t abi_major; /* INTEG_ABI_MAJOR the plugin was built with */
-  uint32_t abi_minor; /* INTEG_ABI_MINOR the plugin was built with */
+  uint32_t abi_minor; /* the host minor the plugin needs (see the top) */
   size_t size;        /* sizeof(struct integ_plugin) as built */
 
   const char *name;        /* equals the file name without ".so" */
@@ -219,19 +348,20 @@ struct integ_plugin {
    *   {"stream": NAME, "schema": {JSON Schema},
    *    "key_properties": [NAME...],        (optional)
    *    "replication_key": NAME}            (optional; incremental streams)
-   * or NULL with err set. */
+   * or NULL with err set. Optional (NULL: no streams declared). */
   json_t *(*discover)(void *instance, struct integ_error *err);
 
   /* Check that the config works (credentials, reachability). Returns 0, or
-   * a negative code with err saying what is wrong. */
+   * a negative code with err saying what is wrong. Optional. */
   int (*check)(void *instance, struct integ_error *err);
 
-  /* ABI 0.1 ends here; 0.2 added nothing here. Later minors append
-   * below. */
+  /* ABI 0.3 ends here (0.1 to 0.3 added nothing here). Later minors
+   * append below. */
 };
 
-/* True when struct *s (one of the two above) is large enough to hold field
- * f, so a reader of a bigger struct can tell which fields the writer knew. */
+/* True when struct *s (one of the vtables, or struct integ_http_detail)
+ * is large enough to hold field f, so a reader of a bigger struct can tell
+ * which fields the writer knew. */
 #define INTEG_HAS(s, f)                                                       \
   ((s)->size >= offsetof(__typeof__(*(s)), f) + sizeof((s)->f))
 
@@ -250,10 +380,21 @@ typedef const struct integ_plugin *(*integ_plugin_init_fn)(void);
  *   static const struct integ_plugin vtable = {
  *     INTEG_PLUGIN_HEADER, .name = "example", ... };
  *   INTEG_PLUGIN_DEFINE(vtable)
- */
-#define INTEG_PLUGIN_HEADER                                                   \
-  .abi_major = INTEG_ABI_MAJOR, .abi_minor = INTEG_ABI_MINOR,                 \
+ *
+ * INTEG_PLUGIN_HEADER needs this header's minor. A plugin that calls no
+ * entry newer than minor m (and checks INTEG_HAS before any newer one)
+ * writes INTEG_PLUGIN_HEADER_NEEDS(m) instead, and loads on every host of
+ * this major from minor m on. m outside [INTEG_ABI_MINOR_MIN,
+ * INTEG_ABI_MINOR] does not compile (a negative array size). */
+#define INTEG_PLUGIN_HEADER_NEEDS(m)                                          \
+  .abi_major = INTEG_ABI_MAJOR,                                               \
+  .abi_minor =                                                                \
+      (uint32_t)(m) +                                                         \
+      0 * sizeof(char[((m) >= INTEG_ABI_MINOR_MIN && (m) <= INTEG_ABI_MINOR)  \
+                          ? 1                                                 \
+                          : -1]),                                             \
   .size = sizeof(struct integ_plugin)
+#define INTEG_PLUGIN_HEADER INTEG_PLUGIN_HEADER_NEEDS(INTEG_ABI_MINOR)
 
 #define INTEG_PLUGIN_DEFINE(var)                                              \
   INTEG_EXPORT const struct integ_plugin *integ_plugin_init(void);            \
@@ -261,6 +402,94 @@ typedef const struct integ_plugin *(*integ_plugin_init_fn)(void);
   {                                                                           \
     return &(var);                                                            \
   }
+
+/* ---- The layout of ABI 0.3, pinned ----
+ * A header edit that moves, resizes or reorders a member fails to compile,
+ * in the host and in every plugin. Members sit in slots one word wide:
+ * after {abi_major, abi_minor, size} in the vtables, after size in
+ * struct integ_http_detail. A later minor
+ * adds the pins of the members it appends and keeps these. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define INTEG_PIN(cond, what) static_assert(cond, what);
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define INTEG_PIN(cond, what) _Static_assert(cond, what);
+#else
+#define INTEG_PIN(cond, what) /* pre-C11: the ABI dump still checks */
+#endif
+#define INTEG_SLOT(n)                                                         \
+  (2 * sizeof(uint32_t) + sizeof(size_t) + (size_t)(n) * sizeof(void *))
+#define INTEG_PIN_AT(type, member, n)                                         \
+  INTEG_PIN(offsetof(struct type, member) == INTEG_SLOT(n),                   \
+            "ABI 0.3: " #type "." #member " must be in slot " #n)
+#define INTEG_PIN_DETAIL(member, n)                                           \
+  INTEG_PIN(offsetof(struct integ_http_detail, member) ==                     \
+                sizeof(size_t) + (size_t)(n) * sizeof(void *),                \
+            "ABI 0.3: integ_http_detail." #member " must be in slot " #n)
+
+INTEG_PIN(offsetof(struct integ_error, code) == 0, "integ_error.code")
+INTEG_PIN(offsetof(struct integ_error, message) == sizeof(int),
+          "integ_error.message")
+INTEG_PIN(sizeof(struct integ_error) == sizeof(int) + INTEG_ERROR_MAX,
+          "struct integ_error is frozen")
+
+INTEG_PIN(offsetof(struct integ_host, abi_major) == 0, "integ_host.abi_major")
+INTEG_PIN(offsetof(struct integ_host, abi_minor) == 4, "integ_host.abi_minor")
+INTEG_PIN(offsetof(struct integ_host, size) == 8, "integ_host.size")
+INTEG_PIN_AT(integ_host, emit_record, 0)
+INTEG_PIN_AT(integ_host, emit_state, 1)
+INTEG_PIN_AT(integ_host, log, 2)
+INTEG_PIN_AT(integ_host, request_new, 3)
+INTEG_PIN_AT(integ_host, request_query, 4)
+INTEG_PIN_AT(integ_host, request_header, 5)
+INTEG_PIN_AT(integ_host, request_body_json, 6)
+INTEG_PIN_AT(integ_host, request_body_form, 7)
+INTEG_PIN_AT(integ_host, request_free, 8)
+INTEG_PIN_AT(integ_host, http_do, 9)
+INTEG_PIN_AT(integ_host, response_status, 10)
+INTEG_PIN_AT(integ_host, response_header, 11)
+INTEG_PIN_AT(integ_host, response_body, 12)
+INTEG_PIN_AT(integ_host, response_json, 13)
+INTEG_PIN_AT(integ_host, response_category, 14)
+INTEG_PIN_AT(integ_host, response_free, 15)
+INTEG_PIN_AT(integ_host, emit_batch, 16)
+INTEG_PIN_AT(integ_host, jsonpath_compile, 17)
+INTEG_PIN_AT(integ_host, jsonpath_query, 18)
+INTEG_PIN_AT(integ_host, jsonpath_free, 19)
+INTEG_PIN_AT(integ_host, http_detail, 20)
+INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(21), "integ_host 0.3 size")
+
+INTEG_PIN(offsetof(struct integ_plugin, abi_major) == 0,
+          "integ_plugin.abi_major")
+INTEG_PIN(offsetof(struct integ_plugin, abi_minor) == 4,
+          "integ_plugin.abi_minor")
+INTEG_PIN(offsetof(struct integ_plugin, size) == 8, "integ_plugin.size")
+INTEG_PIN_AT(integ_plugin, name, 0)
+INTEG_PIN_AT(integ_plugin, version, 1)
+INTEG_PIN_AT(integ_plugin, description, 2)
+INTEG_PIN_AT(integ_plugin, spec, 3)
+INTEG_PIN_AT(integ_plugin, load, 4)
+INTEG_PIN_AT(integ_plugin, run, 5)
+INTEG_PIN_AT(integ_plugin, unload, 6)
+INTEG_PIN_AT(integ_plugin, discover, 7)
+INTEG_PIN_AT(integ_plugin, check, 8)
+INTEG_PIN(sizeof(struct integ_plugin) >= INTEG_SLOT(9),
+          "integ_plugin 0.3 size")
+
+INTEG_PIN(offsetof(struct integ_http_detail, size) == 0,
+          "integ_http_detail.size")
+INTEG_PIN(sizeof(long) == sizeof(void *), "integ_http_detail: one word each")
+INTEG_PIN_DETAIL(status, 0)
+INTEG_PIN_DETAIL(retryable, 1)
+INTEG_PIN_DETAIL(attempts, 2)
+INTEG_PIN_DETAIL(retry_after_ms, 3)
+INTEG_PIN_DETAIL(category, 4)
+INTEG_PIN_DETAIL(url, 5)
+INTEG_PIN_DETAIL(provider_code, 6)
+INTEG_PIN_DETAIL(provider_message, 7)
+INTEG_PIN_DETAIL(request_id, 8)
+INTEG_PIN(sizeof(struct integ_http_detail) >=
+              sizeof(size_t) + 9 * sizeof(void *),
+          "integ_http_detail 0.3 size")
 
 #ifdef __cplusplus
 }

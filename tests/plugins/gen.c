@@ -35,8 +35,7 @@ static int gen_load(const struct integ_host *host, integ_ctx *ctx,
   struct gen *g = calloc(1, sizeof(*g));
 
   if (!g) {
-    err->code = INTEG_ENOMEM;
-    snprintf(err->message, sizeof(err->message), "out of memory");
+    integ_error_set(err, INTEG_ENOMEM, "out of memory");
     return INTEG_ENOMEM;
   }
   g->host = host;
@@ -54,8 +53,7 @@ static int gen_state(struct gen *g, json_int_t n, struct integ_error *err)
   int rc;
 
   if (!st) {
-    err->code = INTEG_ENOMEM;
-    snprintf(err->message, sizeof(err->message), "out of memory");
+    integ_error_set(err, INTEG_ENOMEM, "out of memory");
     return INTEG_ENOMEM;
   }
   rc = g->host->emit_state(g->ctx, st, err);
@@ -75,8 +73,7 @@ static int gen_run(void *instance, struct integ_error *err)
                             "even", (int)(i % 2 == 0), "meta", "seq", i);
 
     if (!rec) {
-      err->code = INTEG_ENOMEM;
-      snprintf(err->message, sizeof(err->message), "out of memory");
+      integ_error_set(err, INTEG_ENOMEM, "out of memory");
       return INTEG_ENOMEM;
     }
     rc = g->host->emit_record(g->ctx, "gen", rec, err);

@@ -35,11 +35,8 @@ static int p_load(const struct integ_host *host, integ_ctx *ctx,
   struct probe *p = calloc(1, sizeof(*p));
 
   (void)state;
-  if (!p) {
-    err->code = INTEG_ENOMEM;
-    snprintf(err->message, sizeof(err->message), "out of memory");
-    return INTEG_ENOMEM;
-  }
+  if (!p)
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   p->h = host;
   p->ctx = ctx;
   p->config = json_incref(config);
@@ -47,7 +44,8 @@ static int p_load(const struct integ_host *host, integ_ctx *ctx,
   return 0;
 }
 
-static integ_request *build(struct probe *p, json_t *spec)
+static integ_request *build(struct probe *p, json_t *spec,
+                            struct integ_error *err)
 {
   const struct integ_host *h = p->h;
   const char *method = json_string_value(json_object_get(spec, "method"));
@@ -61,7 +59,8 @@ static integ_request *build(struct probe *p, json_t *spec)
   if (json_is_true(json_object_get(spec, "post_safe")))
     flags |= INTEG_REQ_POST_SAFE;
   req = h->request_new(p->ctx, method ? method : "GET",
-                       json_string_value(json_object_get(spec, "url")), flags);
+                       json_string_value(json_object_get(spec, "url")), flags,
+                       err);
   if (!req)
     return NULL;
   json_object_foreach(json_object_get(spec, "query"), k, v)
@@ -87,7 +86,7 @@ static int p_run(void *instance, struct integ_error *err)
   json_array_foreach(json_object_get(p->config, "requests"), i, spec)
   {
     struct integ_error e = {0, ""};
-    integ_request *req = build(p, spec);
+    integ_request *req = build(p, spec, &e);
     integ_response *resp = NULL;
     json_t *batch = json_object_get(spec, "batch"), *page = NULL, *rec;
     const char *body = "";
@@ -101,9 +100,8 @@ static int p_run(void *instance, struct integ_error *err)
       nanosleep(&ts, NULL);
     }
     if (!req) {
-      err->code = INTEG_ENOMEM;
-      snprintf(err->message, sizeof(err->message), "out of memory");
-      return INTEG_ENOMEM;
+      *err = e;
+      return e.code;
     }
     if (json_object_get(spec, "parse")) {
       json_t *parse = json_object_get(spec, "parse"), *doc, *recs, *r;
@@ -146,6 +144,22 @@ static int p_run(void *instance, struct integ_error *err)
                     h->response_header(resp, "content-type"), "page", page);
     if (rec && len && len < 4096)
       json_object_set_new(rec, "body", json_stringn(body, len));
+    /* What http_detail tells of a failure: of the response, or of the
+     * last failed emit_batch. */
+    if (rec && rc) {
+      struct integ_http_detail d = {.size = sizeof(d)};
+
+      if (h->http_detail(p->ctx, resp, &d) == 0)
+        json_object_set_new(
+            rec, "detail",
+            json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I}", "status",
+                      (json_int_t)d.status, "category", d.category,
+                      "provider_code", d.provider_code, "provider_message",
+                      d.provider_message, "request_id", d.request_id,
+                      "retryable", (json_int_t)d.retryable, "attempts",
+                      (json_int_t)d.attempts, "retry_after_ms",
+                      (json_int_t)d.retry_after_ms));
+    }
     h->response_free(resp);
     h->request_free(req);
     if (!rec || h->emit_record(p->ctx, "probe", rec, err)) {

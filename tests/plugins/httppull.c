@@ -45,20 +45,6 @@ static const char spec[] =
     "  \"records_key\": {\"type\": \"string\"}"
     " }}";
 
-static int httppull_fail(struct integ_error *err, int code, const char *fmt,
-                         ...) __attribute__((format(printf, 3, 4)));
-static int httppull_fail(struct integ_error *err, int code, const char *fmt,
-                         ...)
-{
-  va_list ap;
-
-  err->code = code;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof(err->message), fmt, ap);
-  va_end(ap);
-  return code;
-}
-
 static const char *str_or(json_t *obj, const char *key, const char *dflt)
 {
   json_t *v = json_object_get(obj, key); /* borrowed */
@@ -76,7 +62,7 @@ static int httppull_load(const struct integ_host *host, integ_ctx *ctx,
   (void)state;
   hp = calloc(1, sizeof(*hp));
   if (!hp)
-    return httppull_fail(err, INTEG_ENOMEM, "%s", "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "%s", "out of memory");
   hp->host = host;
   hp->ctx = ctx;
   hp->config = json_incref(config);
@@ -90,22 +76,22 @@ static int httppull_load(const struct integ_host *host, integ_ctx *ctx,
   if (!hp->base_url || !hp->path) {
     json_decref(hp->config);
     free(hp);
-    return httppull_fail(err, INTEG_ECONFIG, "%s",
-                         "httppull: config needs base_url and path");
+    return integ_error_set(err, INTEG_ECONFIG, "%s",
+                           "httppull: config needs base_url and path");
   }
   if (strcmp(hp->pagination, "page") && strcmp(hp->pagination, "cursor") &&
       strcmp(hp->pagination, "next_url")) {
     json_decref(hp->config);
     free(hp);
-    return httppull_fail(err, INTEG_ECONFIG,
-                         "httppull: pagination: unknown style \"%s\"",
-                         str_or(config, "pagination", ""));
+    return integ_error_set(err, INTEG_ECONFIG,
+                           "httppull: pagination: unknown style \"%s\"",
+                           str_or(config, "pagination", ""));
   }
   hp->curl = curl_easy_init();
   if (!hp->curl) {
     json_decref(hp->config);
     free(hp);
-    return httppull_fail(err, INTEG_ENOMEM, "%s", "curl_easy_init failed");
+    return integ_error_set(err, INTEG_ENOMEM, "%s", "curl_easy_init failed");
   }
   *instance = hp;
   return 0;
@@ -162,24 +148,19 @@ static int httppull_get(struct httppull *hp, const char *url, json_t **doc,
   curl_easy_setopt(hp->curl, CURLOPT_NOSIGNAL, 1L);
   cc = curl_easy_perform(hp->curl);
   if (cc != CURLE_OK) {
-    err->code = INTEG_EHTTP;
-    snprintf(err->message, sizeof(err->message), "GET %s: %s", url,
-             b.too_big ? "body too large" : curl_easy_strerror(cc));
+    integ_error_set(err, INTEG_EHTTP, "GET %s: %s", url,
+                    b.too_big ? "body too large" : curl_easy_strerror(cc));
     goto out;
   }
   curl_easy_getinfo(hp->curl, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
-    err->code = INTEG_EHTTP;
-    snprintf(err->message, sizeof(err->message), "GET %s: HTTP %ld", url,
-             status);
+    integ_error_set(err, INTEG_EHTTP, "GET %s: HTTP %ld", url, status);
     goto out;
   }
   /* Real APIs send \u0000 inside strings; jansson needs leave to keep it. */
   *doc = json_loadb(b.data ? b.data : "", b.len, JSON_ALLOW_NUL, &jerr);
   if (!*doc) {
-    err->code = INTEG_EHTTP;
-    snprintf(err->message, sizeof(err->message), "GET %s: bad JSON: %s", url,
-             jerr.text);
+    integ_error_set(err, INTEG_EHTTP, "GET %s: bad JSON: %s", url, jerr.text);
     goto out;
   }
   rc = 0;
@@ -237,8 +218,8 @@ static int httppull_run(void *instance, struct integ_error *err)
       goto out;
     recs = json_object_get(doc, hp->records_key);
     if (!json_is_array(recs)) {
-      rc = httppull_fail(err, INTEG_EHTTP,
-                         "GET %s: no records array in the body", url);
+      rc = integ_error_set(err, INTEG_EHTTP,
+                           "GET %s: no records array in the body", url);
       goto out;
     }
     json_array_foreach(recs, i, rec)
@@ -272,7 +253,7 @@ static int httppull_run(void *instance, struct integ_error *err)
       page++;
     }
     if (!state || (more && !url)) {
-      rc = httppull_fail(err, INTEG_ENOMEM, "%s", "out of memory");
+      rc = integ_error_set(err, INTEG_ENOMEM, "%s", "out of memory");
       goto out;
     }
     rc = hp->host->emit_state(hp->ctx, state, err);
@@ -300,7 +281,7 @@ static json_t *httppull_discover(void *instance, struct integ_error *err)
   streams = json_pack("[{s:s, s:{s:s}, s:[s]}]", "stream", hp->stream,
                       "schema", "type", "object", "key_properties", "id");
   if (!streams)
-    httppull_fail(err, INTEG_ENOMEM, "%s", "out of memory");
+    integ_error_set(err, INTEG_ENOMEM, "%s", "out of memory");
   return streams;
 }
 
@@ -312,7 +293,7 @@ static int httppull_check(void *instance, struct integ_error *err)
   int rc;
 
   if (!url)
-    return httppull_fail(err, INTEG_ENOMEM, "%s", "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "%s", "out of memory");
   rc = httppull_get(hp, url, &doc, err);
   json_decref(doc);
   free(url);

@@ -43,19 +43,6 @@ static const char spec[] =
     "  \"mode\": {\"enum\": [\"record\", \"batch\"]}"
     " }}";
 
-static int pager_fail(struct integ_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int pager_fail(struct integ_error *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-
-  err->code = code;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof(err->message), fmt, ap);
-  va_end(ap);
-  return code;
-}
-
 static const char *str_or(json_t *obj, const char *key, const char *dflt)
 {
   json_t *v = json_object_get(obj, key);
@@ -71,7 +58,7 @@ static int pager_load(const struct integ_host *host, integ_ctx *ctx,
   json_t *st, *v;
 
   if (!p)
-    return pager_fail(err, INTEG_ENOMEM, "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   p->host = host;
   p->ctx = ctx;
   p->config = json_incref(config);
@@ -91,7 +78,7 @@ static int pager_load(const struct integ_host *host, integ_ctx *ctx,
     json_decref(p->ids);
     json_decref(p->config);
     free(p);
-    return pager_fail(err, INTEG_ENOMEM, "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   }
   *instance = p;
   return 0;
@@ -136,8 +123,8 @@ static int page_records(struct pager *p, integ_request *req, char **next,
   rc = h->http_do(p->ctx, req, &resp, err);
   body = rc ? NULL : h->response_json(resp, err);
   if (!rc && !json_is_array(json_object_get(body, "data")))
-    rc =
-        pager_fail(err, INTEG_EHTTP, "%s: no data array in the page", p->path);
+    rc = integ_error_set(err, INTEG_EHTTP, "%s: no data array in the page",
+                         p->path);
   json_array_foreach(rc ? NULL : json_object_get(body, "data"), i, rec)
   {
     const char *at = json_string_value(json_object_get(rec, "updated_at"));
@@ -148,7 +135,7 @@ static int page_records(struct pager *p, integ_request *req, char **next,
     if ((rc = h->emit_record(p->ctx, p->stream, rec, err)))
       break;
     if (advance(p, rec)) {
-      rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
       break;
     }
   }
@@ -156,7 +143,7 @@ static int page_records(struct pager *p, integ_request *req, char **next,
   if (!rc && json_is_string(nc) &&
       json_is_true(json_object_get(body, "has_more")) &&
       !(*next = strdup(json_string_value(nc))))
-    rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
   h->response_free(resp);
   return rc;
 }
@@ -183,14 +170,14 @@ static int page_batch(struct pager *p, integ_request *req, json_t *fields,
                             "updated_at", json_array_get(ats, i));
 
     if (!rec || advance(p, rec))
-      rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     json_decref(rec);
   }
   nc = json_object_get(got, "next");
   if (!rc && json_is_string(nc) &&
       json_is_true(json_object_get(got, "more")) &&
       !(*next = strdup(json_string_value(nc))))
-    rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
   json_decref(page);
   return rc;
 }
@@ -208,19 +195,24 @@ static int pager_run(void *instance, struct integ_error *err)
                      "$.has_more", "ids", "$.data[*].id", "ats",
                      "$.data[*].updated_at");
   if (!fields)
-    return pager_fail(err, INTEG_ENOMEM, "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   snprintf(url, sizeof(url), "%s%s", p->base_url, p->path);
   snprintf(limit, sizeof(limit), "%lld", (long long)p->page_size);
   do {
-    integ_request *req = h->request_new(p->ctx, "GET", url, 0);
+    integ_request *req = h->request_new(p->ctx, "GET", url, 0, err);
     char *next = NULL;
     json_t *state;
 
-    if (!req || h->request_query(req, "limit", limit) ||
-        (p->cursor && h->request_query(req, "updated_after", p->cursor)) ||
-        (cursor && h->request_query(req, "cursor", cursor))) {
+    if (!req) {
+      rc = err->code;
+      break;
+    }
+    if ((rc = h->request_query(req, "limit", limit)) ||
+        (p->cursor &&
+         (rc = h->request_query(req, "updated_after", p->cursor))) ||
+        (cursor && (rc = h->request_query(req, "cursor", cursor)))) {
       h->request_free(req);
-      rc = pager_fail(err, INTEG_ENOMEM, "out of memory");
+      rc = integ_error_set(err, rc, "building the request failed");
       break;
     }
     rc = p->batch ? page_batch(p, req, fields, &next, err)
@@ -234,7 +226,7 @@ static int pager_run(void *instance, struct integ_error *err)
     state = json_pack("{s:{s:s, s:O}}", p->stream, "updated_at", p->cursor,
                       "ids", p->ids);
     rc = state ? h->emit_state(p->ctx, state, err)
-               : pager_fail(err, INTEG_ENOMEM, "out of memory");
+               : integ_error_set(err, INTEG_ENOMEM, "out of memory");
     json_decref(state);
   } while (!rc && cursor);
   free(cursor);

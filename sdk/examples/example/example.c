@@ -3,9 +3,10 @@
  * Two streams, "users" and "orders", through the host's vtable alone.
  * With {"base_url": "http://host:port"} it pulls them from an HTTP API
  * (the demo API in tests/testapi): users incrementally by updated_at with
- * cursor pagination, using the fast path emit_batch; each user's orders
- * in full, page by page, with http_do and emit_record, so both styles are
- * shown. Without base_url it generates {"users": 3, "orders_per_user": 2}.
+ * cursor pagination, using the fast path emit_batch; orders in full on
+ * every run, each user's page by page with http_do and emit_record, so
+ * both styles are shown. Without base_url it generates
+ * {"users": 3, "orders_per_user": 2}.
  * discover() declares both streams, so the same plugin runs as a Singer
  * tap (`integ tap example`) and an Airbyte source (`integ source
  * example`), whose catalogs choose streams, fields and sync modes.
@@ -13,6 +14,7 @@
  * Build out of tree:  cc -shared -fPIC $(pkg-config --cflags --libs
  * integ-plugin) -o example.so example.c   (see the Makefile beside it)
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +28,13 @@ struct example {
   integ_ctx *ctx;                /* borrowed, valid until unload */
   json_int_t users;
   json_int_t orders_per_user;
-  json_int_t last_user; /* from the state: users already synced */
-  char *base_url;       /* HTTP mode when set */
+  char *base_url; /* HTTP mode when set */
   json_int_t page_size;
-  char *updated_after; /* from the state: users' cursor, or NULL */
+  /* Where the state says users stand (orders are synced in full, so they
+   * have no state): the last user id synced in generated mode, the
+   * updated_at cursor (NULL: none yet) in HTTP mode. */
+  json_int_t users_done;
+  char *users_after;
 };
 
 static const char spec[] =
@@ -46,12 +51,31 @@ static const char spec[] =
     "   \"description\": \"users asked for per page\"}"
     " }}";
 
-/* Fill err and return its code: the one way this plugin fails. */
-static int fail(struct integ_error *err, int code, const char *msg)
+/* The URL base_url + path (printf-style), in a new string; NULL with err
+ * set when out of memory. No fixed buffer: base_url is the user's and may
+ * be long. */
+static char *url_for(struct example *ex, struct integ_error *err,
+                     const char *fmt, ...) INTEG_PRINTF(3, 4);
+static char *url_for(struct example *ex, struct integ_error *err,
+                     const char *fmt, ...)
 {
-  err->code = code;
-  snprintf(err->message, sizeof(err->message), "%s", msg);
-  return code;
+  size_t base = strlen(ex->base_url);
+  va_list ap;
+  char *url;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0 || !(url = malloc(base + (size_t)n + 1))) {
+    integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    return NULL;
+  }
+  memcpy(url, ex->base_url, base);
+  va_start(ap, fmt);
+  vsnprintf(url + base, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return url;
 }
 
 static json_int_t int_or(json_t *obj, const char *key, json_int_t dflt)
@@ -61,41 +85,64 @@ static json_int_t int_or(json_t *obj, const char *key, json_int_t dflt)
   return json_is_integer(v) ? json_integer_value(v) : dflt;
 }
 
+/* A copy of state[stream][key] when it is a string, into *out (left NULL
+ * when absent). Returns 0 or INTEG_ENOMEM. */
+static int string_at(json_t *state, const char *stream, const char *key,
+                     char **out, struct integ_error *err)
+{
+  json_t *v = json_object_get(json_object_get(state, stream), key);
+
+  *out = NULL;
+  if (json_is_string(v) && !(*out = strdup(json_string_value(v))))
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  return 0;
+}
+
+static void example_unload(void *instance)
+{
+  struct example *ex = instance;
+
+  free(ex->base_url);
+  free(ex->users_after);
+  free(ex);
+}
+
 static int example_load(const struct integ_host *host, integ_ctx *ctx,
                         json_t *config, json_t *state, void **instance,
                         struct integ_error *err)
 {
   struct example *ex = calloc(1, sizeof(*ex));
   json_t *v; /* borrowed */
+  int rc;
 
   if (!ex)
-    return fail(err, INTEG_ENOMEM, "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   ex->host = host;
   ex->ctx = ctx;
   ex->users = int_or(config, "users", 3);
   ex->orders_per_user = int_or(config, "orders_per_user", 2);
+  ex->page_size = int_or(config, "page_size", 25);
   /* The state is keyed by stream, in singer-sdk's shape:
    *   {"users": {"replication_key": "updated_at",
    *              "replication_key_value": "2024-03-01T09:00:00Z"}}
    * (generated mode keeps the last user's id there). The host leaves out
    * the streams a catalog syncs in full. */
-  v = json_object_get(json_object_get(state, "users"),
-                      "replication_key_value");
-  ex->last_user = json_is_integer(v) ? json_integer_value(v) : 0;
-  ex->page_size = int_or(config, "page_size", 25);
+  ex->users_done =
+      int_or(json_object_get(state, "users"), "replication_key_value", 0);
   v = json_object_get(config, "base_url");
-  if (json_is_string(v) && !(ex->base_url = strdup(json_string_value(v))))
-    goto nomem;
-  v = json_object_get(json_object_get(state, "users"),
-                      "replication_key_value");
-  if (json_is_string(v) && !(ex->updated_after = strdup(json_string_value(v))))
-    goto nomem;
+  if (json_is_string(v) && !(ex->base_url = strdup(json_string_value(v)))) {
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  rc = string_at(state, "users", "replication_key_value", &ex->users_after,
+                 err);
+  if (rc)
+    goto out;
   *instance = ex;
   return 0;
-nomem:
-  free(ex->base_url);
-  free(ex);
-  return fail(err, INTEG_ENOMEM, "out of memory");
+out:
+  example_unload(ex);
+  return rc;
 }
 
 /* Emit one record built with json_pack; the host borrows it, so we drop
@@ -106,17 +153,29 @@ static int emit(struct example *ex, const char *stream, json_t *rec,
   int rc;
 
   if (!rec)
-    return fail(err, INTEG_ENOMEM, "out of memory building a record");
+    return integ_error_set(err, INTEG_ENOMEM,
+                           "out of memory building a record");
   rc = ex->host->emit_record(ex->ctx, stream, rec, err);
   json_decref(rec);
   return rc;
 }
 
-/* Fill err from a host call that failed without saying why (out of
- * memory). */
-static int nomem(struct integ_error *err)
+/* A consistent point: where users stand, as the state. */
+static int emit_position(struct example *ex, struct integ_error *err)
 {
-  return fail(err, INTEG_ENOMEM, "out of memory");
+  json_t *state =
+      ex->base_url
+          ? json_pack("{s:{s:s, s:s}}", "users", "replication_key",
+                      "updated_at", "replication_key_value", ex->users_after)
+          : json_pack("{s:{s:s, s:I}}", "users", "replication_key", "id",
+                      "replication_key_value", ex->users_done);
+  int rc;
+
+  if (!state)
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = ex->host->emit_state(ex->ctx, state, err);
+  json_decref(state);
+  return rc;
 }
 
 /* All orders of one user, page by page: http_do, then emit each record. */
@@ -124,29 +183,33 @@ static int pull_orders(struct example *ex, json_int_t user,
                        struct integ_error *err)
 {
   const struct integ_host *h = ex->host;
-  char url[512], page[24];
+  char *url = url_for(ex, err, "/v1/users/%lld/orders", (long long)user);
+  char page[24];
   json_int_t pages = 1;
-  int rc = 0;
+  int rc = url ? 0 : INTEG_ENOMEM;
 
-  snprintf(url, sizeof(url), "%s/v1/users/%lld/orders", ex->base_url,
-           (long long)user);
   for (json_int_t p = 1; p <= pages && !rc; p++) {
     integ_request *req =
-        h->request_new(ex->ctx, "GET", url, INTEG_REQ_EXPECT_JSON);
+        h->request_new(ex->ctx, "GET", url, INTEG_REQ_EXPECT_JSON, err);
     integ_response *resp = NULL;
     json_t *body, *rec;
     size_t i;
 
+    if (!req) {
+      rc = err->code;
+      break;
+    }
     snprintf(page, sizeof(page), "%lld", (long long)p);
-    if (!req || h->request_query(req, "page", page) ||
-        h->request_query(req, "per_page", "50")) {
+    if ((rc = h->request_query(req, "page", page)) ||
+        (rc = h->request_query(req, "per_page", "50"))) {
       h->request_free(req);
-      return nomem(err);
+      rc = integ_error_set(err, rc, "building the orders request failed");
+      break;
     }
     rc = h->http_do(ex->ctx, req, &resp, err);
     body = rc ? NULL : h->response_json(resp, err); /* borrowed */
     if (!rc && !body)
-      rc = INTEG_EHTTP;
+      rc = err->code;
     json_array_foreach(json_object_get(body, "data"), i, rec)
     {
       if ((rc = h->emit_record(ex->ctx, "orders", rec, err)))
@@ -156,12 +219,10 @@ static int pull_orders(struct example *ex, json_int_t user,
     h->response_free(resp);
     h->request_free(req);
   }
+  free(url);
   return rc;
 }
 
-/* Users changed since the state's cursor, with the fast path: the host
- * fetches each page, writes the records selected by "$.data[*]" and hands
- * back only the fields asked for. */
 /* The cursor to commit after a page: the newest updated_at older than the
  * page's last one. The API's updated_after is exclusive and records that
  * share the last value may go on over the next page, so committing that
@@ -183,83 +244,193 @@ static const char *safe_cursor(json_t *stamps)
   return NULL;
 }
 
-static int pull_users(struct example *ex, struct integ_error *err)
+/* One page of users updated after `after` (NULL: all) from `cursor`:
+ * written out as records with the fast path emit_batch when `emit`, else
+ * only read (http_do). *page gets {"next": cursor, "stamps": [updated_at],
+ * "ids": [id]}, a new reference. */
+static int users_page(struct example *ex, const char *after,
+                      const char *cursor, int emit, json_t **page,
+                      struct integ_error *err)
 {
   const struct integ_host *h = ex->host;
-  json_t *fields, *page = NULL, *state;
-  char url[512], limit[24];
-  const char *cursor = NULL, *stamp;
+  char *url = url_for(ex, err, "/v1/users");
+  char limit[24];
+  integ_request *req = NULL;
+  integ_response *resp = NULL;
+  json_t *fields = NULL, *got = NULL, *body;
+  int rc;
+
+  *page = NULL;
+  if (!url)
+    return INTEG_ENOMEM;
+  req = h->request_new(ex->ctx, "GET", url, 0, err);
+  if (!req) {
+    rc = err->code;
+    goto out;
+  }
+  snprintf(limit, sizeof(limit), "%lld", (long long)ex->page_size);
+  if ((rc = h->request_query(req, "limit", emit ? limit : "100")) ||
+      (after && (rc = h->request_query(req, "updated_after", after))) ||
+      (cursor && (rc = h->request_query(req, "cursor", cursor)))) {
+    rc = integ_error_set(err, rc, "building the users request failed");
+    goto out;
+  }
+  fields = json_pack("{s:s, s:s, s:s}", "next", "$.next_cursor", "stamps",
+                     "$.data[*].updated_at", "ids", "$.data[*].id");
+  if (!fields) {
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (emit) {
+    /* The host fetches the page, writes the records "$.data[*]" selects
+     * and hands back only the fields asked for (a non-singular query such
+     * as "$.data[*].id" comes back as an array). */
+    rc = h->emit_batch(ex->ctx, req, "users", "$.data[*]", fields, &got, err);
+    if (!rc && !(*page = json_incref(json_object_get(got, "fields"))))
+      rc = integ_error_set(err, INTEG_EPLUGIN, "emit_batch: no fields");
+    goto out;
+  }
+  rc = h->http_do(ex->ctx, req, &resp, err);
+  if (rc)
+    goto out;
+  body = h->response_json(resp, err);
+  if (!body) {
+    rc = err->code;
+    goto out;
+  }
+  *page = json_object();
+  if (!*page) {
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  {
+    const char *name;
+    json_t *q, *all;
+
+    json_object_foreach(fields, name, q)
+    {
+      integ_jsonpath *jp = h->jsonpath_compile(ex->ctx, json_string_value(q),
+                                               json_string_length(q), err);
+
+      all = jp ? h->jsonpath_query(jp, body, err) : NULL;
+      h->jsonpath_free(jp);
+      if (!all) {
+        rc = err->code;
+        goto out;
+      }
+      /* "next" is singular: its value, as emit_batch gives it. */
+      if (strcmp(name, "next") == 0) {
+        json_t *one = json_incref(json_array_get(all, 0));
+
+        json_decref(all);
+        all = one ? one : json_null();
+      }
+      if (json_object_set_new(*page, name, all)) {
+        rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+        goto out;
+      }
+    }
+  }
+out:
+  if (rc) {
+    json_decref(*page);
+    *page = NULL;
+  }
+  json_decref(got);
+  json_decref(fields);
+  h->response_free(resp);
+  h->request_free(req);
+  free(url);
+  return rc;
+}
+
+/* Walk the users updated after `after` (NULL: all), page by page: with
+ * `emit` the users are written and their cursor advances (a consistent
+ * point after each page); with `orders` each user's orders are pulled. */
+static int walk_users(struct example *ex, const char *after, int emit,
+                      int orders, struct integ_error *err)
+{
+  json_t *page = NULL;
   char *next = NULL;
   int rc = 0;
 
-  fields = json_pack("{s:s, s:s, s:s}", "next", "$.next_cursor", "stamps",
-                     "$.data[*].updated_at", "ids", "$.data[*].id");
-  if (!fields)
-    return nomem(err);
-  snprintf(url, sizeof(url), "%s/v1/users", ex->base_url);
-  snprintf(limit, sizeof(limit), "%lld", (long long)ex->page_size);
   do {
-    integ_request *req = h->request_new(ex->ctx, "GET", url, 0);
-    json_t *got, *ids, *id;
-    size_t i;
+    json_t *ids;
+    const char *stamp;
 
-    if (!req || h->request_query(req, "limit", limit) ||
-        (ex->updated_after &&
-         h->request_query(req, "updated_after", ex->updated_after)) ||
-        (cursor && h->request_query(req, "cursor", cursor))) {
-      h->request_free(req);
-      rc = nomem(err);
-      break;
-    }
-    rc = h->emit_batch(ex->ctx, req, "users", "$.data[*]", fields, &page, err);
-    h->request_free(req);
+    rc = users_page(ex, after, next, emit, &page, err);
     if (rc)
       break;
-    got = json_object_get(page, "fields");
-    /* A non-singular query ("$.data[*].id") comes back as an array. */
-    ids = json_object_get(got, "ids");
-    json_array_foreach(ids, i, id)
-    {
-      if ((rc = pull_orders(ex, json_integer_value(id), err)))
-        break;
-    }
+    ids = json_object_get(page, "ids");
+    for (size_t i = 0; orders && i < json_array_size(ids) && !rc; i++)
+      rc = pull_orders(ex, json_integer_value(json_array_get(ids, i)), err);
     /* The page is done, orders included: a consistent point. */
-    if (!rc && (stamp = safe_cursor(json_object_get(got, "stamps")))) {
-      state = json_pack("{s:{s:s, s:s}}", "users", "replication_key",
-                        "updated_at", "replication_key_value", stamp);
-      rc = state ? h->emit_state(ex->ctx, state, err) : nomem(err);
-      json_decref(state);
+    stamp = safe_cursor(json_object_get(page, "stamps"));
+    if (!rc && emit && stamp) {
+      char *copy = strdup(stamp);
+
+      if (!copy) {
+        rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+        break;
+      }
+      free(ex->users_after);
+      ex->users_after = copy;
+      rc = emit_position(ex, err);
     }
     free(next);
-    next = json_is_string(json_object_get(got, "next"))
-               ? strdup(json_string_value(json_object_get(got, "next")))
-               : NULL;
-    cursor = next;
+    next = NULL;
+    if (!rc && json_is_string(json_object_get(page, "next")) &&
+        !(next = strdup(json_string_value(json_object_get(page, "next")))))
+      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     json_decref(page);
     page = NULL;
-  } while (!rc && cursor);
+  } while (!rc && next);
+  json_decref(page);
   free(next);
-  json_decref(fields);
+  return rc;
+}
+
+/* users is incremental on updated_at; orders is synced in full, as
+ * discover() declares it: every user's orders on every run, so a
+ * destination that replaces the orders table gets all of them. On a
+ * first run one walk over all users does both; on a resumed run the new
+ * users come first, then the orders of every user (the users read with
+ * http_do, not written again). */
+static int pull(struct example *ex, struct integ_error *err)
+{
+  char *from = NULL;
+  int rc;
+
+  if (!ex->users_after)
+    return walk_users(ex, NULL, 1, 1, err);
+  /* The filter stays as the run began (see safe_cursor). */
+  if (!(from = strdup(ex->users_after)))
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = walk_users(ex, from, 1, 0, err);
+  if (!rc)
+    rc = walk_users(ex, NULL, 0, 1, err);
+  free(from);
   return rc;
 }
 
 static int example_run(void *instance, struct integ_error *err)
 {
   struct example *ex = instance;
-  json_t *state;
   int rc = 0;
 
   if (ex->base_url)
-    return pull_users(ex, err);
+    return pull(ex, err);
   ex->host->log(ex->ctx, INTEG_LOG_INFO, "generating %lld users from %lld",
-                (long long)ex->users, (long long)ex->last_user);
-  for (json_int_t u = ex->last_user + 1; u <= ex->users && !rc; u++)
+                (long long)ex->users, (long long)ex->users_done);
+  for (json_int_t u = ex->users_done + 1; u <= ex->users && !rc; u++)
     rc = emit(ex, "users",
               json_pack("{s:I, s:s+, s:b}", "id", (json_int_t)u, "name",
                         "user ", u % 2 ? "odd" : "even", "active",
                         (int)(u % 3 != 0)),
               err);
-  for (json_int_t u = ex->last_user + 1; u <= ex->users && !rc; u++)
+  /* orders is synced in full: every user's orders, also on a resumed
+   * run. */
+  for (json_int_t u = 1; u <= ex->users && !rc; u++)
     for (json_int_t o = 1; o <= ex->orders_per_user && !rc; o++)
       rc = emit(ex, "orders",
                 json_pack("{s:I, s:I, s:f}", "id", u * 1000 + o, "user_id", u,
@@ -268,27 +439,13 @@ static int example_run(void *instance, struct integ_error *err)
   if (rc)
     return rc;
   /* One consistent point: every user up to ex->users is synced. */
-  state = json_pack("{s:{s:s, s:I}}", "users", "replication_key", "id",
-                    "replication_key_value", ex->users);
-  if (!state)
-    return fail(err, INTEG_ENOMEM, "out of memory");
-  rc = ex->host->emit_state(ex->ctx, state, err);
-  json_decref(state);
-  return rc;
-}
-
-static void example_unload(void *instance)
-{
-  struct example *ex = instance;
-
-  free(ex->base_url);
-  free(ex->updated_after);
-  free(ex);
+  ex->users_done = ex->users;
+  return emit_position(ex, err);
 }
 
 /* The streams: JSON Schemas, keys, and the cursor of the incremental
  * one. users is incremental (the host hands back its state), orders is
- * always synced in full. */
+ * synced in full on every run (all users' orders, not only new users'). */
 static const char http_streams[] =
     "[{\"stream\": \"users\", \"key_properties\": [\"id\"],"
     "  \"replication_key\": \"updated_at\","
@@ -350,7 +507,8 @@ static json_t *example_discover(void *instance, struct integ_error *err)
       json_loads(ex->base_url ? http_streams : generated_streams, 0, &jerr);
 
   if (!streams)
-    fail(err, INTEG_EPLUGIN, jerr.text); /* a typo above */
+    integ_error_set(err, INTEG_EPLUGIN, "discover: %s",
+                    jerr.text); /* a typo above */
   return streams;
 }
 
@@ -360,19 +518,21 @@ static int example_check(void *instance, struct integ_error *err)
 {
   struct example *ex = instance;
   const struct integ_host *h = ex->host;
-  integ_request *req;
+  integ_request *req = NULL;
   integ_response *resp = NULL;
-  char url[512];
+  char *url;
   int rc;
 
   if (!ex->base_url)
     return 0; /* nothing to reach: generated data always works */
-  snprintf(url, sizeof(url), "%s/v1/health", ex->base_url);
-  if (!(req = h->request_new(ex->ctx, "GET", url, INTEG_REQ_EXPECT_JSON)))
-    return nomem(err);
-  rc = h->http_do(ex->ctx, req, &resp, err);
+  url = url_for(ex, err, "/v1/health");
+  if (!url)
+    return INTEG_ENOMEM;
+  req = h->request_new(ex->ctx, "GET", url, INTEG_REQ_EXPECT_JSON, err);
+  rc = req ? h->http_do(ex->ctx, req, &resp, err) : err->code;
   h->response_free(resp);
   h->request_free(req);
+  free(url);
   return rc;
 }
 
