@@ -179,7 +179,7 @@ int cmd_schedule(int argc, char **argv)
     from = next;
     if (connector)
       next += schedule_jitter(s, connector, next);
-    schedule_time_format(next, schedule_zone(s), buf, sizeof buf);
+    tz_format(next, schedule_zone(s), buf, sizeof buf);
     if (puts(buf) == EOF)
       break;
   }

@@ -14,6 +14,17 @@
 #define SEARCH_YEARS 401
 
 /* ------------------------------------------------------ cron syntax */
+
+enum { F_MINUTE, F_HOUR, F_DOM, F_MONTH, F_DOW, F_COUNT };
+_Static_assert(F_COUNT == CRON_FIELDS, "one bit set per field");
+
+enum {
+  MIN_STAR = 1,
+  HR_STAR = 2,
+  DOM_STAR = 4,
+  DOW_STAR = 8,
+};
+
 static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may",
                                           "jun", "jul", "aug", "sep", "oct",
                                           "nov", "dec", NULL};
@@ -31,9 +42,9 @@ static const struct field_spec {
     {"day-of-week", 0, 7, dow_names, 0},
 };
 
-int syntax_error(const char *expr, size_t i, const char *field,
-                        struct schedule_where *where, struct integ_error *err,
-                        const char *fmt, ...)
+int cron_syntax_error(const char *expr, size_t i, const char *field,
+                      struct schedule_where *where, struct integ_error *err,
+                      const char *fmt, ...)
 {
   char what[768];
   va_list ap;
@@ -52,12 +63,12 @@ int syntax_error(const char *expr, size_t i, const char *field,
                    i + 1, what);
 }
 
-bool is_blank(char c)
+bool cron_is_blank(char c)
 {
   return c == ' ' || c == '\t';
 }
 
-bool is_alpha(char c)
+static bool is_alpha(char c)
 {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -77,34 +88,36 @@ static int bad_char(const char *expr, size_t i, int f,
   switch (c) {
   case 'L':
   case 'l':
-    return syntax_error(expr, i, fn, where, err,
-                        "'L' (last day) is not supported (nor by cronie's "
-                        "crontab): list the days instead");
+    return cron_syntax_error(
+        expr, i, fn, where, err,
+        "'L' (last day) is not supported (nor by cronie's "
+        "crontab): list the days instead");
   case 'W':
   case 'w':
-    return syntax_error(expr, i, fn, where, err,
-                        "'W' (nearest weekday) is not supported (nor by "
-                        "cronie's crontab)");
+    return cron_syntax_error(expr, i, fn, where, err,
+                             "'W' (nearest weekday) is not supported (nor by "
+                             "cronie's crontab)");
   case '#':
-    return syntax_error(expr, i, fn, where, err,
-                        "'#' (nth weekday of the month) is not supported "
-                        "(nor by cronie's crontab)");
+    return cron_syntax_error(expr, i, fn, where, err,
+                             "'#' (nth weekday of the month) is not supported "
+                             "(nor by cronie's crontab)");
   case '?':
-    return syntax_error(expr, i, fn, where, err,
-                        "'?' is not supported: write * instead");
+    return cron_syntax_error(expr, i, fn, where, err,
+                             "'?' is not supported: write * instead");
   case '~':
-    return syntax_error(expr, i, fn, where, err,
-                        "'~' (random value) is not supported: use the "
-                        "schedule's jitter to spread runs");
+    return cron_syntax_error(expr, i, fn, where, err,
+                             "'~' (random value) is not supported: use the "
+                             "schedule's jitter to spread runs");
   default:
     break;
   }
   if (c < 0x20 || c >= 0x7f)
-    return syntax_error(expr, i, fn, where, err, "unexpected byte 0x%02x", c);
-  return syntax_error(expr, i, fn, where, err,
-                      "unexpected '%c': a field is a list of *, N, N-M, "
-                      "*/S or N-M/S",
-                      c);
+    return cron_syntax_error(expr, i, fn, where, err, "unexpected byte 0x%02x",
+                             c);
+  return cron_syntax_error(expr, i, fn, where, err,
+                           "unexpected '%c': a field is a list of *, N, N-M, "
+                           "*/S or N-M/S",
+                           c);
 }
 
 /* A number or (month, day-of-week) name at EXPR[*I], before END. */
@@ -124,9 +137,9 @@ static int value_parse(const char *expr, size_t *i, size_t end, int f,
       k++;
     }
     if (v < fs->lo || v > fs->hi)
-      return syntax_error(expr, s, fs->name, where, err,
-                          "%.*s is out of range %d-%d", (int)(k - s), expr + s,
-                          fs->lo, fs->hi);
+      return cron_syntax_error(expr, s, fs->name, where, err,
+                               "%.*s is out of range %d-%d", (int)(k - s),
+                               expr + s, fs->lo, fs->hi);
     *out = (int)v;
     *i = k;
     return 0;
@@ -140,10 +153,10 @@ static int value_parse(const char *expr, size_t *i, size_t end, int f,
       if (strchr("LlWw", expr[s]))
         return bad_char(expr, s, f, where, err);
     if (!fs->names)
-      return syntax_error(expr, s, fs->name, where, err,
-                          "\"%.*s\": names are allowed only in the month "
-                          "and day-of-week fields",
-                          (int)(k - s), expr + s);
+      return cron_syntax_error(expr, s, fs->name, where, err,
+                               "\"%.*s\": names are allowed only in the month "
+                               "and day-of-week fields",
+                               (int)(k - s), expr + s);
     if (k - s == 3) {
       for (int n = 0; fs->names[n]; n++) {
         const char *nm = fs->names[n];
@@ -155,15 +168,16 @@ static int value_parse(const char *expr, size_t *i, size_t end, int f,
         }
       }
     }
-    return syntax_error(expr, s, fs->name, where, err,
-                        "unknown %s name \"%.*s\": use %s", fs->name,
-                        (int)(k - s), expr + s,
-                        f == F_MONTH ? "jan, feb, ... dec or 1-12"
-                                     : "sun, mon, ... sat or 0-7");
+    return cron_syntax_error(expr, s, fs->name, where, err,
+                             "unknown %s name \"%.*s\": use %s", fs->name,
+                             (int)(k - s), expr + s,
+                             f == F_MONTH ? "jan, feb, ... dec or 1-12"
+                                          : "sun, mon, ... sat or 0-7");
   }
   if (s == end || expr[s] == ',')
-    return syntax_error(expr, s, fs->name, where, err, "expected a number%s",
-                        fs->names ? " or name" : "");
+    return cron_syntax_error(expr, s, fs->name, where, err,
+                             "expected a number%s",
+                             fs->names ? " or name" : "");
   return bad_char(expr, s, f, where, err);
 }
 
@@ -183,8 +197,8 @@ static int field_parse(const char *expr, size_t start, size_t end, int f,
     size_t elem = i;
 
     if (i == end || expr[i] == ',') {
-      rc = syntax_error(expr, i, fs->name, where, err,
-                        "empty list item: remove the extra ','");
+      rc = cron_syntax_error(expr, i, fs->name, where, err,
+                             "empty list item: remove the extra ','");
       goto out;
     }
     if (expr[i] == '*') {
@@ -200,8 +214,8 @@ static int field_parse(const char *expr, size_t start, size_t end, int f,
       if (i < end && expr[i] == '-') {
         i++;
         if (i == end || expr[i] == ',' || expr[i] == '/') {
-          rc = syntax_error(expr, i, fs->name, where, err,
-                            "range without an end: write N-M");
+          rc = cron_syntax_error(expr, i, fs->name, where, err,
+                                 "range without an end: write N-M");
           goto out;
         }
         size_t zpos = i;
@@ -209,10 +223,11 @@ static int field_parse(const char *expr, size_t start, size_t end, int f,
         if (rc)
           goto out;
         if (a > z) {
-          rc = syntax_error(expr, zpos, fs->name, where, err,
-                            "range %.*s runs backwards: cron ranges do not "
-                            "wrap around; write two ranges",
-                            (int)(i - elem), expr + elem);
+          rc = cron_syntax_error(
+              expr, zpos, fs->name, where, err,
+              "range %.*s runs backwards: cron ranges do not "
+              "wrap around; write two ranges",
+              (int)(i - elem), expr + elem);
           goto out;
         }
         ranged = true;
@@ -222,9 +237,9 @@ static int field_parse(const char *expr, size_t start, size_t end, int f,
       size_t spos = ++i;
       long v = 0;
       if (!ranged) {
-        rc = syntax_error(expr, elem, fs->name, where, err,
-                          "a step needs a range: write %.*s-%d/S or */S",
-                          (int)(spos - 1 - elem), expr + elem, fs->hi);
+        rc = cron_syntax_error(expr, elem, fs->name, where, err,
+                               "a step needs a range: write %.*s-%d/S or */S",
+                               (int)(spos - 1 - elem), expr + elem, fs->hi);
         goto out;
       }
       if (i == end || expr[i] < '0' || expr[i] > '9') {
@@ -232,8 +247,8 @@ static int field_parse(const char *expr, size_t start, size_t end, int f,
           rc = bad_char(expr, i, f, where, err);
           goto out;
         }
-        rc = syntax_error(expr, i, fs->name, where, err,
-                          "'/' must be followed by a step, e.g. */15");
+        rc = cron_syntax_error(expr, i, fs->name, where, err,
+                               "'/' must be followed by a step, e.g. */15");
         goto out;
       }
       while (i < end && expr[i] >= '0' && expr[i] <= '9') {
@@ -242,8 +257,8 @@ static int field_parse(const char *expr, size_t start, size_t end, int f,
         i++;
       }
       if (v == 0) {
-        rc = syntax_error(expr, spos, fs->name, where, err,
-                          "step 0 is not allowed: a step is 1 or more");
+        rc = cron_syntax_error(expr, spos, fs->name, where, err,
+                               "step 0 is not allowed: a step is 1 or more");
         goto out;
       }
       /* cronie accepts any step; beyond the range it selects the start. */
@@ -267,10 +282,10 @@ out:
 /* Days of the month (1-31) that exist in month M in some year. */
 static int month_max_days(int m)
 {
-  return m == 2 ? 29 : days_in_month(2001, m);
+  return m == 2 ? 29 : tz_days_in_month(2001, m);
 }
 
-static int cron_validate(const struct schedule *s, const char *expr,
+static int cron_validate(const struct cron *s, const char *expr,
                          size_t dom_pos, struct schedule_where *where,
                          struct integ_error *err)
 {
@@ -287,9 +302,9 @@ static int cron_validate(const struct schedule *s, const char *expr,
       if (s->bits[F_DOM] >> d & 1)
         return 0;
   }
-  return syntax_error(expr, dom_pos, fields[F_DOM].name, where, err,
-                      "the schedule can never fire: none of these days "
-                      "exists in the chosen months (e.g. 0 0 31 2 *)");
+  return cron_syntax_error(expr, dom_pos, fields[F_DOM].name, where, err,
+                           "the schedule can never fire: none of these days "
+                           "exists in the chosen months (e.g. 0 0 31 2 *)");
 }
 
 struct alias {
@@ -304,7 +319,7 @@ static const struct alias aliases[] = {
     {"annually", "0 0 1 1 *"},
 };
 
-static int cron_fields(const char *expr, size_t start, struct schedule *s,
+static int cron_fields(const char *expr, size_t start, struct cron *s,
                        struct schedule_where *where, struct integ_error *err);
 
 /* TEXT[0, len) equals the lowercase WORD, ignoring case. */
@@ -316,18 +331,18 @@ static bool word_is(const char *text, size_t len, const char *word)
   return k == len && !word[k];
 }
 
-static int alias_parse(const char *expr, size_t start, struct schedule *s,
+static int alias_parse(const char *expr, size_t start, struct cron *s,
                        struct schedule_where *where, struct integ_error *err)
 {
   size_t i = start + 1, e = i;
-  while (expr[e] && !is_blank(expr[e]))
+  while (expr[e] && !cron_is_blank(expr[e]))
     e++;
   for (size_t k = e; expr[k]; k++)
-    if (!is_blank(expr[k]))
-      return syntax_error(expr, k, "expression", where, err,
-                          "unexpected text after %.*s: an alias stands "
-                          "alone",
-                          (int)(e - start), expr + start);
+    if (!cron_is_blank(expr[k]))
+      return cron_syntax_error(expr, k, "expression", where, err,
+                               "unexpected text after %.*s: an alias stands "
+                               "alone",
+                               (int)(e - start), expr + start);
   for (size_t a = 0; a < sizeof aliases / sizeof aliases[0]; a++) {
     /* The expansion parses exactly like the text (flags included, as
      * cronie sets them); errors cannot occur. */
@@ -335,16 +350,18 @@ static int alias_parse(const char *expr, size_t start, struct schedule *s,
       return cron_fields(aliases[a].expansion, 0, s, NULL, err);
   }
   if (word_is(expr + i, e - i, "reboot"))
-    return syntax_error(expr, start, "expression", where, err,
-                        "@reboot is not supported: a schedule names times "
-                        "of day, and integ has no boot event");
-  return syntax_error(expr, start, "expression", where, err,
-                      "unknown alias \"%.*s\": use @hourly, @daily, "
-                      "@midnight, @weekly, @monthly, @yearly or @annually",
-                      (int)(e - start), expr + start);
+    return cron_syntax_error(
+        expr, start, "expression", where, err,
+        "@reboot is not supported: a schedule names times "
+        "of day, and integ has no boot event");
+  return cron_syntax_error(
+      expr, start, "expression", where, err,
+      "unknown alias \"%.*s\": use @hourly, @daily, "
+      "@midnight, @weekly, @monthly, @yearly or @annually",
+      (int)(e - start), expr + start);
 }
 
-static int cron_fields(const char *expr, size_t start, struct schedule *s,
+static int cron_fields(const char *expr, size_t start, struct cron *s,
                        struct schedule_where *where, struct integ_error *err)
 {
   size_t tok[F_COUNT + 1][2];
@@ -352,36 +369,35 @@ static int cron_fields(const char *expr, size_t start, struct schedule *s,
   int rc = 0;
 
   for (;;) {
-    while (is_blank(expr[i]))
+    while (cron_is_blank(expr[i]))
       i++;
     if (!expr[i])
       break;
     size_t b = i;
-    while (expr[i] && !is_blank(expr[i]))
+    while (expr[i] && !cron_is_blank(expr[i]))
       i++;
     if (n == F_COUNT) {
-      rc = syntax_error(expr, b, "expression", where, err,
-                        "a sixth field is not supported: cron has five "
-                        "fields (minute hour day-of-month month "
-                        "day-of-week), no seconds or year");
+      rc = cron_syntax_error(expr, b, "expression", where, err,
+                             "a sixth field is not supported: cron has five "
+                             "fields (minute hour day-of-month month "
+                             "day-of-week), no seconds or year");
       goto out;
     }
     tok[n][0] = b;
     tok[n++][1] = i;
   }
   if (n == 0) {
-    rc = syntax_error(expr, i, "expression", where, err,
-                      "empty schedule: write five fields such as "
-                      "\"0 3 * * *\" or an alias such as @daily");
+    rc = cron_syntax_error(expr, i, "expression", where, err,
+                           "empty schedule: write five fields such as "
+                           "\"0 3 * * *\" or an alias such as @daily");
     goto out;
   }
   if (n < F_COUNT) {
-    rc = syntax_error(expr, i, fields[n].name, where, err,
-                      "missing: cron has five fields (minute hour "
-                      "day-of-month month day-of-week)");
+    rc = cron_syntax_error(expr, i, fields[n].name, where, err,
+                           "missing: cron has five fields (minute hour "
+                           "day-of-month month day-of-week)");
     goto out;
   }
-  s->kind = KIND_CRON;
   s->flags = 0;
   for (int f = 0; f < F_COUNT; f++) {
     rc = field_parse(expr, tok[f][0], tok[f][1], f, &s->bits[f], where, err);
@@ -405,11 +421,16 @@ out:
   return rc;
 }
 
-int cron_parse(const char *expr, struct schedule *s,
-                      struct schedule_where *where, struct integ_error *err)
+bool cron_is_wildcard(const struct cron *c)
+{
+  return c->flags & (MIN_STAR | HR_STAR);
+}
+
+int cron_parse(const char *expr, struct cron *s, struct schedule_where *where,
+               struct integ_error *err)
 {
   size_t i = 0;
-  while (is_blank(expr[i]))
+  while (cron_is_blank(expr[i]))
     i++;
   if (expr[i] == '@')
     return alias_parse(expr, i, s, where, err);
@@ -427,10 +448,10 @@ static int next_bit(uint64_t mask, int from)
   return mask ? __builtin_ctzll(mask) : -1;
 }
 
-static bool day_matches(const struct schedule *s, int64_t y, int m, int d)
+static bool day_matches(const struct cron *s, int64_t y, int m, int d)
 {
   bool dom = s->bits[F_DOM] >> d & 1;
-  bool dow = s->bits[F_DOW] >> weekday(days_from_civil(y, m, d)) & 1;
+  bool dow = s->bits[F_DOW] >> tz_weekday(tz_days_from_civil(y, m, d)) & 1;
   if (s->flags & (DOM_STAR | DOW_STAR))
     return dom && dow;
   return dom || dow;
@@ -439,14 +460,14 @@ static bool day_matches(const struct schedule *s, int64_t y, int m, int d)
 /* The first matching local minute at or after LO (local seconds since
  * 1970-01-01T00:00 local, a multiple of 60), or INT64_MAX when none is
  * within SEARCH_YEARS. Field by field: month, day, hour, minute. */
-static int64_t cron_match(const struct schedule *s, int64_t lo)
+static int64_t cron_match(const struct cron *s, int64_t lo)
 {
-  int64_t days = floordiv(lo, 86400), y;
+  int64_t days = tz_floordiv(lo, 86400), y;
   int64_t sec = lo - days * 86400;
   int m, d, h = (int)(sec / 3600), mi = (int)(sec % 3600 / 60);
   int64_t ylimit;
 
-  civil_from_days(days, &y, &m, &d);
+  tz_civil_from_days(days, &y, &m, &d);
   ylimit = y + SEARCH_YEARS;
   for (;;) {
     if (y > ylimit)
@@ -464,7 +485,7 @@ static int64_t cron_match(const struct schedule *s, int64_t lo)
       d = 1;
       h = mi = 0;
     }
-    int dim = days_in_month(y, m);
+    int dim = tz_days_in_month(y, m);
     while (d <= dim && !day_matches(s, y, m, d)) {
       d++;
       h = mi = 0;
@@ -495,7 +516,7 @@ static int64_t cron_match(const struct schedule *s, int64_t lo)
       }
       continue;
     }
-    return days_from_civil(y, m, d) * 86400 + h * 3600 + nmi * 60;
+    return tz_days_from_civil(y, m, d) * 86400 + h * 3600 + nmi * 60;
   }
 }
 
@@ -508,7 +529,7 @@ struct match_cache {
   bool valid;
 };
 
-static int64_t cron_match_cached(const struct schedule *s, int64_t lo,
+static int64_t cron_match_cached(const struct cron *s, int64_t lo,
                                  struct match_cache *c)
 {
   if (c->valid && c->lo <= lo && lo <= c->m)
@@ -521,22 +542,22 @@ static int64_t cron_match_cached(const struct schedule *s, int64_t lo,
 
 static int64_t ceil_minute(int64_t x)
 {
-  return floordiv(x + 59, 60) * 60;
+  return tz_floordiv(x + 59, 60) * 60;
 }
 
-int cron_next(const struct schedule *s, int64_t from, int64_t *next,
-                     struct integ_error *err)
+int cron_next(const struct cron *s, const struct tz *tz, int64_t from,
+              int64_t *next, struct integ_error *err)
 {
   bool fixed = !(s->flags & (MIN_STAR | HR_STAR));
   int64_t t = from + 1;
   struct match_cache cache = {0, 0, false};
 
   /* Walk the zone's stretches of constant offset from `t` on. */
-  while (t <= T_MAX) {
+  while (t <= TZ_T_MAX) {
     struct tz_seg sg;
     int64_t lo, hi, m;
 
-    tz_segment(s->tz, t, &sg);
+    tz_segment(tz, t, &sg);
     /* A fixed-time job whose local time was skipped by a gap that ends
      * at t fires at t. */
     if (fixed && sg.start == t && sg.off > sg.prev_off) {
@@ -558,7 +579,7 @@ int cron_next(const struct schedule *s, int64_t from, int64_t *next,
       break;
     hi = sg.end == INT64_MAX ? INT64_MAX : sg.end + sg.off;
     if (m < hi) {
-      if (m - sg.off > T_MAX)
+      if (m - sg.off > TZ_T_MAX)
         break;
       *next = m - sg.off;
       return 0;

@@ -1,5 +1,7 @@
-/* cron.h - cron expressions (cronie's crontab(5)): syntax and the next
- * matching time; see schedule.h for the rules. */
+/* cron.h - cron expressions as crontab(5) of cronie: their syntax, and the
+ * next local time they match in a zone, with cronie's daylight saving
+ * rules. schedule.h documents both; a struct schedule holds a struct cron
+ * for its cron expressions. */
 #ifndef INTEG_HOST_CRON_H
 #define INTEG_HOST_CRON_H
 
@@ -7,42 +9,53 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schedule.h"
+#include <integ/plugin.h>
+
 #include "tz.h"
 
-enum { F_MINUTE, F_HOUR, F_DOM, F_MONTH, F_DOW, F_COUNT };
+#define CRON_FIELDS 5 /* minute hour day-of-month month day-of-week */
 
-enum {
-  MIN_STAR = 1,
-  HR_STAR = 2,
-  DOM_STAR = 4,
-  DOW_STAR = 8,
+/* A parsed cron expression: a plain value, nothing to free. */
+struct cron {
+  uint64_t bits[CRON_FIELDS]; /* bit v set: value v matches */
+  unsigned flags;             /* which fields start with '*' (cron.c) */
 };
 
-enum kind { KIND_CRON, KIND_EVERY };
-
-struct schedule {
-  enum kind kind;
-  uint64_t bits[F_COUNT]; /* bit v set: value v matches */
-  unsigned flags;         /* *_STAR */
-  int64_t interval;       /* every: seconds */
-  int64_t anchor;
-  bool anchored;
-  double jitter_fraction;
-  int64_t jitter_max; /* seconds, when jitter_fraction is 0 */
-  struct schedule_tz *tz;
+/* Where an expression is wrong: the field ("minute", "hour",
+ * "day-of-month", "month", "day-of-week", "expression", "interval",
+ * "anchor"; a static string) and the 1-based character position in the
+ * expression (0 when none applies). Callers that know where the
+ * expression sits in a file add position - 1 to its column. Declared here
+ * for schedule.h, whose parsers fill it through cron_syntax_error(). */
+struct schedule_where {
+  const char *field;
+  size_t position;
 };
 
-/* Fill *where and err for a syntax error at 0-based index I (or past the
- * end) of EXPR in FIELD. */
-int syntax_error(const char *expr, size_t i, const char *field,
-                 struct schedule_where *where, struct integ_error *err,
-                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-bool is_blank(char c);
-bool is_alpha(char c);
-int cron_parse(const char *expr, struct schedule *s,
-               struct schedule_where *where, struct integ_error *err);
-int cron_next(const struct schedule *s, int64_t from, int64_t *next,
-              struct integ_error *err);
+/* Parse the cron expression or @alias EXPR (leading and trailing blanks
+ * ignored) into *c. Returns 0, or INTEG_EINVAL with err naming the field
+ * and position (also in *where when not NULL). */
+int cron_parse(const char *expr, struct cron *c, struct schedule_where *where,
+               struct integ_error *err);
+
+/* True when the minute or hour field starts with '*': a wildcard job,
+ * which follows the wall clock through DST changes. */
+bool cron_is_wildcard(const struct cron *c);
+
+/* Set *next to the first instant strictly after FROM at which C fires in
+ * zone TZ (borrowed). Returns 0, or INTEG_EINVAL when there is none within
+ * the supported years (err names FROM in RFC 3339). */
+int cron_next(const struct cron *c, const struct tz *tz, int64_t from,
+              int64_t *next, struct integ_error *err);
+
+/* Fill *where (when not NULL) and err for a syntax error at 0-based index
+ * I of EXPR (or past its end) in FIELD; returns INTEG_EINVAL. */
+int cron_syntax_error(const char *expr, size_t i, const char *field,
+                      struct schedule_where *where, struct integ_error *err,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* A blank between fields: space or tab. */
+bool cron_is_blank(char c);
 
 #endif

@@ -1,5 +1,5 @@
-/* schedule.c - cron expressions and intervals in a time zone; see
- * schedule.h for the rules (cronie's syntax and DST behaviour). */
+/* schedule.c - schedules: a cron expression (cron.c) or an interval, in a
+ * zone (tz.c), with jitter; see schedule.h for the rules. */
 #include "schedule.h"
 
 #include <inttypes.h>
@@ -14,6 +14,19 @@
 
 /* ------------------------------------------------------- schedules */
 
+enum kind { KIND_CRON, KIND_EVERY };
+
+struct schedule {
+  enum kind kind;
+  struct cron cron; /* cron: the expression */
+  int64_t interval; /* every: seconds */
+  int64_t anchor;
+  bool anchored;
+  double jitter_fraction;
+  int64_t jitter_max; /* seconds, when jitter_fraction is 0 */
+  struct tz *tz;
+};
+
 static int schedule_alloc(const char *tz, struct schedule **out,
                           struct integ_error *err)
 {
@@ -21,7 +34,7 @@ static int schedule_alloc(const char *tz, struct schedule **out,
   int rc;
   if (!s)
     return error_set(err, INTEG_ENOMEM, "out of memory");
-  rc = schedule_tz_load(tz, &s->tz, err);
+  rc = tz_load(tz, &s->tz, err);
   if (rc) {
     free(s);
     return rc;
@@ -34,18 +47,18 @@ void schedule_free(struct schedule *s)
 {
   if (!s)
     return;
-  schedule_tz_free(s->tz);
+  tz_free(s->tz);
   free(s);
 }
 
-const struct schedule_tz *schedule_zone(const struct schedule *s)
+const struct tz *schedule_zone(const struct schedule *s)
 {
   return s->tz;
 }
 
 bool schedule_is_wildcard(const struct schedule *s)
 {
-  return s->kind == KIND_CRON && (s->flags & (MIN_STAR | HR_STAR));
+  return s->kind == KIND_CRON && cron_is_wildcard(&s->cron);
 }
 
 int schedule_parse_cron(const char *expr, const char *tz,
@@ -53,22 +66,21 @@ int schedule_parse_cron(const char *expr, const char *tz,
                         struct integ_error *err)
 {
   struct schedule *s = NULL;
-  struct schedule tmp;
+  struct cron cron;
   int rc;
 
   if (where) {
     where->field = NULL;
     where->position = 0;
   }
-  memset(&tmp, 0, sizeof tmp);
-  rc = cron_parse(expr, &tmp, where, err);
+  rc = cron_parse(expr, &cron, where, err);
   if (rc)
     goto out;
   rc = schedule_alloc(tz, &s, err);
   if (rc)
     goto out;
-  tmp.tz = s->tz;
-  *s = tmp;
+  s->kind = KIND_CRON;
+  s->cron = cron;
   *out = s;
 out:
   return rc;
@@ -80,11 +92,11 @@ int schedule_new_every(int64_t interval, const int64_t *anchor, const char *tz,
   struct schedule *s = NULL;
   int rc = 0;
 
-  if (interval < 1 || interval > T_MAX) {
+  if (interval < 1 || interval > TZ_T_MAX) {
     rc = error_set(err, INTEG_EINVAL, "interval must be at least one second");
     goto out;
   }
-  if (anchor && (*anchor < T_MIN || *anchor > T_MAX)) {
+  if (anchor && (*anchor < TZ_T_MIN || *anchor > TZ_T_MAX)) {
     rc = error_set(err, INTEG_EINVAL, "anchor outside years 1-999999");
     goto out;
   }
@@ -112,58 +124,60 @@ static int every_parse(const char *expr, size_t i, const char *tz,
   struct integ_error sub;
   int rc;
 
-  while (is_blank(expr[i]))
+  while (cron_is_blank(expr[i]))
     i++;
   b = i;
-  while (expr[i] && !is_blank(expr[i]))
+  while (expr[i] && !cron_is_blank(expr[i]))
     i++;
   e = i;
   if (b == e)
-    return syntax_error(expr, b, "interval", where, err,
-                        "\"every\" needs a duration, e.g. every 15m");
+    return cron_syntax_error(expr, b, "interval", where, err,
+                             "\"every\" needs a duration, e.g. every 15m");
   if (e - b >= sizeof word)
-    return syntax_error(expr, b, "interval", where, err, "duration too long");
+    return cron_syntax_error(expr, b, "interval", where, err,
+                             "duration too long");
   memcpy(word, expr + b, e - b);
   word[e - b] = '\0';
   rc = duration_parse(word, &ms, &pos, &sub);
   if (rc)
-    return syntax_error(expr, b + (pos ? pos - 1 : 0), "interval", where, err,
-                        "%s", sub.message);
+    return cron_syntax_error(expr, b + (pos ? pos - 1 : 0), "interval", where,
+                             err, "%s", sub.message);
   if (ms < 1000 || ms % 1000 != 0)
-    return syntax_error(expr, b, "interval", where, err,
-                        "an interval is whole seconds, at least 1s (got "
-                        "%s)",
-                        word);
-  while (is_blank(expr[i]))
+    return cron_syntax_error(expr, b, "interval", where, err,
+                             "an interval is whole seconds, at least 1s (got "
+                             "%s)",
+                             word);
+  while (cron_is_blank(expr[i]))
     i++;
   if (expr[i]) {
     b = i;
-    while (expr[i] && !is_blank(expr[i]))
+    while (expr[i] && !cron_is_blank(expr[i]))
       i++;
     if (i - b != 4 || strncmp(expr + b, "from", 4) != 0)
-      return syntax_error(expr, b, "expression", where, err,
-                          "expected \"from TIME\" after the interval "
-                          "(every 15m from 2026-01-01T00:00:00Z)");
-    while (is_blank(expr[i]))
+      return cron_syntax_error(expr, b, "expression", where, err,
+                               "expected \"from TIME\" after the interval "
+                               "(every 15m from 2026-01-01T00:00:00Z)");
+    while (cron_is_blank(expr[i]))
       i++;
     b = i;
-    while (expr[i] && !is_blank(expr[i]))
+    while (expr[i] && !cron_is_blank(expr[i]))
       i++;
     e = i;
     if (b == e)
-      return syntax_error(expr, b, "anchor", where, err,
-                          "\"from\" needs an RFC 3339 time such as "
-                          "2026-01-01T00:00:00Z");
+      return cron_syntax_error(expr, b, "anchor", where, err,
+                               "\"from\" needs an RFC 3339 time such as "
+                               "2026-01-01T00:00:00Z");
     rc = clock_parse_rfc3339(expr + b, e - b, &ms_anchor, &sub);
     if (rc)
-      return syntax_error(expr, b, "anchor", where, err, "%s", sub.message);
-    anchor = floordiv(ms_anchor, 1000);
+      return cron_syntax_error(expr, b, "anchor", where, err, "%s",
+                               sub.message);
+    anchor = tz_floordiv(ms_anchor, 1000);
     anchored = true;
-    while (is_blank(expr[i]))
+    while (cron_is_blank(expr[i]))
       i++;
     if (expr[i])
-      return syntax_error(expr, i, "expression", where, err,
-                          "unexpected text after the anchor time");
+      return cron_syntax_error(expr, i, "expression", where, err,
+                               "unexpected text after the anchor time");
   }
   return schedule_new_every(ms / 1000, anchored ? &anchor : NULL, tz, out,
                             err);
@@ -178,10 +192,10 @@ int schedule_parse(const char *expr, const char *tz, struct schedule **out,
     where->field = NULL;
     where->position = 0;
   }
-  while (is_blank(expr[i]))
+  while (cron_is_blank(expr[i]))
     i++;
   if (strncmp(expr + i, "every", 5) == 0 &&
-      (is_blank(expr[i + 5]) || !expr[i + 5]))
+      (cron_is_blank(expr[i + 5]) || !expr[i + 5]))
     return every_parse(expr, i + 5, tz, out, where, err);
   return schedule_parse_cron(expr, tz, out, where, err);
 }
@@ -189,17 +203,17 @@ int schedule_parse(const char *expr, const char *tz, struct schedule **out,
 int schedule_next(const struct schedule *s, int64_t from, int64_t *next,
                   struct integ_error *err)
 {
-  if (from < T_MIN || from >= T_MAX)
+  if (from < TZ_T_MIN || from >= TZ_T_MAX)
     return error_set(err, INTEG_EINVAL,
                      "time %" PRId64 " is outside years 1-999999", from);
   if (s->kind == KIND_CRON)
-    return cron_next(s, from, next, err);
+    return cron_next(&s->cron, s->tz, from, next, err);
   int64_t a = s->anchored ? s->anchor : 0, n;
   if (s->anchored && from < a)
     n = a;
   else
-    n = a + (floordiv(from - a, s->interval) + 1) * s->interval;
-  if (n > T_MAX)
+    n = a + (tz_floordiv(from - a, s->interval) + 1) * s->interval;
+  if (n > TZ_T_MAX)
     return error_set(err, INTEG_EINVAL,
                      "next fire time after %" PRId64 " is beyond year 999999",
                      from);
@@ -215,7 +229,7 @@ int schedule_set_jitter_values(struct schedule *s, double fraction,
   if (!(fraction >= 0 && fraction <= 1))
     return error_set(err, INTEG_EINVAL,
                      "jitter fraction must be between 0 and 1");
-  if (max_seconds < 0 || max_seconds > T_MAX)
+  if (max_seconds < 0 || max_seconds > TZ_T_MAX)
     return error_set(err, INTEG_EINVAL,
                      "jitter maximum must be 0 or more seconds");
   s->jitter_fraction = fraction;
@@ -261,7 +275,8 @@ int schedule_set_jitter(struct schedule *s, const char *text,
                        "jitter \"%s\": a percentage is 0%% to 100%%", text);
     return schedule_set_jitter_values(s, v / 100, 0, err);
   }
-  if (len && is_alpha(text[len - 1])) {
+  if (len && ((text[len - 1] >= 'a' && text[len - 1] <= 'z') ||
+              (text[len - 1] >= 'A' && text[len - 1] <= 'Z'))) {
     if (duration_parse(text, &ms, NULL, &sub))
       return error_set(err, INTEG_EINVAL, "jitter: %s", sub.message);
     if (ms % 1000)
@@ -321,24 +336,4 @@ int64_t schedule_jitter(const struct schedule *s, const char *connector,
   if (bound <= 0)
     return 0;
   return (int64_t)(schedule_jitter_fraction(connector) * (double)bound);
-}
-
-/* ------------------------------------------------------------ times */
-
-size_t schedule_time_format(int64_t t, const struct schedule_tz *tz, char *buf,
-                            size_t size)
-{
-  int32_t off = tz ? schedule_tz_offset(tz, t) : 0;
-  int32_t moff = off / 60 * 60; /* toward zero */
-  int64_t local = t + moff, days = floordiv(local, 86400), y;
-  int64_t sec = local - days * 86400;
-  int m, d, n;
-  int32_t a = moff < 0 ? -moff : moff;
-
-  civil_from_days(days, &y, &m, &d);
-  n = snprintf(buf, size, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-               y, m, d, (int)(sec / 3600), (int)(sec % 3600 / 60),
-               (int)(sec % 60), moff < 0 ? '-' : '+', (int)(a / 3600),
-               (int)(a % 3600 / 60));
-  return n < 0 ? 0 : (size_t)n;
 }

@@ -18,7 +18,7 @@
 
 /* -------------------------------------------------- civil calendar */
 
-int64_t floordiv(int64_t a, int64_t b)
+int64_t tz_floordiv(int64_t a, int64_t b)
 {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0)))
@@ -28,25 +28,24 @@ int64_t floordiv(int64_t a, int64_t b)
 
 static int64_t floormod(int64_t a, int64_t b)
 {
-  return a - floordiv(a, b) * b;
+  return a - tz_floordiv(a, b) * b;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-int64_t days_from_civil(int64_t y, int m, int d)
+/* H. Hinnant's days_from_civil and civil_from_days. */
+int64_t tz_days_from_civil(int64_t y, int m, int d)
 {
   y -= m <= 2;
-  int64_t era = floordiv(y, 400);
+  int64_t era = tz_floordiv(y, 400);
   int64_t yoe = y - era * 400;
   int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + doe - 719468;
 }
 
-void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void tz_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
   z += 719468;
-  int64_t era = floordiv(z, 146097);
+  int64_t era = tz_floordiv(z, 146097);
   int64_t doe = z - era * 146097;
   int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -61,14 +60,14 @@ static bool is_leap(int64_t y)
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-int days_in_month(int64_t y, int m)
+int tz_days_in_month(int64_t y, int m)
 {
   static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-/* 0 = Sunday. 1970-01-01 was a Thursday. */
-int weekday(int64_t days)
+/* 1970-01-01 was a Thursday. */
+int tz_weekday(int64_t days)
 {
   return (int)floormod(days + 4, 7);
 }
@@ -77,7 +76,7 @@ static int64_t year_of(int64_t t)
 {
   int64_t y;
   int m, d;
-  civil_from_days(floordiv(t, 86400), &y, &m, &d);
+  tz_civil_from_days(tz_floordiv(t, 86400), &y, &m, &d);
   return y;
 }
 
@@ -239,12 +238,12 @@ static int64_t rule_yday(const struct rule_date *rd, int64_t y)
     return rd->a - 1 + (is_leap(y) && rd->a >= 60);
   if (rd->kind == 'N')
     return rd->a;
-  int64_t first = days_from_civil(y, rd->a, 1);
-  int wd = weekday(first);
+  int64_t first = tz_days_from_civil(y, rd->a, 1);
+  int wd = tz_weekday(first);
   int day = 1 + (rd->c - wd + 7) % 7 + 7 * (rd->b - 1);
-  while (day > days_in_month(y, rd->a))
+  while (day > tz_days_in_month(y, rd->a))
     day -= 7;
-  return first + day - 1 - days_from_civil(y, 1, 1);
+  return first + day - 1 - tz_days_from_civil(y, 1, 1);
 }
 
 struct rule_change {
@@ -279,7 +278,7 @@ static void rule_around(const struct tz_rule *r, int64_t t, int32_t *off,
     return;
   y = year_of(t);
   for (int64_t yy = y - 2; yy <= y + 2; yy++) {
-    int64_t jan1 = days_from_civil(yy, 1, 1);
+    int64_t jan1 = tz_days_from_civil(yy, 1, 1);
     ch[n].at =
         (jan1 + rule_yday(&r->start, yy)) * 86400 + r->start.secs - r->std_off;
     ch[n].off = r->dst_off;
@@ -315,7 +314,7 @@ static void rule_around(const struct tz_rule *r, int64_t t, int32_t *off,
 
 /* ------------------------------------------------------------ zones */
 
-struct schedule_tz {
+struct tz {
   char *name;
   size_t n;     /* explicit transitions */
   int64_t *at;  /* ascending */
@@ -325,9 +324,7 @@ struct schedule_tz {
   struct tz_rule rule; /* after at[n-1] */
 };
 
-
-void tz_segment(const struct schedule_tz *tz, int64_t t,
-                       struct tz_seg *sg)
+void tz_segment(const struct tz *tz, int64_t t, struct tz_seg *sg)
 {
   size_t n = tz->n;
 
@@ -357,7 +354,7 @@ void tz_segment(const struct schedule_tz *tz, int64_t t,
   sg->off = n ? tz->off[n - 1] : tz->off0;
   sg->prev_off = n > 1 ? tz->off[n - 2] : tz->off0;
   if (tz->has_rule) {
-    int64_t tc = t < T_MIN ? T_MIN : t > T_MAX ? T_MAX : t;
+    int64_t tc = t < TZ_T_MIN ? TZ_T_MIN : t > TZ_T_MAX ? TZ_T_MAX : t;
     int64_t prev_at, next_at;
     int32_t off, prev_off;
     rule_around(&tz->rule, tc, &off, &prev_at, &prev_off, &next_at);
@@ -366,24 +363,24 @@ void tz_segment(const struct schedule_tz *tz, int64_t t,
       sg->start = prev_at;
       sg->prev_off = prev_off;
     }
-    if (t <= T_MAX)
+    if (t <= TZ_T_MAX)
       sg->end = next_at;
   }
 }
 
-int32_t schedule_tz_offset(const struct schedule_tz *tz, int64_t t)
+int32_t tz_offset(const struct tz *tz, int64_t t)
 {
   struct tz_seg sg;
   tz_segment(tz, t, &sg);
   return sg.off;
 }
 
-const char *schedule_tz_name(const struct schedule_tz *tz)
+const char *tz_name(const struct tz *tz)
 {
   return tz->name;
 }
 
-void schedule_tz_free(struct schedule_tz *tz)
+void tz_free(struct tz *tz)
 {
   if (!tz)
     return;
@@ -408,7 +405,7 @@ static int64_t be_time(const unsigned char *p, size_t size)
 
 /* Parse TZif data (RFC 8536) into tz. */
 static int tzif_parse(const unsigned char *p, size_t len, const char *path,
-                      struct schedule_tz *tz, struct integ_error *err)
+                      struct tz *tz, struct integ_error *err)
 {
   size_t tsize = 4, pos = 0;
   uint32_t cnt[6]; /* isut, isstd, leap, time, type, char */
@@ -577,26 +574,26 @@ static bool has_dotdot(const char *name)
   return false;
 }
 
-static int tz_new(const char *display, struct schedule_tz **out,
+static int tz_new(const char *display, struct tz **out,
                   struct integ_error *err)
 {
-  struct schedule_tz *tz = calloc(1, sizeof *tz);
+  struct tz *tz = calloc(1, sizeof *tz);
   if (tz)
     tz->name = strdup(display);
   if (!tz || !tz->name) {
-    schedule_tz_free(tz);
+    tz_free(tz);
     return error_set(err, INTEG_ENOMEM, "out of memory loading a zone");
   }
   *out = tz;
   return 0;
 }
 
-static int tz_from_file(const char *path, const char *display,
-                        struct schedule_tz **out, struct integ_error *err)
+static int tz_from_file(const char *path, const char *display, struct tz **out,
+                        struct integ_error *err)
 {
   unsigned char *data = NULL;
   size_t len = 0;
-  struct schedule_tz *tz = NULL;
+  struct tz *tz = NULL;
   int rc;
 
   rc = read_file(path, &data, &len, err);
@@ -612,12 +609,11 @@ static int tz_from_file(const char *path, const char *display,
   tz = NULL;
 out:
   free(data);
-  schedule_tz_free(tz);
+  tz_free(tz);
   return rc;
 }
 
-int schedule_tz_load(const char *name, struct schedule_tz **out,
-                     struct integ_error *err)
+int tz_load(const char *name, struct tz **out, struct integ_error *err)
 {
   char path[4096];
   const char *dir;
@@ -630,7 +626,7 @@ int schedule_tz_load(const char *name, struct schedule_tz **out,
     ssize_t n;
 
     if (env && *env)
-      return schedule_tz_load(env, out, err);
+      return tz_load(env, out, err);
     n = readlink("/etc/localtime", link, sizeof link - 1);
     const char *display = "localtime";
     if (n > 0) {
@@ -641,7 +637,7 @@ int schedule_tz_load(const char *name, struct schedule_tz **out,
     }
     rc = tz_from_file("/etc/localtime", display, out, err);
     if (rc == INTEG_ENOTFOUND)
-      return schedule_tz_load("UTC0", out, err);
+      return tz_load("UTC0", out, err);
     return rc;
   }
   if (*name == ':')
@@ -676,4 +672,23 @@ int schedule_tz_load(const char *name, struct schedule_tz **out,
                    "POSIX TZ string; use an IANA name such as "
                    "Europe/Berlin or UTC (is tzdata installed?)",
                    name, dir);
+}
+
+/* ------------------------------------------------------------ text */
+
+size_t tz_format(int64_t t, const struct tz *tz, char *buf, size_t size)
+{
+  int32_t off = tz ? tz_offset(tz, t) : 0;
+  int32_t moff = off / 60 * 60; /* toward zero */
+  int64_t local = t + moff, days = tz_floordiv(local, 86400), y;
+  int64_t sec = local - days * 86400;
+  int m, d, n;
+  int32_t a = moff < 0 ? -moff : moff;
+
+  tz_civil_from_days(days, &y, &m, &d);
+  n = snprintf(buf, size, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+               y, m, d, (int)(sec / 3600), (int)(sec % 3600 / 60),
+               (int)(sec % 60), moff < 0 ? '-' : '+', (int)(a / 3600),
+               (int)(a % 3600 / 60));
+  return n < 0 ? 0 : (size_t)n;
 }
