@@ -1,16 +1,16 @@
-/* jsonpath.c - JSONPath (RFC 9535): compiler and evaluator.
+/* jsonpath.c - JSONPath (RFC 9535): the evaluator.
  *
- * The compiler is a recursive-descent parser over the RFC 9535 grammar that
- * builds a small tree in an arena owned by the compiled query, checks the
- * well-typedness rules of section 2.4 as it goes, and compiles literal
- * I-Regexp patterns once. The evaluator walks segment by segment, turning
+ * The compiler (jsonpath_parse.c) is a recursive-descent parser over the
+ * RFC 9535 grammar that builds a small tree (jsonpath_int.h) in an arena
+ * owned by the compiled query, checks the well-typedness rules of section
+ * 2.4 as it goes, and compiles literal I-Regexp patterns once. The
+ * evaluator here walks segment by segment, turning
  * one nodelist into the next; descendant segments walk the document with an
  * explicit stack, so a deep document cannot exhaust the C stack, and
  * recursion is bounded by the query's nesting (JSONPATH_MAX_NESTING).
  */
 #include "config.h"
 
-#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +20,6 @@
 #include "error.h"
 #include "iregexp.h"
 #include "jsonpath.h"
-#include "utf8.h"
-
 #include "jsonpath_int.h"
 
 /* Backtracking bounds for match() and search() on document strings. */
@@ -30,8 +28,7 @@
 
 /* ------------------------------------------------------------- arena */
 
-
-void *arena_alloc(struct arena *a, size_t size)
+void *jsonpath_arena_alloc(struct arena *a, size_t size)
 {
   struct arena_block *b = a->head;
   size_t align = sizeof(max_align_t);
@@ -52,7 +49,7 @@ void *arena_alloc(struct arena *a, size_t size)
   return p;
 }
 
-void arena_free(struct arena *a)
+void jsonpath_arena_free(struct arena *a)
 {
   struct arena_block *b = a->head, *next;
   for (; b; b = next) {
@@ -177,7 +174,7 @@ static const struct pnode *path_key(struct ectx *c, int wp,
   struct pnode *n;
   if (!wp)
     return NULL;
-  n = arena_alloc(&c->paths, sizeof *n);
+  n = jsonpath_arena_alloc(&c->paths, sizeof *n);
   if (!n) {
     nomem(c);
     return NULL;
@@ -194,7 +191,7 @@ static const struct pnode *path_index(struct ectx *c, int wp,
   struct pnode *n;
   if (!wp)
     return NULL;
-  n = arena_alloc(&c->paths, sizeof *n);
+  n = jsonpath_arena_alloc(&c->paths, sizeof *n);
   if (!n) {
     nomem(c);
     return NULL;
@@ -863,7 +860,7 @@ out:
     free(c.pool[i].v);
   free(c.pool);
   free(c.stack);
-  arena_free(&c.paths);
+  jsonpath_arena_free(&c.paths);
   pcre2_match_data_free(c.md);
   pcre2_code_free(c.dyn_re);
   free(c.dyn_pat);

@@ -22,8 +22,12 @@ struct arena {
   struct arena_block *head;
 };
 
-void *arena_alloc(struct arena *a, size_t size);
-void arena_free(struct arena *a);
+/* size zeroed bytes from A, aligned for any type; NULL when out of
+ * memory. Freed with everything else by jsonpath_arena_free(). */
+void *jsonpath_arena_alloc(struct arena *a, size_t size);
+
+/* Free every block of A and reset it to empty. */
+void jsonpath_arena_free(struct arena *a);
 
 /* ------------------------------------------------------- query tree */
 

@@ -11,9 +11,8 @@
 #include "buf.h"
 #include "error.h"
 #include "iregexp.h"
-#include "jsonpath.h"
-#include "utf8.h"
 #include "jsonpath_int.h"
+#include "utf8.h"
 
 /* Integers in index and slice selectors must lie in the I-JSON range. */
 #define IJSON_MAX ((int64_t)9007199254740991) /* 2^53 - 1 */
@@ -82,7 +81,7 @@ perr(struct parser *p, size_t off, const char *fmt, ...)
 
 static void *palloc(struct parser *p, size_t size)
 {
-  void *m = arena_alloc(&p->jp->arena, size);
+  void *m = jsonpath_arena_alloc(&p->jp->arena, size);
   if (!m && !p->rc)
     p->rc = error_set(p->err, INTEG_ENOMEM,
                       "out of memory compiling a "
@@ -1096,7 +1095,7 @@ void jsonpath_free(struct jsonpath *jp)
   for (size_t i = 0; i < jp->nres; i++)
     pcre2_code_free(jp->res[i]);
   free(jp->res);
-  arena_free(&jp->arena);
+  jsonpath_arena_free(&jp->arena);
   free(jp);
 }
 
