@@ -1,4 +1,5 @@
-/* yaml.h - read YAML into jansson values, with a location table.
+/* yaml.h - read YAML into jansson values, with a location table
+ * (yaml_locs.h).
  *
  * The one YAML loader of the host: the manifest, declarative definitions and
  * any YAML a plugin asks the host to read. libyaml events become a json_t
@@ -25,6 +26,7 @@
 #ifndef INTEG_HOST_YAML_H
 #define INTEG_HOST_YAML_H
 
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -32,6 +34,7 @@
 
 #define YAML_MAX_BYTES (1024u * 1024u)
 #define YAML_MAX_DEPTH 64
+
 #include "yaml_locs.h"
 
 /* ---- loading ---- */
