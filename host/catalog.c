@@ -565,3 +565,202 @@ json_t *catalog_strip_state(const struct catalog *c, json_t *state)
       json_object_del(out, c->streams[i].name);
   return out;
 }
+
+/* ---------------------------------------------------- catalog builders */
+
+/* The Singer catalog entry of one discover() element (borrowed). */
+static json_t *singer_entry(json_t *d, size_t i, struct integ_error *err)
+{
+  json_t *name = json_object_get(d, "stream");
+  json_t *schema = json_object_get(d, "schema");
+  json_t *keys = json_object_get(d, "key_properties");
+  json_t *rk = json_object_get(d, "replication_key");
+  json_t *entry, *md, *root, *props = json_object_get(schema, "properties");
+  json_t *v;
+  const char *field;
+  size_t k;
+
+  if (!json_is_string(name) || !json_is_object(schema)) {
+    error_set(err, INTEG_EPLUGIN,
+              "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
+              "{...}}",
+              i);
+    return NULL;
+  }
+  if (!json_is_array(keys))
+    keys = NULL;
+  if (!json_is_string(rk))
+    rk = NULL;
+  /* singer-sdk's key order. */
+  entry = json_pack("{s:O}", "tap_stream_id", name);
+  root = json_pack("{s:o}", "table-key-properties",
+                   keys ? json_incref(keys) : json_array());
+  md = json_array();
+  if (!entry || !root || !md)
+    goto nomem;
+  if (rk)
+    json_object_set(entry, "replication_key", rk);
+  json_object_set_new(entry, "replication_method",
+                      json_string(rk ? "INCREMENTAL" : "FULL_TABLE"));
+  json_object_set_new(entry, "key_properties",
+                      keys ? json_incref(keys) : json_array());
+  json_object_set(entry, "schema", schema);
+  json_object_set(entry, "stream", name);
+  if (rk)
+    json_object_set_new(root, "valid-replication-keys", json_pack("[O]", rk));
+  else
+    json_object_set_new(root, "forced-replication-method",
+                        json_string("FULL_TABLE"));
+  json_object_set_new(root, "inclusion", json_string("available"));
+  json_object_set_new(root, "selected-by-default", json_true());
+  if (json_array_append_new(
+          md, json_pack("{s:[], s:o}", "breadcrumb", "metadata", root)))
+    goto nomem;
+  root = NULL;
+  json_object_foreach(props, field, v)
+  {
+    int automatic = rk && strcmp(field, json_string_value(rk)) == 0;
+
+    json_array_foreach(keys, k, v) automatic |=
+        json_is_string(v) && strcmp(field, json_string_value(v)) == 0;
+    if (json_array_append_new(
+            md, json_pack("{s:[ss], s:{s:s, s:b}}", "breadcrumb", "properties",
+                          field, "metadata", "inclusion",
+                          automatic ? "automatic" : "available",
+                          "selected-by-default", 1)))
+      goto nomem;
+  }
+  if (json_object_set_new(entry, "metadata", md))
+    goto nomem_md;
+  return entry;
+nomem:
+  json_decref(md);
+nomem_md:
+  json_decref(root);
+  json_decref(entry);
+  error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
+  return NULL;
+}
+
+/* The Singer catalog for discover()'s array (borrowed): new reference. */
+json_t *singer_catalog(json_t *streams, struct integ_error *err)
+{
+  json_t *list = json_array(), *d, *e;
+  size_t i;
+
+  if (!list) {
+    error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
+    return NULL;
+  }
+  json_array_foreach(streams, i, d)
+  {
+    if (!(e = singer_entry(d, i, err)) || json_array_append_new(list, e)) {
+      json_decref(list);
+      return NULL;
+    }
+  }
+  return json_pack("{s:o}", "streams", list);
+}
+
+/* Build one AirbyteStream from a discover() element. */
+static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
+{
+  json_t *name = json_object_get(desc, "stream");
+  json_t *schema = json_object_get(desc, "schema");
+  json_t *keys = json_object_get(desc, "key_properties");
+  json_t *rk = json_object_get(desc, "replication_key");
+  json_t *ns = json_object_get(desc, "namespace");
+  json_t *s = NULL, *modes = NULL, *pk = NULL;
+  size_t k;
+  int bad = 0;
+
+  if (!json_is_string(name) || !json_is_object(schema) ||
+      (keys && !json_is_array(keys)) || (rk && !json_is_string(rk)) ||
+      (ns && !json_is_string(ns))) {
+    error_set(err, INTEG_EPLUGIN,
+              "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
+              "{...}} with optional key_properties (array), "
+              "replication_key and namespace (strings)",
+              i);
+    return NULL;
+  }
+  s = json_object();
+  modes = json_array();
+  if (!s || !modes)
+    goto nomem;
+  bad |= json_object_set(s, "name", name);
+  bad |= json_object_set(s, "json_schema", schema);
+  bad |= json_array_append_new(modes, json_string("full_refresh"));
+  if (rk)
+    bad |= json_array_append_new(modes, json_string("incremental"));
+  bad |= json_object_set_new(s, "supported_sync_modes", modes);
+  modes = NULL;
+  if (rk) {
+    bad |= json_object_set_new(s, "source_defined_cursor", json_true());
+    bad |=
+        json_object_set_new(s, "default_cursor_field", json_pack("[O]", rk));
+  }
+  if (keys && json_array_size(keys)) {
+    pk = json_array();
+    if (!pk)
+      goto nomem;
+    for (k = 0; k < json_array_size(keys); k++) {
+      json_t *key = json_array_get(keys, k);
+
+      if (!json_is_string(key)) {
+        json_decref(pk);
+        json_decref(s);
+        error_set(err, INTEG_EPLUGIN,
+                  "discover()[%zu].key_properties[%zu]: expected a string", i,
+                  k);
+        return NULL;
+      }
+      bad |= json_array_append_new(pk, json_pack("[O]", key));
+    }
+    bad |= json_object_set_new(s, "source_defined_primary_key", pk);
+  }
+  if (ns)
+    bad |= json_object_set(s, "namespace", ns);
+  if (bad)
+    goto nomem;
+  return s;
+nomem:
+  json_decref(modes);
+  json_decref(s);
+  error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
+  return NULL;
+}
+
+json_t *emit_airbyte_catalog_from_discover(json_t *streams,
+                                           struct integ_error *err)
+{
+  json_t *catalog = NULL, *list;
+  size_t i;
+
+  if (!json_is_array(streams)) {
+    error_set(err, INTEG_EPLUGIN, "discover(): expected an array of streams");
+    return NULL;
+  }
+  list = json_array();
+  if (!list)
+    goto nomem;
+  for (i = 0; i < json_array_size(streams); i++) {
+    json_t *s = catalog_stream(json_array_get(streams, i), i, err);
+
+    if (!s) {
+      json_decref(list);
+      return NULL;
+    }
+    if (json_array_append_new(list, s)) {
+      json_decref(list);
+      goto nomem;
+    }
+  }
+  catalog = json_pack("{so}", "streams", list);
+  if (!catalog)
+    goto nomem;
+  return catalog;
+nomem:
+  error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
+  return NULL;
+}

@@ -92,4 +92,16 @@ json_t *catalog_project(const struct catalog_stream *s, json_t *record,
  * NULL state or when out of memory. */
 json_t *catalog_strip_state(const struct catalog *c, json_t *state);
 
+/* The Singer catalog for discover()'s array (borrowed): new reference. */
+json_t *singer_catalog(json_t *streams, struct integ_error *err);
+
+/* A new AirbyteCatalog for discover()'s array (borrowed): each stream
+ * with name, json_schema, supported_sync_modes (full_refresh, plus
+ * incremental when it has a replication_key), source_defined_cursor and
+ * default_cursor_field for incremental ones, source_defined_primary_key
+ * from key_properties, namespace when set. NULL with INTEG_EPLUGIN (the
+ * element's path) or INTEG_ENOMEM. */
+json_t *emit_airbyte_catalog_from_discover(json_t *streams,
+                                           struct integ_error *err);
+
 #endif

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "emit.h"
 
 #define NOW 1700000000000LL
