@@ -480,10 +480,10 @@ int catalog_check(const struct catalog *c, json_t *streams,
 
 json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
 {
-  json_t *out = json_array(), *d;
+  json_t *list = json_array(), *d, *result = NULL;
   size_t i;
 
-  if (!out)
+  if (!list)
     return NULL;
   json_array_foreach(streams, i, d)
   {
@@ -495,36 +495,37 @@ json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
     json_t *v;
 
     if (!s || (!s->dropped && s->incremental)) {
-      if (json_array_append(out, d))
-        goto nomem;
+      if (json_array_append(list, d))
+        goto out;
       continue;
     }
     /* Copies down to "properties": the plugin's own stays untouched. */
     if (!json_is_object(json_object_get(d, "schema"))) {
-      if (json_array_append(out, d))
-        goto nomem;
+      if (json_array_append(list, d))
+        goto out;
       continue;
     }
     copy = json_copy(d);
-    if (!copy || json_array_append_new(out, copy))
-      goto nomem; /* append_new took copy */
+    if (!copy || json_array_append_new(list, copy))
+      goto out; /* append_new took copy */
     schema = json_copy(json_object_get(copy, "schema"));
     if (!schema || json_object_set_new(copy, "schema", schema))
-      goto nomem;
+      goto out;
     props = json_object_get(schema, "properties");
     if (!s->incremental)
       json_object_del(copy, "replication_key");
     if (s->dropped && json_is_object(props)) {
       props = json_copy(props);
       if (!props || json_object_set_new(schema, "properties", props))
-        goto nomem;
+        goto out;
       json_object_foreach(s->dropped, field, v) json_object_del(props, field);
     }
   }
-  return out;
-nomem:
-  json_decref(out);
-  return NULL;
+  result = list;
+  list = NULL;
+out:
+  json_decref(list);
+  return result;
 }
 
 json_t *catalog_project(const struct catalog_stream *s, json_t *record,
@@ -568,102 +569,103 @@ json_t *catalog_strip_state(const struct catalog *c, json_t *state)
 
 /* ---------------------------------------------------- catalog builders */
 
-/* The Singer catalog entry of one discover() element (borrowed). */
-static json_t *singer_entry(json_t *d, size_t i, struct integ_error *err)
+/* Builds the catalog entry of discover()[i] (borrowed) into *out (new). */
+typedef int (*entry_fn)(json_t *d, size_t i, json_t **out,
+                        struct integ_error *err);
+
+static int build_nomem(struct integ_error *err)
+{
+  return error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
+}
+
+/* The Singer catalog entry of one discover() element, with singer-sdk's
+ * key order and metadata. */
+static int singer_entry(json_t *d, size_t i, json_t **out,
+                        struct integ_error *err)
 {
   json_t *name = json_object_get(d, "stream");
   json_t *schema = json_object_get(d, "schema");
   json_t *keys = json_object_get(d, "key_properties");
   json_t *rk = json_object_get(d, "replication_key");
-  json_t *entry, *md, *root, *props = json_object_get(schema, "properties");
-  json_t *v;
+  json_t *entry = NULL, *md = NULL, *root = NULL;
+  json_t *props = json_object_get(schema, "properties");
+  json_t *v, *key;
   const char *field;
   size_t k;
+  int rc = 0;
 
   if (!json_is_string(name) || !json_is_object(schema)) {
-    error_set(err, INTEG_EPLUGIN,
-              "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
-              "{...}}",
-              i);
-    return NULL;
+    rc = error_set(err, INTEG_EPLUGIN,
+                   "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
+                   "{...}}",
+                   i);
+    goto out;
   }
   if (!json_is_array(keys))
     keys = NULL;
   if (!json_is_string(rk))
     rk = NULL;
-  /* singer-sdk's key order. */
   entry = json_pack("{s:O}", "tap_stream_id", name);
   root = json_pack("{s:o}", "table-key-properties",
                    keys ? json_incref(keys) : json_array());
   md = json_array();
-  if (!entry || !root || !md)
-    goto nomem;
-  if (rk)
-    json_object_set(entry, "replication_key", rk);
-  json_object_set_new(entry, "replication_method",
-                      json_string(rk ? "INCREMENTAL" : "FULL_TABLE"));
-  json_object_set_new(entry, "key_properties",
-                      keys ? json_incref(keys) : json_array());
-  json_object_set(entry, "schema", schema);
-  json_object_set(entry, "stream", name);
-  if (rk)
-    json_object_set_new(root, "valid-replication-keys", json_pack("[O]", rk));
-  else
-    json_object_set_new(root, "forced-replication-method",
-                        json_string("FULL_TABLE"));
-  json_object_set_new(root, "inclusion", json_string("available"));
-  json_object_set_new(root, "selected-by-default", json_true());
-  if (json_array_append_new(
-          md, json_pack("{s:[], s:o}", "breadcrumb", "metadata", root)))
-    goto nomem;
+  if (!entry || !root || !md ||
+      (rk && json_object_set(entry, "replication_key", rk)) ||
+      json_object_set_new(entry, "replication_method",
+                          json_string(rk ? "INCREMENTAL" : "FULL_TABLE")) ||
+      json_object_set_new(entry, "key_properties",
+                          keys ? json_incref(keys) : json_array()) ||
+      json_object_set(entry, "schema", schema) ||
+      json_object_set(entry, "stream", name) ||
+      (rk ? json_object_set_new(root, "valid-replication-keys",
+                                json_pack("[O]", rk))
+          : json_object_set_new(root, "forced-replication-method",
+                                json_string("FULL_TABLE"))) ||
+      json_object_set_new(root, "inclusion", json_string("available")) ||
+      json_object_set_new(root, "selected-by-default", json_true())) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  /* json_pack steals root, also when it fails. */
+  v = json_pack("{s:[], s:o}", "breadcrumb", "metadata", root);
   root = NULL;
+  if (json_array_append_new(md, v)) {
+    rc = build_nomem(err);
+    goto out;
+  }
   json_object_foreach(props, field, v)
   {
     int automatic = rk && strcmp(field, json_string_value(rk)) == 0;
 
-    json_array_foreach(keys, k, v) automatic |=
-        json_is_string(v) && strcmp(field, json_string_value(v)) == 0;
+    json_array_foreach(keys, k, key) automatic |=
+        json_is_string(key) && strcmp(field, json_string_value(key)) == 0;
     if (json_array_append_new(
             md, json_pack("{s:[ss], s:{s:s, s:b}}", "breadcrumb", "properties",
                           field, "metadata", "inclusion",
                           automatic ? "automatic" : "available",
-                          "selected-by-default", 1)))
-      goto nomem;
-  }
-  if (json_object_set_new(entry, "metadata", md))
-    goto nomem_md;
-  return entry;
-nomem:
-  json_decref(md);
-nomem_md:
-  json_decref(root);
-  json_decref(entry);
-  error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
-  return NULL;
-}
-
-/* The Singer catalog for discover()'s array (borrowed): new reference. */
-json_t *singer_catalog(json_t *streams, struct integ_error *err)
-{
-  json_t *list = json_array(), *d, *e;
-  size_t i;
-
-  if (!list) {
-    error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
-    return NULL;
-  }
-  json_array_foreach(streams, i, d)
-  {
-    if (!(e = singer_entry(d, i, err)) || json_array_append_new(list, e)) {
-      json_decref(list);
-      return NULL;
+                          "selected-by-default", 1))) {
+      rc = build_nomem(err);
+      goto out;
     }
   }
-  return json_pack("{s:o}", "streams", list);
+  rc = json_object_set_new(entry, "metadata", md);
+  md = NULL;
+  if (rc) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  *out = entry;
+  entry = NULL;
+out:
+  json_decref(md);
+  json_decref(root);
+  json_decref(entry);
+  return rc;
 }
 
-/* Build one AirbyteStream from a discover() element. */
-static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
+/* One AirbyteStream from a discover() element. */
+static int airbyte_entry(json_t *desc, size_t i, json_t **out,
+                         struct integ_error *err)
 {
   json_t *name = json_object_get(desc, "stream");
   json_t *schema = json_object_get(desc, "schema");
@@ -672,22 +674,33 @@ static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
   json_t *ns = json_object_get(desc, "namespace");
   json_t *s = NULL, *modes = NULL, *pk = NULL;
   size_t k;
-  int bad = 0;
+  int rc = 0, bad = 0;
 
   if (!json_is_string(name) || !json_is_object(schema) ||
       (keys && !json_is_array(keys)) || (rk && !json_is_string(rk)) ||
       (ns && !json_is_string(ns))) {
-    error_set(err, INTEG_EPLUGIN,
-              "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
-              "{...}} with optional key_properties (array), "
-              "replication_key and namespace (strings)",
-              i);
-    return NULL;
+    rc = error_set(err, INTEG_EPLUGIN,
+                   "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
+                   "{...}} with optional key_properties (array), "
+                   "replication_key and namespace (strings)",
+                   i);
+    goto out;
+  }
+  for (k = 0; keys && k < json_array_size(keys); k++) {
+    if (!json_is_string(json_array_get(keys, k))) {
+      rc = error_set(err, INTEG_EPLUGIN,
+                     "discover()[%zu].key_properties[%zu]: expected a "
+                     "string",
+                     i, k);
+      goto out;
+    }
   }
   s = json_object();
   modes = json_array();
-  if (!s || !modes)
-    goto nomem;
+  if (!s || !modes) {
+    rc = build_nomem(err);
+    goto out;
+  }
   bad |= json_object_set(s, "name", name);
   bad |= json_object_set(s, "json_schema", schema);
   bad |= json_array_append_new(modes, json_string("full_refresh"));
@@ -702,65 +715,73 @@ static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
   }
   if (keys && json_array_size(keys)) {
     pk = json_array();
-    if (!pk)
-      goto nomem;
-    for (k = 0; k < json_array_size(keys); k++) {
-      json_t *key = json_array_get(keys, k);
-
-      if (!json_is_string(key)) {
-        json_decref(pk);
-        json_decref(s);
-        error_set(err, INTEG_EPLUGIN,
-                  "discover()[%zu].key_properties[%zu]: expected a string", i,
-                  k);
-        return NULL;
-      }
-      bad |= json_array_append_new(pk, json_pack("[O]", key));
-    }
+    for (k = 0; pk && k < json_array_size(keys); k++)
+      bad |=
+          json_array_append_new(pk, json_pack("[O]", json_array_get(keys, k)));
     bad |= json_object_set_new(s, "source_defined_primary_key", pk);
   }
   if (ns)
     bad |= json_object_set(s, "namespace", ns);
-  if (bad)
-    goto nomem;
-  return s;
-nomem:
+  if (bad) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  *out = s;
+  s = NULL;
+out:
   json_decref(modes);
   json_decref(s);
-  error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
-  return NULL;
+  return rc;
 }
 
-json_t *emit_airbyte_catalog_from_discover(json_t *streams,
-                                           struct integ_error *err)
+/* {"streams": [ENTRY(discover()[0]), ...]} */
+static int from_discover(json_t *streams, entry_fn entry, json_t **out,
+                         struct integ_error *err)
 {
-  json_t *catalog = NULL, *list;
-  size_t i;
+  json_t *list = NULL, *e = NULL, *catalog;
+  int rc = 0;
 
+  *out = NULL;
   if (!json_is_array(streams)) {
-    error_set(err, INTEG_EPLUGIN, "discover(): expected an array of streams");
-    return NULL;
+    rc = error_set(err, INTEG_EPLUGIN,
+                   "discover(): expected an array of streams");
+    goto out;
   }
   list = json_array();
-  if (!list)
-    goto nomem;
-  for (i = 0; i < json_array_size(streams); i++) {
-    json_t *s = catalog_stream(json_array_get(streams, i), i, err);
-
-    if (!s) {
-      json_decref(list);
-      return NULL;
-    }
-    if (json_array_append_new(list, s)) {
-      json_decref(list);
-      goto nomem;
+  if (!list) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  for (size_t i = 0; i < json_array_size(streams); i++) {
+    rc = entry(json_array_get(streams, i), i, &e, err);
+    if (rc)
+      goto out;
+    rc = json_array_append_new(list, e);
+    if (rc) {
+      rc = build_nomem(err);
+      goto out;
     }
   }
-  catalog = json_pack("{so}", "streams", list);
-  if (!catalog)
-    goto nomem;
-  return catalog;
-nomem:
-  error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
-  return NULL;
+  catalog = json_pack("{s:o}", "streams", list); /* steals list */
+  list = NULL;
+  if (!catalog) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  *out = catalog;
+out:
+  json_decref(list);
+  return rc;
+}
+
+int catalog_singer_from_discover(json_t *streams, json_t **out,
+                                 struct integ_error *err)
+{
+  return from_discover(streams, singer_entry, out, err);
+}
+
+int catalog_airbyte_from_discover(json_t *streams, json_t **out,
+                                  struct integ_error *err)
+{
+  return from_discover(streams, airbyte_entry, out, err);
 }

@@ -1,8 +1,5 @@
-/* cmd_tap.c - `integ tap` (a Singer tap) and `integ source` (an Airbyte
- * source): any plugin, run as the one executable per connector that
- * Meltano and Airbyte expect. No store and no manifest: the config, the
- * catalog and the state come in files, and states go out as messages.
- */
+/* cmd_tap.c - `integ tap`, a Singer tap, and what it shares with `integ
+ * source` (cmd_source.c); see cmd_tap.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,17 +17,17 @@
 #include "error.h"
 #include "loader.h"
 #include "log.h"
-#include "run.h"
-
 #include "cmd_tap.h"
 
-
-int tap_run_init(struct tap_run *r, const char *tag,
-                        enum emit_format format, struct integ_error *err)
+int tap_run_init(struct tap_run *r, const char *tag, enum emit_format format,
+                 struct integ_error *err)
 {
+  int rc;
+
   memset(r, 0, sizeof(*r));
-  if (clock_init(&r->clk, err))
-    return INTEG_ECONFIG;
+  rc = clock_init(&r->clk, err);
+  if (rc)
+    return rc;
   http_config_init(&r->http);
   r->http.tag = tag;
   r->oc.format = format;
@@ -46,16 +43,15 @@ int tap_run_init(struct tap_run *r, const char *tag,
   return 0;
 }
 
-int open_plugin(const char *name, struct loader_path *lp,
-                       struct plugin **pl, struct integ_error *err)
+int tap_open_plugin(const char *name, struct loader_path *lp,
+                    struct plugin **pl, struct integ_error *err)
 {
   int rc = loader_path_init(lp, NULL, 0, err);
 
   return rc ? rc : loader_open(lp, name, pl, err);
 }
 
-/* Write b to standard output and empty it. */
-int put(struct buf *b, struct integ_error *err)
+int tap_put(struct buf *b, struct integ_error *err)
 {
   const char *p = b->data;
   size_t n = b->len;
@@ -76,9 +72,7 @@ int put(struct buf *b, struct integ_error *err)
   return 0;
 }
 
-/* Exit status for a failed step: the user's files or plugin name (2),
- * or the run (1). */
-static int status_of(int code)
+int tap_exit_status(int code)
 {
   return code == INTEG_ECONFIG || code == INTEG_ESTATE ||
                  code == INTEG_ENOTFOUND || code == INTEG_EABI
@@ -207,10 +201,11 @@ static int tap_about(const struct plugin *pl, const char *format,
                       vt->version, "sdk_version", "", PACKAGE_VERSION,
                       "capabilities", "settings", settings);
     list = json_object_get(about, "capabilities");
-    for (size_t i = 0; list && i < sizeof(caps) / sizeof(caps[0]); i++)
-      json_array_append_new(list, json_string(caps[i]));
-    rc = about ? print_json(about, err)
-               : error_set(err, INTEG_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < sizeof(caps) / sizeof(caps[0]); i++)
+      if (!list || json_array_append_new(list, json_string(caps[i])))
+        rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    if (!rc)
+      rc = print_json(about, err);
   } else if (strcmp(format, "markdown") == 0) {
     printf("# `tap-%s`\n\n%s\n\nBuilt with integ %s from its plugin `%s` "
            "%s.\n\n## Capabilities\n\n",
@@ -235,16 +230,47 @@ static int tap_about(const struct plugin *pl, const char *format,
   return rc;
 }
 
-/* The config: --config FILE, else {} (still checked: a required key is
- * reported as missing). */
-int load_config(const struct plugin *pl, const char *file, int print,
-                       json_t **config, struct integ_error *err)
+int tap_load_config(const struct plugin *pl, const char *file, int print,
+                    json_t **config, struct integ_error *err)
 {
   if (file)
     return configfile_load(file, pl->vt->spec, pl->vt->name, print, config,
                            err);
   *config = json_object();
   return *config ? 0 : error_set(err, INTEG_ENOMEM, "out of memory");
+}
+
+/* The Singer state in --state FILE (DOC, borrowed) as the plugin takes it
+ * (its bookmarks): a new reference in *out. The file holds a STATE value,
+ * {"bookmarks": {...}}; a whole STATE message (the last line of a tap's
+ * output, which users copy) is taken for its value, with a warning.
+ * Anything else would be read as "no bookmarks" and start the sync over:
+ * INTEG_ESTATE naming the file. */
+static int tap_state(json_t *doc, const char *file, struct integ_error *err)
+{
+  json_t *type = json_object_get(doc, "type");
+  const char *key;
+  json_t *v;
+
+  if (json_is_string(type) && strcmp(json_string_value(type), "STATE") == 0 &&
+      json_is_object(json_object_get(doc, "value"))) {
+    log_warn("state %s is a whole Singer STATE message: using its \"value\" "
+             "(a state file holds just the value, {\"bookmarks\": ...})",
+             file);
+    return 0;
+  }
+  if (!json_is_object(doc))
+    return 0; /* emit_singer_state_from_value says what is wrong */
+  json_object_foreach(doc, key, v)
+  {
+    if (strcmp(key, "bookmarks") && strcmp(key, "currently_syncing"))
+      return error_set(err, INTEG_ESTATE,
+                       "state %s: unexpected member \"%s\": a Singer state is "
+                       "{\"bookmarks\": {STREAM: {...}}} (or a whole STATE "
+                       "message, {\"type\": \"STATE\", \"value\": ...})",
+                       file, key);
+  }
+  return 0;
 }
 
 static int tap_main(const struct tap_args *a)
@@ -256,40 +282,54 @@ static int tap_main(const struct tap_args *a)
   struct run_stats stats = {0};
   struct tap_run r;
   json_t *config = NULL, *doc = NULL, *state = NULL, *streams = NULL;
-  json_t *out = NULL;
-  int rc, status = EXIT_USAGE;
+  json_t *out = NULL, *value;
+  int rc, status = EXIT_OK;
 
-  rc = open_plugin(a->plugin, &lp, &pl, &err);
+  rc = tap_open_plugin(a->plugin, &lp, &pl, &err);
   if (rc)
     goto out;
   if (a->about) {
     rc = tap_about(pl, a->format, &err);
-    status = EXIT_OK;
     goto out;
   }
-  if ((rc = load_config(pl, a->config, 1, &config, &err)) ||
-      (rc = tap_run_init(&r, a->plugin, EMIT_SINGER, &err)))
+  rc = tap_load_config(pl, a->config, 1, &config, &err);
+  if (rc)
+    goto out;
+  rc = tap_run_init(&r, a->plugin, EMIT_SINGER, &err);
+  if (rc)
     goto out;
   if (a->discover) {
-    if ((rc = run_discover(pl, config, &r.o, &streams, &err)) ||
-        (!(out = singer_catalog(streams, &err)) && (rc = err.code)) ||
-        (rc = print_json(out, &err)))
+    rc = run_discover(pl, config, &r.o, &streams, &err);
+    if (rc)
       goto out;
-    status = EXIT_OK;
+    rc = catalog_singer_from_discover(streams, &out, &err);
+    if (rc)
+      goto out;
+    rc = print_json(out, &err);
     goto out;
   }
-  if (a->catalog && ((rc = configfile_read_json(a->catalog, "catalog",
-                                                INTEG_ECONFIG, &doc, &err)) ||
-                     (rc = catalog_parse_singer(doc, a->catalog, &cat, &err))))
-    goto out;
+  if (a->catalog) {
+    rc =
+        configfile_read_json(a->catalog, "catalog", INTEG_ECONFIG, &doc, &err);
+    if (rc)
+      goto out;
+    rc = catalog_parse_singer(doc, a->catalog, &cat, &err);
+    if (rc)
+      goto out;
+  }
   if (a->state) {
     json_decref(doc);
     doc = NULL;
-    if ((rc = configfile_read_json(a->state, "state", INTEG_ESTATE, &doc,
-                                   &err)))
+    rc = configfile_read_json(a->state, "state", INTEG_ESTATE, &doc, &err);
+    if (rc)
       goto out;
-    state = emit_singer_state_from_value(doc, &err);
+    rc = tap_state(doc, a->state, &err);
+    if (rc)
+      goto out;
+    value = json_object_get(doc, "type") ? json_object_get(doc, "value") : doc;
+    state = emit_singer_state_from_value(value, &err);
     if (!state) {
+      /* It returns NULL with err set: INTEG_ESTATE, or INTEG_ENOMEM. */
       rc = err.code;
       error_prefix(&err, "state %s", a->state);
       goto out;
@@ -297,14 +337,14 @@ static int tap_main(const struct tap_args *a)
     /* A full-refresh stream starts over: its bookmark is not handed on. */
     json_decref(doc);
     doc = state;
-    if (!(state = catalog_strip_state(cat, doc))) {
+    state = catalog_strip_state(cat, doc);
+    if (!state) {
       rc = error_set(&err, INTEG_ENOMEM, "out of memory");
       goto out;
     }
   }
   r.oc.catalog = cat;
   rc = run_plugin(pl, config, state, &r.o, &stats, &err);
-  status = EXIT_OK;
   if (!rc)
     log_info("tap-%s: %llu records, %llu states", a->plugin,
              (unsigned long long)stats.records,
@@ -312,7 +352,7 @@ static int tap_main(const struct tap_args *a)
 out:
   if (rc) {
     log_error("%s", err.message);
-    status = status_of(rc);
+    status = tap_exit_status(rc);
   }
   run_stats_free(&stats);
   json_decref(out);
@@ -326,9 +366,9 @@ out:
   return status;
 }
 
-/* Options shared by both commands; non-options are PLUGIN (and VERB). */
-int parse_args(const char *cmd, int argc, char **argv,
-                      struct tap_args *a, int *help)
+/* Non-options are PLUGIN (and VERB). */
+int tap_parse_args(const char *cmd, int argc, char **argv, struct tap_args *a,
+                   int *help)
 {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -396,7 +436,7 @@ int parse_args(const char *cmd, int argc, char **argv,
 int cmd_tap(int argc, char **argv)
 {
   struct tap_args a;
-  int help, rc = parse_args("tap", argc, argv, &a, &help);
+  int help, rc = tap_parse_args("tap", argc, argv, &a, &help);
 
   if (help) {
     tap_usage(stdout);
