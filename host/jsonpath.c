@@ -70,16 +70,6 @@ struct pnode {
   size_t index;
 };
 
-struct node {
-  json_t *v;
-  const struct pnode *path;
-};
-
-struct nodelist {
-  struct node *v;
-  size_t n, cap;
-};
-
 /* Where the descendant walk is in one array or object. */
 struct frame {
   json_t *v;
@@ -88,11 +78,16 @@ struct frame {
   void *iter;
 };
 
+/* A remembered result of a filter at a node (see memo_get). */
+struct memo_entry {
+  const struct expr *e; /* NULL: free slot */
+  const json_t *v;
+  int result;
+};
+
 struct ectx {
   json_t *root;
   struct arena paths;
-  struct nodelist *pool; /* spare nodelists, to save mallocs in filters */
-  size_t npool, cappool;
   struct frame *stack;
   size_t sp, capstack;
   pcre2_match_data *md;
@@ -103,8 +98,28 @@ struct ectx {
   size_t dyn_len;
   enum fn_id dyn_fn;
   pcre2_code *dyn_re; /* NULL when dyn_pat is no I-Regexp */
+  /* Filters inside filters, by (filter, node): see memo_get. */
+  struct memo_entry *memo;
+  size_t nmemo, capmemo;
+  int in_filter; /* > 0 while a filter is being evaluated */
+  /* The results so far, against the caps of jsonpath.h. */
+  size_t nresults, path_bytes;
+  struct buf path; /* the rendered path of the current result */
   int rc;
   struct integ_error *err;
+};
+
+/* Called for each node a query selects, in document order: returns 0 to
+ * go on, 1 to stop the walk (also when it set c->rc). */
+typedef int (*visit_fn)(struct ectx *c, json_t *v, const struct pnode *path,
+                        void *arg);
+
+/* One query being walked, and what to do with its nodes. */
+struct walk {
+  const struct query *q;
+  int wp; /* build paths */
+  visit_fn fn;
+  void *arg;
 };
 
 static void efail(struct ectx *c, int code, const char *what)
@@ -118,53 +133,29 @@ static void nomem(struct ectx *c)
   efail(c, INTEG_ENOMEM, "out of memory");
 }
 
-static struct nodelist list_get(struct ectx *c)
+/* The arena's position, to give back everything allocated after it: the
+ * path steps of a subtree are dropped once the walk has left it, so memory
+ * follows the depth of the walk, not the number of nodes. */
+struct arena_mark {
+  struct arena_block *block;
+  size_t used;
+};
+
+static struct arena_mark arena_mark(const struct arena *a)
 {
-  struct nodelist l = {0};
-  if (c->npool)
-    l = c->pool[--c->npool];
-  l.n = 0;
-  return l;
+  struct arena_mark m = {a->head, a->head ? a->head->used : 0};
+  return m;
 }
 
-static void list_put(struct ectx *c, struct nodelist *l)
+static void arena_release(struct arena *a, struct arena_mark m)
 {
-  if (c->npool == c->cappool) {
-    size_t cap = c->cappool ? c->cappool * 2 : 8;
-    struct nodelist *m = realloc(c->pool, cap * sizeof *m);
-    if (!m) {
-      free(l->v);
-      l->v = NULL;
-      return;
-    }
-    c->pool = m;
-    c->cappool = cap;
+  while (a->head && a->head != m.block) {
+    struct arena_block *next = a->head->next;
+    free(a->head);
+    a->head = next;
   }
-  c->pool[c->npool++] = *l;
-  l->v = NULL;
-}
-
-static void list_push(struct ectx *c, struct nodelist *l, json_t *v,
-                      const struct pnode *path)
-{
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    struct node *m;
-    if (l->n >= JSONPATH_MAX_NODES) {
-      efail(c, INTEG_EINVAL, "too many nodes in one nodelist");
-      return;
-    }
-    m = realloc(l->v, cap * sizeof *m);
-    if (!m) {
-      nomem(c);
-      return;
-    }
-    l->v = m;
-    l->cap = cap;
-  }
-  l->v[l->n].v = v;
-  l->v[l->n].path = path;
-  l->n++;
+  if (a->head)
+    a->head->used = m.used;
 }
 
 static const struct pnode *path_key(struct ectx *c, int wp,
@@ -384,29 +375,108 @@ static int64_t norm_index(int64_t i, int64_t len)
 }
 
 static int eval_logical(struct ectx *c, const struct expr *e, json_t *cur);
+static int walk_from(struct ectx *c, const struct walk *w, size_t s, json_t *v,
+                     const struct pnode *path);
 
-/* Apply the selectors of seg to the node (v, path), appending to out. */
-static void apply_selectors(struct ectx *c, const struct segment *seg,
-                            json_t *v, const struct pnode *path, int wp,
-                            struct nodelist *out)
+/* The node M of V was selected by segment S - 1: walk on from it. Its path
+ * step lives only while the walk is below it. */
+static int selected(struct ectx *c, const struct walk *w, size_t s, json_t *m,
+                    const struct pnode *path, const char *key, size_t keylen,
+                    size_t index)
 {
-  for (size_t s = 0; s < seg->n && !c->rc; s++) {
-    const struct selector *sel = &seg->sels[s];
+  struct arena_mark mark = arena_mark(&c->paths);
+  const struct pnode *p = key ? path_key(c, w->wp, path, key, keylen)
+                              : path_index(c, w->wp, path, index);
+  int stop = c->rc || walk_from(c, w, s, m, p);
+
+  arena_release(&c->paths, mark);
+  return stop;
+}
+
+/* Filters nested in filters see the same nodes again and again
+ * ($..[?@..[?@.b]] tests @.b at every node once per ancestor): their
+ * result depends on the node alone (and the root, fixed for the
+ * evaluation), so it is remembered, up to MEMO_MAX nodes. */
+#define MEMO_MAX ((size_t)1 << 20)
+
+static size_t memo_slot(const struct ectx *c, const struct expr *e,
+                        const json_t *v)
+{
+  uint64_t h = (uint64_t)(uintptr_t)e * UINT64_C(0x9e3779b97f4a7c15) ^
+               (uint64_t)(uintptr_t)v * UINT64_C(0xc2b2ae3d27d4eb4f);
+  size_t i = (size_t)(h ^ h >> 29) & (c->capmemo - 1);
+
+  while (c->memo[i].e && (c->memo[i].e != e || c->memo[i].v != v))
+    i = (i + 1) & (c->capmemo - 1);
+  return i;
+}
+
+static int filter_test(struct ectx *c, const struct expr *e, json_t *m)
+{
+  size_t i;
+  int r;
+
+  if (!c->in_filter) {
+    c->in_filter++;
+    r = eval_logical(c, e, m);
+    c->in_filter--;
+    return r;
+  }
+  if (c->capmemo) {
+    i = memo_slot(c, e, m);
+    if (c->memo[i].e)
+      return c->memo[i].result;
+  }
+  r = eval_logical(c, e, m);
+  if (c->rc || c->nmemo >= MEMO_MAX)
+    return r;
+  if (2 * (c->nmemo + 1) > c->capmemo) {
+    size_t cap = c->capmemo ? c->capmemo * 2 : 1024;
+    struct memo_entry *old = c->memo, *nw = calloc(cap, sizeof *nw);
+    size_t oldcap = c->capmemo;
+
+    if (!nw)
+      return r; /* remembering is an optimisation only */
+    c->memo = nw;
+    c->capmemo = cap;
+    for (size_t k = 0; k < oldcap; k++)
+      if (old[k].e)
+        c->memo[memo_slot(c, old[k].e, old[k].v)] = old[k];
+    free(old);
+  }
+  i = memo_slot(c, e, m);
+  c->memo[i].e = e;
+  c->memo[i].v = m;
+  c->memo[i].result = r;
+  c->nmemo++;
+  return r;
+}
+
+/* Apply the selectors of segment S to the node (v, path) and walk on from
+ * each node they select. Returns 1 when the walk stops. */
+static int apply_selectors(struct ectx *c, const struct walk *w, size_t s,
+                           json_t *v, const struct pnode *path)
+{
+  const struct segment *seg = &w->q->segs[s];
+
+  for (size_t k = 0; k < seg->n; k++) {
+    const struct selector *sel = &seg->sels[k];
     switch (sel->kind) {
     case SEL_NAME:
       if (json_is_object(v)) {
         json_t *m = json_object_getn(v, sel->name, sel->len);
-        if (m)
-          list_push(c, out, m, path_key(c, wp, path, sel->name, sel->len));
+        if (m && selected(c, w, s + 1, m, path, sel->name, sel->len, 0))
+          return 1;
       }
       break;
     case SEL_INDEX:
       if (json_is_array(v)) {
         int64_t len = (int64_t)json_array_size(v);
         int64_t i = norm_index(sel->index, len);
-        if (i >= 0 && i < len)
-          list_push(c, out, json_array_get(v, (size_t)i),
-                    path_index(c, wp, path, (size_t)i));
+        if (i >= 0 && i < len &&
+            selected(c, w, s + 1, json_array_get(v, (size_t)i), path, NULL, 0,
+                     (size_t)i))
+          return 1;
       }
       break;
     case SEL_SLICE:
@@ -418,17 +488,19 @@ static void apply_selectors(struct ectx *c, const struct segment *seg,
           end = sel->has_end ? norm_index(sel->end, len) : len;
           lo = start < 0 ? 0 : start > len ? len : start;
           hi = end < 0 ? 0 : end > len ? len : end;
-          for (int64_t i = lo; i < hi && !c->rc; i += step)
-            list_push(c, out, json_array_get(v, (size_t)i),
-                      path_index(c, wp, path, (size_t)i));
+          for (int64_t i = lo; i < hi; i += step)
+            if (selected(c, w, s + 1, json_array_get(v, (size_t)i), path, NULL,
+                         0, (size_t)i))
+              return 1;
         } else {
           start = sel->has_start ? norm_index(sel->start, len) : len - 1;
           end = sel->has_end ? norm_index(sel->end, len) : -len - 1;
           hi = start < -1 ? -1 : start > len - 1 ? len - 1 : start;
           lo = end < -1 ? -1 : end > len - 1 ? len - 1 : end;
-          for (int64_t i = hi; lo < i && !c->rc; i += step)
-            list_push(c, out, json_array_get(v, (size_t)i),
-                      path_index(c, wp, path, (size_t)i));
+          for (int64_t i = hi; lo < i; i += step)
+            if (selected(c, w, s + 1, json_array_get(v, (size_t)i), path, NULL,
+                         0, (size_t)i))
+              return 1;
         }
       }
       break;
@@ -436,26 +508,34 @@ static void apply_selectors(struct ectx *c, const struct segment *seg,
     case SEL_FILTER:
       if (json_is_array(v)) {
         size_t n = json_array_size(v);
-        for (size_t i = 0; i < n && !c->rc; i++) {
+        for (size_t i = 0; i < n; i++) {
           json_t *m = json_array_get(v, i);
-          if (sel->kind == SEL_FILTER && !eval_logical(c, sel->filter, m))
+          if (sel->kind == SEL_FILTER && !filter_test(c, sel->filter, m)) {
+            if (c->rc)
+              return 1;
             continue;
-          list_push(c, out, m, path_index(c, wp, path, i));
+          }
+          if (selected(c, w, s + 1, m, path, NULL, 0, i))
+            return 1;
         }
       } else if (json_is_object(v)) {
-        for (void *it = json_object_iter(v); it && !c->rc;
+        for (void *it = json_object_iter(v); it;
              it = json_object_iter_next(v, it)) {
           json_t *m = json_object_iter_value(it);
-          if (sel->kind == SEL_FILTER && !eval_logical(c, sel->filter, m))
+          if (sel->kind == SEL_FILTER && !filter_test(c, sel->filter, m)) {
+            if (c->rc)
+              return 1;
             continue;
-          list_push(c, out, m,
-                    path_key(c, wp, path, json_object_iter_key(it),
-                             json_object_iter_key_len(it)));
+          }
+          if (selected(c, w, s + 1, m, path, json_object_iter_key(it),
+                       json_object_iter_key_len(it), 0))
+            return 1;
         }
       }
       break;
     }
   }
+  return c->rc != 0;
 }
 
 static void stack_push(struct ectx *c, json_t *v, const struct pnode *path)
@@ -479,17 +559,18 @@ static void stack_push(struct ectx *c, json_t *v, const struct pnode *path)
 
 /* A descendant segment: the node and all its descendants, in document
  * order (a node before its children), each gets the selectors. The walk
- * keeps its own stack (frames are addressed by index: nested filters may
- * grow the stack while this walk is using it). */
-static void descend(struct ectx *c, const struct segment *seg, json_t *v,
-                    const struct pnode *path, int wp, struct nodelist *out)
+ * keeps its own stack (frames are addressed by index: the walk on from a
+ * selected node may grow the stack while this one is using it). */
+static int descend(struct ectx *c, const struct walk *w, size_t s, json_t *v,
+                   const struct pnode *path)
 {
   size_t base = c->sp;
-  apply_selectors(c, seg, v, path, wp, out);
-  if (!json_is_array(v) && !json_is_object(v))
-    return;
-  stack_push(c, v, path);
-  while (c->sp > base && !c->rc) {
+  struct arena_mark mark = arena_mark(&c->paths);
+  int stop = apply_selectors(c, w, s, v, path);
+
+  if (!stop && (json_is_array(v) || json_is_object(v)))
+    stack_push(c, v, path);
+  while (!stop && c->sp > base && !c->rc) {
     struct frame *f = &c->stack[c->sp - 1];
     json_t *child;
     const struct pnode *cp;
@@ -499,7 +580,7 @@ static void descend(struct ectx *c, const struct segment *seg, json_t *v,
         continue;
       }
       child = json_array_get(f->v, f->idx);
-      cp = path_index(c, wp, f->path, f->idx);
+      cp = path_index(c, w->wp, f->path, f->idx);
       f->idx++;
     } else {
       if (!f->iter) {
@@ -507,45 +588,45 @@ static void descend(struct ectx *c, const struct segment *seg, json_t *v,
         continue;
       }
       child = json_object_iter_value(f->iter);
-      cp = path_key(c, wp, f->path, json_object_iter_key(f->iter),
+      cp = path_key(c, w->wp, f->path, json_object_iter_key(f->iter),
                     json_object_iter_key_len(f->iter));
       f->iter = json_object_iter_next(f->v, f->iter);
     }
-    apply_selectors(c, seg, child, cp, wp, out);
-    if (json_is_array(child) || json_is_object(child))
+    stop = apply_selectors(c, w, s, child, cp);
+    if (!stop && (json_is_array(child) || json_is_object(child)))
       stack_push(c, child, cp);
   }
   c->sp = base;
+  arena_release(&c->paths, mark);
+  return stop || c->rc;
 }
 
-/* Evaluate q from the current node cur into out (which it fills from
- * empty). */
-static void eval_query(struct ectx *c, const struct query *q, json_t *cur,
-                       int wp, struct nodelist *out)
+/* Walk segments S.. of the query from the node (v, path), depth first:
+ * the nodes come out in the order RFC 9535 defines (each segment's
+ * nodelist is the concatenation of what it selects from each input node,
+ * in order), and a walk that has seen enough stops at once. Recursion is
+ * bounded by the query's segments (JSONPATH_MAX_SEGMENTS). */
+static int walk_from(struct ectx *c, const struct walk *w, size_t s, json_t *v,
+                     const struct pnode *path)
 {
-  struct nodelist next = list_get(c);
-  out->n = 0;
-  list_push(c, out, q->relative ? cur : c->root, NULL);
-  for (size_t s = 0; s < q->n && !c->rc; s++) {
-    const struct segment *seg = &q->segs[s];
-    struct nodelist tmp;
-    next.n = 0;
-    for (size_t i = 0; i < out->n && !c->rc; i++) {
-      if (seg->descendant)
-        descend(c, seg, out->v[i].v, out->v[i].path, wp, &next);
-      else
-        apply_selectors(c, seg, out->v[i].v, out->v[i].path, wp, &next);
-    }
-    tmp = *out;
-    *out = next;
-    next = tmp;
-    if (out->n == 0)
-      break;
-  }
-  list_put(c, &next);
+  if (c->rc)
+    return 1;
+  if (s == w->q->n)
+    return w->fn(c, v, path, w->arg);
+  if (w->q->segs[s].descendant)
+    return descend(c, w, s, v, path);
+  return apply_selectors(c, w, s, v, path);
 }
 
-/* A singular query: its one node or NULL, without building nodelists. */
+static int walk_query(struct ectx *c, const struct query *q, json_t *cur,
+                      int wp, visit_fn fn, void *arg)
+{
+  struct walk w = {q, wp, fn, arg};
+
+  return walk_from(c, &w, 0, q->relative ? cur : c->root, NULL);
+}
+
+/* A singular query: its one node or NULL, without walking. */
 static json_t *lookup(struct ectx *c, const struct query *q, json_t *cur)
 {
   json_t *v = q->relative ? cur : c->root;
@@ -567,23 +648,39 @@ static json_t *lookup(struct ectx *c, const struct query *q, json_t *cur)
 static void eval_value(struct ectx *c, const struct expr *e, json_t *cur,
                        struct val *out);
 
-/* The nodes of a NodesType argument (a query): how many, and the first. */
-static size_t eval_nodes(struct ectx *c, const struct expr *e, json_t *cur,
-                         json_t **first)
+/* Counting the nodes of a query within a filter: up to LIMIT. */
+struct count {
+  size_t n, limit;
+  json_t *first;
+};
+
+static int count_node(struct ectx *c, json_t *v, const struct pnode *path,
+                      void *arg)
 {
-  size_t n;
+  struct count *k = arg;
+
+  (void)c;
+  (void)path;
+  if (!k->n)
+    k->first = v;
+  return ++k->n >= k->limit;
+}
+
+/* The nodes of a NodesType argument (a query): how many, up to LIMIT (an
+ * existence test needs one, value() two), and the first. */
+static size_t eval_nodes(struct ectx *c, const struct expr *e, json_t *cur,
+                         size_t limit, json_t **first)
+{
+  struct count k = {0, limit, NULL};
+
   *first = NULL;
   if (e->q->singular) {
     *first = lookup(c, e->q, cur);
     return *first != NULL;
   }
-  struct nodelist l = list_get(c);
-  eval_query(c, e->q, cur, 0, &l);
-  n = l.n;
-  if (n)
-    *first = l.v[0].v;
-  list_put(c, &l);
-  return n;
+  walk_query(c, e->q, cur, 0, count_node, &k);
+  *first = k.first;
+  return k.n;
 }
 
 /* The compiled pattern for a match/search whose pattern comes from the
@@ -675,10 +772,10 @@ static void eval_value(struct ectx *c, const struct expr *e, json_t *cur,
     }
     case FN_COUNT:
       out->k = V_INT;
-      out->i = (int64_t)eval_nodes(c, e->list[0], cur, &first);
+      out->i = (int64_t)eval_nodes(c, e->list[0], cur, SIZE_MAX, &first);
       return;
     case FN_VALUE:
-      if (eval_nodes(c, e->list[0], cur, &first) == 1)
+      if (eval_nodes(c, e->list[0], cur, 2, &first) == 1)
         val_from_json(first, out);
       return;
     default:
@@ -712,7 +809,7 @@ static int eval_logical(struct ectx *c, const struct expr *e, json_t *cur)
     return compare(c, e->op, &a, &b);
   }
   case E_QUERY:
-    return eval_nodes(c, e, cur, &first) > 0;
+    return eval_nodes(c, e, cur, 1, &first) > 0;
   case E_FUNC:
     if (e->fn == FN_MATCH || e->fn == FN_SEARCH)
       return eval_regex(c, e, cur);
@@ -774,20 +871,22 @@ char *jsonpath_escape_name(const char *name, size_t len)
   return b.data;
 }
 
-/* The normalized path as a new string (b is scratch space), or NULL when
- * out of memory. */
-static char *render_path(const struct pnode *path, struct buf *b)
+/* Render the normalized path into c->path (NUL-terminated). Returns 0, or
+ * 1 with c->rc set when out of memory or past JSONPATH_MAX_PATH_BYTES. */
+static int render_path(struct ectx *c, const struct pnode *path)
 {
   const struct pnode *steps[64], **all = steps, *p;
+  struct buf *b = &c->path;
   size_t depth = 0, i;
-  char *s = NULL;
   int rc;
   for (p = path; p; p = p->parent)
     depth++;
   if (depth > sizeof steps / sizeof steps[0]) {
     all = malloc(depth * sizeof *all);
-    if (!all)
-      return NULL;
+    if (!all) {
+      nomem(c);
+      return 1;
+    }
   }
   i = depth;
   for (p = path; p; p = p->parent)
@@ -802,63 +901,122 @@ static char *render_path(const struct pnode *path, struct buf *b)
     else
       rc = buf_printf(b, "[%zu]", all[i]->index);
   }
-  if (!rc)
-    s = strndup(b->data, b->len);
   if (all != steps)
     free(all);
-  return s;
+  if (rc) {
+    nomem(c);
+    return 1;
+  }
+  c->path_bytes += b->len + 1;
+  if (c->path_bytes > JSONPATH_MAX_PATH_BYTES) {
+    if (!c->rc)
+      c->rc = error_set(c->err, INTEG_EINVAL,
+                        "JSONPath evaluation stopped: the normalized paths "
+                        "of the nodes selected pass %zu bytes; narrow the "
+                        "query",
+                        (size_t)JSONPATH_MAX_PATH_BYTES);
+    return 1;
+  }
+  return 0;
 }
 
-int jsonpath_eval(const struct jsonpath *jp, json_t *doc, unsigned flags,
-                  struct jsonpath_nodes *out, struct integ_error *err)
+/* Count a result against JSONPATH_MAX_NODES and render its path when asked
+ * for. Returns 0, or 1 with c->rc set. */
+static int result(struct ectx *c, const struct pnode *path, int wp)
+{
+  if (++c->nresults > JSONPATH_MAX_NODES) {
+    if (!c->rc)
+      c->rc = error_set(c->err, INTEG_EINVAL,
+                        "JSONPath evaluation stopped: the query selects more "
+                        "than %zu nodes; narrow it",
+                        (size_t)JSONPATH_MAX_NODES);
+    return 1;
+  }
+  return wp ? render_path(c, path) : 0;
+}
+
+/* jsonpath_eval's visitor: append to the result. */
+struct collect {
+  struct jsonpath_nodes *out;
+  size_t cap;
+  int wp;
+};
+
+static int collect_node(struct ectx *c, json_t *v, const struct pnode *path,
+                        void *arg)
+{
+  struct collect *k = arg;
+  struct jsonpath_nodes *o = k->out;
+
+  if (result(c, path, k->wp))
+    return 1;
+  if (o->n == k->cap) {
+    size_t cap = k->cap ? k->cap * 2 : 16;
+    json_t **vals = realloc(o->values, cap * sizeof *vals);
+    char **paths;
+
+    if (!vals) {
+      nomem(c);
+      return 1;
+    }
+    o->values = vals;
+    if (k->wp) {
+      paths = realloc(o->paths, cap * sizeof *paths);
+      if (!paths) {
+        nomem(c);
+        return 1;
+      }
+      o->paths = paths;
+    }
+    k->cap = cap;
+  }
+  if (k->wp) {
+    o->paths[o->n] = strndup(c->path.data, c->path.len);
+    if (!o->paths[o->n]) {
+      nomem(c);
+      return 1;
+    }
+  }
+  o->values[o->n++] = v;
+  return 0;
+}
+
+/* jsonpath_each's visitor: hand the node to the caller's function. */
+struct each {
+  jsonpath_visit_fn fn;
+  void *arg;
+  int wp;
+};
+
+static int each_node(struct ectx *c, json_t *v, const struct pnode *path,
+                     void *arg)
+{
+  struct each *k = arg;
+  int rc;
+
+  if (result(c, path, k->wp))
+    return 1;
+  rc = k->fn(v, k->wp ? c->path.data : NULL, k->wp ? c->path.len : 0, k->arg,
+             c->err);
+  if (rc && !c->rc)
+    c->rc = rc;
+  return rc != 0;
+}
+
+static int evaluate(const struct jsonpath *jp, json_t *doc, int wp,
+                    visit_fn fn, void *arg, struct integ_error *err)
 {
   struct ectx c = {0};
-  struct nodelist l = {0};
-  struct buf b = BUF_INIT;
-  int wp = (flags & JSONPATH_PATHS) != 0;
-  memset(out, 0, sizeof *out);
+
   c.root = doc;
   c.err = err;
-  if (!doc) {
+  c.path = (struct buf)BUF_INIT;
+  if (!doc)
     c.rc = error_set(err, INTEG_EINVAL, "no JSON document to query");
-    goto out;
-  }
-  eval_query(&c, jp->q, doc, wp, &l);
-  if (c.rc)
-    goto out;
-  if (l.n) {
-    out->values = malloc(l.n * sizeof *out->values);
-    if (!out->values) {
-      nomem(&c);
-      goto out;
-    }
-    for (size_t i = 0; i < l.n; i++)
-      out->values[i] = l.v[i].v;
-    if (wp) {
-      out->paths = calloc(l.n, sizeof *out->paths);
-      if (!out->paths) {
-        nomem(&c);
-        goto out;
-      }
-      out->n = l.n;
-      for (size_t i = 0; i < l.n; i++) {
-        out->paths[i] = render_path(l.v[i].path, &b);
-        if (!out->paths[i]) {
-          nomem(&c);
-          goto out;
-        }
-      }
-    }
-  }
-  out->n = l.n;
-out:
-  if (c.rc)
-    jsonpath_nodes_free(out);
-  buf_free(&b);
-  free(l.v);
-  for (size_t i = 0; i < c.npool; i++)
-    free(c.pool[i].v);
-  free(c.pool);
+  else
+    walk_query(&c, jp->q, doc, wp, fn, arg);
+  buf_free(&c.path);
+  free(c.memo);
   free(c.stack);
   jsonpath_arena_free(&c.paths);
   pcre2_match_data_free(c.md);
@@ -866,6 +1024,27 @@ out:
   free(c.dyn_pat);
   pcre2_match_context_free(c.mc);
   return c.rc;
+}
+
+int jsonpath_eval(const struct jsonpath *jp, json_t *doc, unsigned flags,
+                  struct jsonpath_nodes *out, struct integ_error *err)
+{
+  struct collect k = {out, 0, (flags & JSONPATH_PATHS) != 0};
+  int rc;
+
+  memset(out, 0, sizeof *out);
+  rc = evaluate(jp, doc, k.wp, collect_node, &k, err);
+  if (rc)
+    jsonpath_nodes_free(out);
+  return rc;
+}
+
+int jsonpath_each(const struct jsonpath *jp, json_t *doc, unsigned flags,
+                  jsonpath_visit_fn fn, void *arg, struct integ_error *err)
+{
+  struct each k = {fn, arg, (flags & JSONPATH_PATHS) != 0};
+
+  return evaluate(jp, doc, k.wp, each_node, &k, err);
 }
 
 void jsonpath_nodes_free(struct jsonpath_nodes *nodes)

@@ -42,6 +42,7 @@ struct parser {
   struct integ_error *err;
   int rc; /* 0, or the first error */
   int depth;
+  size_t nsegs; /* segments in the whole query, filters' included */
 };
 
 /* 1-based character position of byte offset off. */
@@ -483,6 +484,12 @@ static const struct query *parse_query(struct parser *p, int in_filter)
     if (peek(p) != '.' && peek(p) != '[') {
       p->pos = save; /* blanks belong to whatever follows the query */
       break;
+    }
+    /* The evaluator recurses once per segment. */
+    if (++p->nsegs > JSONPATH_MAX_SEGMENTS) {
+      perr(p, p->pos, "more than %d segments in one query",
+           JSONPATH_MAX_SEGMENTS);
+      return NULL;
     }
     seg = parr_push(p, (void **)&q->segs, &q->n, sizeof *seg);
     if (!seg)
@@ -1064,7 +1071,7 @@ int jsonpath_compile(const char *q, size_t len, struct jsonpath **out,
                      struct integ_error *err)
 {
   struct jsonpath *jp = calloc(1, sizeof *jp);
-  struct parser p = {(const unsigned char *)q, len, 0, jp, err, 0, 0};
+  struct parser p = {(const unsigned char *)q, len, 0, jp, err, 0, 0, 0};
   int rc;
   *out = NULL;
   if (!jp)
