@@ -2,7 +2,6 @@
  * for the rules (cronie's syntax and DST behaviour). */
 #include "cron.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -551,6 +550,7 @@ int cron_next(const struct cron *s, const struct tz *tz, int64_t from,
   bool fixed = !(s->flags & (MIN_STAR | HR_STAR));
   int64_t t = from + 1;
   struct match_cache cache = {0, 0, false};
+  char when[48];
 
   /* Walk the zone's stretches of constant offset from `t` on. */
   while (t <= TZ_T_MAX) {
@@ -579,15 +579,14 @@ int cron_next(const struct cron *s, const struct tz *tz, int64_t from,
       break;
     hi = sg.end == INT64_MAX ? INT64_MAX : sg.end + sg.off;
     if (m < hi) {
-      if (m - sg.off > TZ_T_MAX)
+      if (!tz_in_years(tz, m - sg.off))
         break;
       *next = m - sg.off;
       return 0;
     }
     t = sg.end;
   }
+  tz_format(from, tz, when, sizeof when);
   return error_set(err, INTEG_EINVAL,
-                   "no fire time after %" PRId64
-                   " within the supported years (1-999999)",
-                   from);
+                   "no fire time after %s within years 1-9999", when);
 }

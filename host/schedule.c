@@ -2,7 +2,6 @@
  * zone (tz.c), with jitter; see schedule.h for the rules. */
 #include "schedule.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,7 +96,7 @@ int schedule_new_every(int64_t interval, const int64_t *anchor, const char *tz,
     goto out;
   }
   if (anchor && (*anchor < TZ_T_MIN || *anchor > TZ_T_MAX)) {
-    rc = error_set(err, INTEG_EINVAL, "anchor outside years 1-999999");
+    rc = error_set(err, INTEG_EINVAL, "anchor outside years 1-9999");
     goto out;
   }
   rc = schedule_alloc(tz, &s, err);
@@ -203,20 +202,25 @@ int schedule_parse(const char *expr, const char *tz, struct schedule **out,
 int schedule_next(const struct schedule *s, int64_t from, int64_t *next,
                   struct integ_error *err)
 {
-  if (from < TZ_T_MIN || from >= TZ_T_MAX)
-    return error_set(err, INTEG_EINVAL,
-                     "time %" PRId64 " is outside years 1-999999", from);
+  char when[48];
+  int64_t a = s->anchored ? s->anchor : 0, n;
+
+  if (from < TZ_T_MIN || from >= TZ_T_MAX) {
+    tz_format(from, NULL, when, sizeof when);
+    return error_set(err, INTEG_EINVAL, "time %s is outside years 1-9999",
+                     when);
+  }
   if (s->kind == KIND_CRON)
     return cron_next(&s->cron, s->tz, from, next, err);
-  int64_t a = s->anchored ? s->anchor : 0, n;
   if (s->anchored && from < a)
     n = a;
   else
     n = a + (tz_floordiv(from - a, s->interval) + 1) * s->interval;
-  if (n > TZ_T_MAX)
+  if (!tz_in_years(s->tz, n)) {
+    tz_format(from, s->tz, when, sizeof when);
     return error_set(err, INTEG_EINVAL,
-                     "next fire time after %" PRId64 " is beyond year 999999",
-                     from);
+                     "no fire time after %s within years 1-9999", when);
+  }
   *next = n;
   return 0;
 }

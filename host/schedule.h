@@ -8,8 +8,8 @@
  *
  * Clock. Nothing here reads the clock: callers pass `from` (seconds since
  * the Unix epoch, UTC), so tests and `integ schedule --from` are exact.
- * Supported instants: years 1 to 999999 (beyond RFC 3339's four digits,
- * so 10,000 leap days can be enumerated).
+ * Supported instants: years 1 to 9999, in UTC and in the schedule's zone
+ * (RFC 3339 writes four digits); errors write times in RFC 3339.
  *
  * Cron (cronie's crontab(5)): five fields minute (0-59), hour (0-23),
  * day-of-month (1-31), month (1-12 or jan-dec), day-of-week (0-7 or

@@ -375,6 +375,16 @@ int32_t tz_offset(const struct tz *tz, int64_t t)
   return sg.off;
 }
 
+bool tz_in_years(const struct tz *tz, int64_t t)
+{
+  int64_t local;
+
+  if (t < TZ_T_MIN || t > TZ_T_MAX)
+    return false;
+  local = t + (tz ? tz_offset(tz, t) : 0);
+  return local >= TZ_T_MIN && local <= TZ_T_MAX;
+}
+
 const char *tz_name(const struct tz *tz)
 {
   return tz->name;

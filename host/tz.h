@@ -19,9 +19,10 @@
 
 #include <integ/plugin.h>
 
-/* Supported instants: 0001-01-01T00:00:00Z up to the end of year 999999. */
+/* Supported instants: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the
+ * years RFC 3339's four digits can write. */
 #define TZ_T_MIN INT64_C(-62135596800)
-#define TZ_T_MAX INT64_C(31494784780799)
+#define TZ_T_MAX INT64_C(253402300799)
 
 struct tz; /* a loaded time zone */
 
@@ -45,6 +46,10 @@ const char *tz_name(const struct tz *tz);
 
 /* Offset from UTC in seconds (east positive) at instant T. */
 int32_t tz_offset(const struct tz *tz, int64_t t);
+
+/* True when T is a supported instant whose local time in TZ is also in
+ * years 1-9999, so that tz_format() writes it as RFC 3339. */
+bool tz_in_years(const struct tz *tz, int64_t t);
 
 /* A stretch of constant offset [start, end) (INT64_MIN / INT64_MAX when
  * unbounded), its offset, and the offset just before start. */
