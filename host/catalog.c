@@ -142,8 +142,11 @@ static int md_selected(json_t *md, const char *file, const char *path,
 {
   int sel, by_default, rc;
 
-  if ((rc = md_bool(md, "selected", file, path, &sel, err)) ||
-      (rc = md_bool(md, "selected-by-default", file, path, &by_default, err)))
+  rc = md_bool(md, "selected", file, path, &sel, err);
+  if (rc)
+    return rc;
+  rc = md_bool(md, "selected-by-default", file, path, &by_default, err);
+  if (rc)
     return rc;
   *out = sel >= 0 ? sel : by_default >= 0 ? by_default : dflt;
   return 0;
@@ -167,8 +170,11 @@ static int singer_field(struct catalog *c, struct catalog_stream *s,
     return error_set(err, INTEG_ECONFIG,
                      "catalog %s: %s.breadcrumb[1]: expected a property name",
                      c->file, path);
-  if ((rc = md_string(md, "inclusion", c->file, path, &inclusion, err)) ||
-      (rc = md_selected(md, c->file, path, 1, &keep, err)))
+  rc = md_string(md, "inclusion", c->file, path, &inclusion, err);
+  if (rc)
+    return rc;
+  rc = md_selected(md, c->file, path, 1, &keep, err);
+  if (rc)
     return rc;
   if (inclusion && strcmp(inclusion, "automatic") == 0)
     keep = 1;
@@ -213,7 +219,8 @@ static int singer_stream(struct catalog *c, json_t *js, size_t i,
                      "catalog %s: streams[%zu].metadata: expected an array "
                      "of {\"breadcrumb\": [...], \"metadata\": {...}}",
                      c->file, i);
-  if ((rc = add_stream(c, name, i, ".tap_stream_id", &s, err)))
+  rc = add_stream(c, name, i, ".tap_stream_id", &s, err);
+  if (rc)
     return rc;
   json_array_foreach(md_list, k, entry)
   {
@@ -235,7 +242,8 @@ static int singer_stream(struct catalog *c, json_t *js, size_t i,
                        "catalog %s: %s.breadcrumb: expected [] or "
                        "[\"properties\", NAME]",
                        c->file, path);
-    if ((rc = singer_field(c, s, entry, bc, path, err)))
+    rc = singer_field(c, s, entry, bc, path, err);
+    if (rc)
       return rc;
   }
   /* Old catalogs put "selected" on the stream itself. */

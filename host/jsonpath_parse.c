@@ -502,26 +502,25 @@ static const struct query *parse_query(struct parser *p, int in_filter)
       if (peek(p) == '.') {
         seg->descendant = 1;
         p->pos++;
-        if (peek(p) == '[') {
-          if (parse_bracket(p, seg))
+      }
+      if (seg->descendant && peek(p) == '[') {
+        if (parse_bracket(p, seg))
+          return NULL;
+      } else {
+        struct selector *sel =
+            parr_push(p, (void **)&seg->sels, &seg->n, sizeof *sel);
+        if (!sel)
+          return NULL;
+        if (peek(p) == '*') {
+          sel->kind = SEL_WILD;
+          p->pos++;
+        } else {
+          sel->kind = SEL_NAME;
+          if (parse_member_name(p, &sel->name, &sel->len))
             return NULL;
-          goto next;
         }
       }
-      struct selector *sel =
-          parr_push(p, (void **)&seg->sels, &seg->n, sizeof *sel);
-      if (!sel)
-        return NULL;
-      if (peek(p) == '*') {
-        sel->kind = SEL_WILD;
-        p->pos++;
-      } else {
-        sel->kind = SEL_NAME;
-        if (parse_member_name(p, &sel->name, &sel->len))
-          return NULL;
-      }
     }
-  next:
     if (!segment_is_singular(seg))
       q->singular = 0;
   }

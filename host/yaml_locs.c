@@ -17,28 +17,34 @@
 int yaml_errors_addv(struct yaml_errors *e, const char *fmt, va_list ap)
 {
   char *msg = NULL;
+  int rc = 0;
 
   if (e->n >= YAML_MAX_ERRORS) {
     e->dropped++;
-    return 0;
+    goto out;
   }
   if (e->n == e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 8;
     char **m = realloc(e->msgs, cap * sizeof(*m));
 
-    if (!m)
-      goto nomem;
+    if (!m) {
+      rc = INTEG_ENOMEM;
+      goto out;
+    }
     e->msgs = m;
     e->cap = cap;
   }
-  if (vasprintf(&msg, fmt, ap) < 0)
-    goto nomem;
+  if (vasprintf(&msg, fmt, ap) < 0) {
+    rc = INTEG_ENOMEM;
+    goto out;
+  }
   e->msgs[e->n++] = msg;
-  return 0;
-nomem:
-  e->nomem = 1;
-  e->dropped++;
-  return INTEG_ENOMEM;
+out:
+  if (rc) {
+    e->nomem = 1;
+    e->dropped++;
+  }
+  return rc;
 }
 
 int yaml_errors_add(struct yaml_errors *e, const char *fmt, ...)
