@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "iregexp.h"
-#include "jsonpath.h"
 
 /* Bump allocator: compile-time trees and evaluation-time path nodes are
  * freed all at once, so error paths need no per-node cleanup. */

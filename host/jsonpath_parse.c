@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "error.h"
 #include "iregexp.h"
+#include "jsonpath.h"
 #include "jsonpath_int.h"
 #include "utf8.h"
 
