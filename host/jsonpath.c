@@ -4,10 +4,13 @@
  * RFC 9535 grammar that builds a small tree (jsonpath_int.h) in an arena
  * owned by the compiled query, checks the well-typedness rules of section
  * 2.4 as it goes, and compiles literal I-Regexp patterns once. The
- * evaluator here walks segment by segment, turning
- * one nodelist into the next; descendant segments walk the document with an
- * explicit stack, so a deep document cannot exhaust the C stack, and
- * recursion is bounded by the query's nesting (JSONPATH_MAX_NESTING).
+ * evaluator here walks the document depth first, one segment after the
+ * other, handing each node a query selects to a visitor as it is found:
+ * no nodelist is built, an existence test stops at its first node, and
+ * path steps live only while the walk is below them. Descendant segments
+ * walk the document with an explicit stack, so a deep document cannot
+ * exhaust the C stack; recursion is bounded by the query's segments
+ * (JSONPATH_MAX_SEGMENTS) and nesting (JSONPATH_MAX_NESTING).
  */
 #include "config.h"
 
