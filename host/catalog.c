@@ -142,8 +142,11 @@ static int md_selected(json_t *md, const char *file, const char *path,
 {
   int sel, by_default, rc;
 
-  if ((rc = md_bool(md, "selected", file, path, &sel, err)) ||
-      (rc = md_bool(md, "selected-by-default", file, path, &by_default, err)))
+  rc = md_bool(md, "selected", file, path, &sel, err);
+  if (rc)
+    return rc;
+  rc = md_bool(md, "selected-by-default", file, path, &by_default, err);
+  if (rc)
     return rc;
   *out = sel >= 0 ? sel : by_default >= 0 ? by_default : dflt;
   return 0;
@@ -167,8 +170,11 @@ static int singer_field(struct catalog *c, struct catalog_stream *s,
     return error_set(err, INTEG_ECONFIG,
                      "catalog %s: %s.breadcrumb[1]: expected a property name",
                      c->file, path);
-  if ((rc = md_string(md, "inclusion", c->file, path, &inclusion, err)) ||
-      (rc = md_selected(md, c->file, path, 1, &keep, err)))
+  rc = md_string(md, "inclusion", c->file, path, &inclusion, err);
+  if (rc)
+    return rc;
+  rc = md_selected(md, c->file, path, 1, &keep, err);
+  if (rc)
     return rc;
   if (inclusion && strcmp(inclusion, "automatic") == 0)
     keep = 1;
@@ -213,7 +219,8 @@ static int singer_stream(struct catalog *c, json_t *js, size_t i,
                      "catalog %s: streams[%zu].metadata: expected an array "
                      "of {\"breadcrumb\": [...], \"metadata\": {...}}",
                      c->file, i);
-  if ((rc = add_stream(c, name, i, ".tap_stream_id", &s, err)))
+  rc = add_stream(c, name, i, ".tap_stream_id", &s, err);
+  if (rc)
     return rc;
   json_array_foreach(md_list, k, entry)
   {
@@ -235,7 +242,8 @@ static int singer_stream(struct catalog *c, json_t *js, size_t i,
                        "catalog %s: %s.breadcrumb: expected [] or "
                        "[\"properties\", NAME]",
                        c->file, path);
-    if ((rc = singer_field(c, s, entry, bc, path, err)))
+    rc = singer_field(c, s, entry, bc, path, err);
+    if (rc)
       return rc;
   }
   /* Old catalogs put "selected" on the stream itself. */
@@ -493,10 +501,10 @@ static json_t *copy_object(json_t *o)
 
 json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
 {
-  json_t *out = json_array(), *d;
+  json_t *list = json_array(), *d, *result = NULL;
   size_t i;
 
-  if (!out)
+  if (!list)
     return NULL;
   json_array_foreach(streams, i, d)
   {
@@ -508,36 +516,37 @@ json_t *catalog_apply_streams(const struct catalog *c, json_t *streams)
     json_t *v;
 
     if (!s || (!s->dropped && s->incremental)) {
-      if (json_array_append(out, d))
-        goto nomem;
+      if (json_array_append(list, d))
+        goto out;
       continue;
     }
     /* Copies down to "properties": the plugin's own stays untouched. */
     if (!json_is_object(json_object_get(d, "schema"))) {
-      if (json_array_append(out, d))
-        goto nomem;
+      if (json_array_append(list, d))
+        goto out;
       continue;
     }
     copy = copy_object(d);
-    if (!copy || json_array_append_new(out, copy))
-      goto nomem; /* append_new took copy */
+    if (!copy || json_array_append_new(list, copy))
+      goto out; /* append_new took copy */
     schema = copy_object(json_object_get(copy, "schema"));
     if (!schema || json_object_set_new(copy, "schema", schema))
-      goto nomem;
+      goto out;
     props = json_object_get(schema, "properties");
     if (!s->incremental)
       json_object_del(copy, "replication_key");
     if (s->dropped && json_is_object(props)) {
       props = copy_object(props);
       if (!props || json_object_set_new(schema, "properties", props))
-        goto nomem;
+        goto out;
       json_object_foreach(s->dropped, field, v) json_object_del(props, field);
     }
   }
-  return out;
-nomem:
-  json_decref(out);
-  return NULL;
+  result = list;
+  list = NULL;
+out:
+  json_decref(list);
+  return result;
 }
 
 json_t *catalog_project(const struct catalog_stream *s, json_t *record,
@@ -577,4 +586,223 @@ json_t *catalog_strip_state(const struct catalog *c, json_t *state)
     if (c->streams[i].selected && !c->streams[i].incremental)
       json_object_del(out, c->streams[i].name);
   return out;
+}
+
+/* ---------------------------------------------------- catalog builders */
+
+/* Builds the catalog entry of discover()[i] (borrowed) into *out (new). */
+typedef int (*entry_fn)(json_t *d, size_t i, json_t **out,
+                        struct integ_error *err);
+
+static int build_nomem(struct integ_error *err)
+{
+  return error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
+}
+
+/* The Singer catalog entry of one discover() element, with singer-sdk's
+ * key order and metadata. */
+static int singer_entry(json_t *d, size_t i, json_t **out,
+                        struct integ_error *err)
+{
+  json_t *name = json_object_get(d, "stream");
+  json_t *schema = json_object_get(d, "schema");
+  json_t *keys = json_object_get(d, "key_properties");
+  json_t *rk = json_object_get(d, "replication_key");
+  json_t *entry = NULL, *md = NULL, *root = NULL;
+  json_t *props = json_object_get(schema, "properties");
+  json_t *v, *key;
+  const char *field;
+  size_t k;
+  int rc = 0;
+
+  if (!json_is_string(name) || !json_is_object(schema)) {
+    rc = error_set(err, INTEG_EPLUGIN,
+                   "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
+                   "{...}}",
+                   i);
+    goto out;
+  }
+  if (!json_is_array(keys))
+    keys = NULL;
+  if (!json_is_string(rk))
+    rk = NULL;
+  entry = json_pack("{s:O}", "tap_stream_id", name);
+  root = json_pack("{s:o}", "table-key-properties",
+                   keys ? json_incref(keys) : json_array());
+  md = json_array();
+  if (!entry || !root || !md ||
+      (rk && json_object_set(entry, "replication_key", rk)) ||
+      json_object_set_new(entry, "replication_method",
+                          json_string(rk ? "INCREMENTAL" : "FULL_TABLE")) ||
+      json_object_set_new(entry, "key_properties",
+                          keys ? json_incref(keys) : json_array()) ||
+      json_object_set(entry, "schema", schema) ||
+      json_object_set(entry, "stream", name) ||
+      (rk ? json_object_set_new(root, "valid-replication-keys",
+                                json_pack("[O]", rk))
+          : json_object_set_new(root, "forced-replication-method",
+                                json_string("FULL_TABLE"))) ||
+      json_object_set_new(root, "inclusion", json_string("available")) ||
+      json_object_set_new(root, "selected-by-default", json_true())) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  /* json_pack steals root, also when it fails. */
+  v = json_pack("{s:[], s:o}", "breadcrumb", "metadata", root);
+  root = NULL;
+  if (json_array_append_new(md, v)) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  json_object_foreach(props, field, v)
+  {
+    int automatic = rk && strcmp(field, json_string_value(rk)) == 0;
+
+    json_array_foreach(keys, k, key) automatic |=
+        json_is_string(key) && strcmp(field, json_string_value(key)) == 0;
+    if (json_array_append_new(
+            md, json_pack("{s:[ss], s:{s:s, s:b}}", "breadcrumb", "properties",
+                          field, "metadata", "inclusion",
+                          automatic ? "automatic" : "available",
+                          "selected-by-default", 1))) {
+      rc = build_nomem(err);
+      goto out;
+    }
+  }
+  rc = json_object_set_new(entry, "metadata", md);
+  md = NULL;
+  if (rc) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  *out = entry;
+  entry = NULL;
+out:
+  json_decref(md);
+  json_decref(root);
+  json_decref(entry);
+  return rc;
+}
+
+/* One AirbyteStream from a discover() element. */
+static int airbyte_entry(json_t *desc, size_t i, json_t **out,
+                         struct integ_error *err)
+{
+  json_t *name = json_object_get(desc, "stream");
+  json_t *schema = json_object_get(desc, "schema");
+  json_t *keys = json_object_get(desc, "key_properties");
+  json_t *rk = json_object_get(desc, "replication_key");
+  json_t *ns = json_object_get(desc, "namespace");
+  json_t *s = NULL, *modes = NULL, *pk = NULL;
+  size_t k;
+  int rc = 0, bad = 0;
+
+  if (!json_is_string(name) || !json_is_object(schema) ||
+      (keys && !json_is_array(keys)) || (rk && !json_is_string(rk)) ||
+      (ns && !json_is_string(ns))) {
+    rc = error_set(err, INTEG_EPLUGIN,
+                   "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
+                   "{...}} with optional key_properties (array), "
+                   "replication_key and namespace (strings)",
+                   i);
+    goto out;
+  }
+  for (k = 0; keys && k < json_array_size(keys); k++) {
+    if (!json_is_string(json_array_get(keys, k))) {
+      rc = error_set(err, INTEG_EPLUGIN,
+                     "discover()[%zu].key_properties[%zu]: expected a "
+                     "string",
+                     i, k);
+      goto out;
+    }
+  }
+  s = json_object();
+  modes = json_array();
+  if (!s || !modes) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  bad |= json_object_set(s, "name", name);
+  bad |= json_object_set(s, "json_schema", schema);
+  bad |= json_array_append_new(modes, json_string("full_refresh"));
+  if (rk)
+    bad |= json_array_append_new(modes, json_string("incremental"));
+  bad |= json_object_set_new(s, "supported_sync_modes", modes);
+  modes = NULL;
+  if (rk) {
+    bad |= json_object_set_new(s, "source_defined_cursor", json_true());
+    bad |=
+        json_object_set_new(s, "default_cursor_field", json_pack("[O]", rk));
+  }
+  if (keys && json_array_size(keys)) {
+    pk = json_array();
+    for (k = 0; pk && k < json_array_size(keys); k++)
+      bad |=
+          json_array_append_new(pk, json_pack("[O]", json_array_get(keys, k)));
+    bad |= json_object_set_new(s, "source_defined_primary_key", pk);
+  }
+  if (ns)
+    bad |= json_object_set(s, "namespace", ns);
+  if (bad) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  *out = s;
+  s = NULL;
+out:
+  json_decref(modes);
+  json_decref(s);
+  return rc;
+}
+
+/* {"streams": [ENTRY(discover()[0]), ...]} */
+static int from_discover(json_t *streams, entry_fn entry, json_t **out,
+                         struct integ_error *err)
+{
+  json_t *list = NULL, *e = NULL, *catalog;
+  int rc = 0;
+
+  *out = NULL;
+  if (!json_is_array(streams)) {
+    rc = error_set(err, INTEG_EPLUGIN,
+                   "discover(): expected an array of streams");
+    goto out;
+  }
+  list = json_array();
+  if (!list) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  for (size_t i = 0; i < json_array_size(streams); i++) {
+    rc = entry(json_array_get(streams, i), i, &e, err);
+    if (rc)
+      goto out;
+    rc = json_array_append_new(list, e);
+    if (rc) {
+      rc = build_nomem(err);
+      goto out;
+    }
+  }
+  catalog = json_pack("{s:o}", "streams", list); /* steals list */
+  list = NULL;
+  if (!catalog) {
+    rc = build_nomem(err);
+    goto out;
+  }
+  *out = catalog;
+out:
+  json_decref(list);
+  return rc;
+}
+
+int catalog_singer_from_discover(json_t *streams, json_t **out,
+                                 struct integ_error *err)
+{
+  return from_discover(streams, singer_entry, out, err);
+}
+
+int catalog_airbyte_from_discover(json_t *streams, json_t **out,
+                                  struct integ_error *err)
+{
+  return from_discover(streams, airbyte_entry, out, err);
 }

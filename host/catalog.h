@@ -92,4 +92,23 @@ json_t *catalog_project(const struct catalog_stream *s, json_t *record,
  * NULL state or when out of memory. */
 json_t *catalog_strip_state(const struct catalog *c, json_t *state);
 
+/* ---- catalogs built from discover()'s array (borrowed) ----
+ * Both set *out to a new reference and return 0, or return INTEG_EPLUGIN
+ * (naming the element, "discover()[2]") or INTEG_ENOMEM with *out NULL. */
+
+/* The Singer catalog, as singer-sdk writes it: each stream's schema, its
+ * metadata (inclusion, selected-by-default, table-key-properties,
+ * valid-replication-keys for incremental streams, forced-replication-method
+ * FULL_TABLE for the others). */
+int catalog_singer_from_discover(json_t *streams, json_t **out,
+                                 struct integ_error *err);
+
+/* The AirbyteCatalog: each stream with name, json_schema,
+ * supported_sync_modes (full_refresh, plus incremental when it has a
+ * replication_key), source_defined_cursor and default_cursor_field for
+ * incremental ones, source_defined_primary_key from key_properties,
+ * namespace when set. */
+int catalog_airbyte_from_discover(json_t *streams, json_t **out,
+                                  struct integ_error *err);
+
 #endif

@@ -27,7 +27,8 @@ static const struct command commands[] = {
     {"jsonpath", cmd_jsonpath, "query JSON with JSONPath (RFC 9535)"},
     {"state", cmd_state, "show, set or clear a connector's stored state"},
     {"tap", cmd_tap, "run a plugin as a Singer tap (--config, --catalog)"},
-    {"source", cmd_source, "run a plugin as an Airbyte source (spec, read)"},
+    {"source", cmd_source,
+     "run a plugin as an Airbyte source (spec, check, discover, read)"},
     {"help", cmd_help, "show help for integ or for a command"},
 };
 

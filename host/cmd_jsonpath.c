@@ -1,5 +1,7 @@
 /* cmd_jsonpath.c - `integ jsonpath QUERY [FILE|-] [--paths]`: run an
- * RFC 9535 query on a JSON document and print the nodelist. */
+ * RFC 9535 query on a JSON document and print the nodelist, each node as
+ * it is found (a query such as $..*..* may select far more than the
+ * document holds). */
 #include "config.h"
 
 #include <errno.h>
@@ -8,8 +10,12 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "error.h"
 #include "jsonpath.h"
 #include "jsonw.h"
+
+/* Output goes out in blocks of about this size. */
+#define FLUSH_AT 65536
 
 static void usage(void)
 {
@@ -23,19 +29,60 @@ static void usage(void)
          "  --paths   print the normalized paths of the nodes instead\n"
          "\n"
          "Exit status: 0 ok, 1 the document cannot be read or is not JSON,\n"
-         "2 usage error or invalid query (the message gives the character\n"
-         "position).\n");
+         "or the query selects more than %zu nodes or %zu MiB of paths\n"
+         "(what was found until then is printed), 2 usage error or invalid\n"
+         "query (the message gives the character position).\n",
+         (size_t)JSONPATH_MAX_NODES, (size_t)JSONPATH_MAX_PATH_BYTES >> 20);
+}
+
+struct printer {
+  struct buf text;
+  size_t n; /* nodes printed */
+  int paths;
+};
+
+static int flush(struct buf *text, struct integ_error *err)
+{
+  if (text->len && fwrite(text->data, 1, text->len, stdout) != text->len)
+    return error_set(err, INTEG_EIO, "writing standard output failed: %s",
+                     strerror(errno));
+  text->len = 0;
+  return 0;
+}
+
+/* jsonpath_each's visitor: one element of the output array. */
+static int print_node(json_t *value, const char *path, size_t path_len,
+                      void *arg, struct integ_error *err)
+{
+  struct printer *pr = arg;
+  int rc;
+
+  rc = buf_append(&pr->text, pr->n++ ? "," : "[", 1);
+  if (rc)
+    goto out;
+  /* jsonw, not json_dumpf: reals in their shortest round-trip form. */
+  if (pr->paths)
+    rc = jsonw_string(&pr->text, path, path_len, 0);
+  else
+    rc = jsonw_value(&pr->text, value, 0);
+  if (rc)
+    goto out;
+  if (pr->text.len >= FLUSH_AT)
+    rc = flush(&pr->text, err);
+out:
+  if (rc == INTEG_ENOMEM)
+    rc = error_set(err, rc, "out of memory");
+  return rc;
 }
 
 int cmd_jsonpath(int argc, char **argv)
 {
   const char *query = NULL, *file = NULL;
-  int paths = 0, opts_done = 0, rc = EXIT_RUN;
+  int opts_done = 0, rc, status = EXIT_RUN;
   struct integ_error err = {0, ""};
   struct jsonpath *jp = NULL;
-  struct jsonpath_nodes nodes = {0, NULL, NULL};
-  json_t *doc = NULL, *out = NULL;
-  struct buf text = BUF_INIT;
+  struct printer pr = {BUF_INIT, 0, 0};
+  json_t *doc = NULL;
   json_error_t jerr;
 
   for (int i = 1; i < argc; i++) {
@@ -47,7 +94,7 @@ int cmd_jsonpath(int argc, char **argv)
       usage();
       return EXIT_OK;
     } else if (!opts_done && strcmp(a, "--paths") == 0) {
-      paths = 1;
+      pr.paths = 1;
     } else if (!opts_done && a[0] == '-' && a[1] != '\0') {
       return cli_usage_error("jsonpath", "unknown option '%s'", a);
     } else if (!query) {
@@ -61,9 +108,10 @@ int cmd_jsonpath(int argc, char **argv)
   if (!query)
     return cli_usage_error("jsonpath", "missing the QUERY argument");
 
-  if (jsonpath_compile(query, strlen(query), &jp, &err) != 0) {
+  rc = jsonpath_compile(query, strlen(query), &jp, &err);
+  if (rc) {
     fprintf(stderr, "integ jsonpath: %s\n", err.message);
-    rc = err.code == INTEG_EINVAL ? EXIT_USAGE : EXIT_RUN;
+    status = rc == INTEG_EINVAL ? EXIT_USAGE : EXIT_RUN;
     goto out;
   }
 
@@ -83,37 +131,32 @@ int cmd_jsonpath(int argc, char **argv)
     goto out;
   }
 
-  if (jsonpath_eval(jp, doc, paths ? JSONPATH_PATHS : 0, &nodes, &err) != 0) {
+  rc = jsonpath_each(jp, doc, pr.paths ? JSONPATH_PATHS : 0, print_node, &pr,
+                     &err);
+  if (rc) {
+    /* What was found stays printed; the array is left open. */
+    flush(&pr.text, &(struct integ_error){0, ""});
+    fflush(stdout);
     fprintf(stderr, "integ jsonpath: %s\n", err.message);
     goto out;
   }
-  out = json_array();
-  for (size_t i = 0; out && i < nodes.n; i++) {
-    json_t *v =
-        paths ? json_string(nodes.paths[i]) : json_incref(nodes.values[i]);
-    if (!v || json_array_append_new(out, v) != 0) {
-      json_decref(out);
-      out = NULL;
-    }
-  }
-  if (!out) {
+  rc = buf_appends(&pr.text, pr.n ? "]\n" : "[]\n");
+  if (rc) {
     fprintf(stderr, "integ jsonpath: out of memory\n");
     goto out;
   }
-  /* jsonw, not json_dumpf: reals in their shortest round-trip form. */
-  if (jsonw_value(&text, out, 0) != 0 || buf_append(&text, "\n", 1) ||
-      fwrite(text.data, 1, text.len, stdout) != text.len ||
-      fflush(stdout) != 0) {
-    fprintf(stderr, "integ jsonpath: writing standard output failed: %s\n",
-            strerror(errno));
+  rc = flush(&pr.text, &err);
+  if (!rc && fflush(stdout) != 0)
+    rc = error_set(&err, INTEG_EIO, "writing standard output failed: %s",
+                   strerror(errno));
+  if (rc) {
+    fprintf(stderr, "integ jsonpath: %s\n", err.message);
     goto out;
   }
-  rc = EXIT_OK;
+  status = EXIT_OK;
 out:
-  buf_free(&text);
-  json_decref(out);
-  jsonpath_nodes_free(&nodes);
+  buf_free(&pr.text);
   json_decref(doc);
   jsonpath_free(jp);
-  return rc;
+  return status;
 }

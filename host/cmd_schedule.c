@@ -98,7 +98,7 @@ int cmd_schedule(int argc, char **argv)
   struct clock clk;
   long count = COUNT_DEFAULT;
   int64_t from, ms;
-  int opt, rc = EXIT_OK;
+  int opt, rc, status = EXIT_OK;
 
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
@@ -154,40 +154,64 @@ int cmd_schedule(int argc, char **argv)
     ms = clock_now_ms(&clk);
   }
   from = floor_seconds(ms);
+  if (from < TZ_T_MIN || from >= TZ_T_MAX)
+    return cli_usage_error("schedule",
+                           "%s%s: outside the supported years "
+                           "1-9999",
+                           from_text ? "--from " : "the time now",
+                           from_text ? from_text : "");
 
-  if (schedule_parse(expr, tz, &s, &where, &err)) {
+  rc = schedule_parse(expr, tz, &s, &where, &err);
+  if (rc) {
     if (where.field)
       print_expr_error(expr, &where, &err);
     else
       fprintf(stderr, "integ schedule: %s\n", err.message);
-    rc = err.code == INTEG_ENOMEM ? EXIT_RUN : EXIT_USAGE;
+    status = rc == INTEG_ENOMEM ? EXIT_RUN : EXIT_USAGE;
     goto out;
   }
-  if (jitter && schedule_set_jitter(s, jitter, &err)) {
-    rc = cli_usage_error("schedule", "--jitter: %s", err.message);
-    goto out;
+  if (jitter) {
+    rc = schedule_set_jitter(s, jitter, &err);
+    if (rc) {
+      status = cli_usage_error("schedule", "--jitter: %s", err.message);
+      goto out;
+    }
   }
   for (long i = 0; i < count; i++) {
     char buf[48];
     int64_t next;
 
-    if (schedule_next(s, from, &next, &err)) {
+    rc = schedule_next(s, from, &next, &err);
+    if (rc) {
+      /* The times before are printed: say where the list ends. */
+      fflush(stdout);
       fprintf(stderr, "integ schedule: %s\n", err.message);
-      rc = EXIT_RUN;
+      status = EXIT_RUN;
       goto out;
     }
     from = next;
-    if (connector)
+    if (connector) {
+      tz_format(next, schedule_zone(s), buf, sizeof buf);
       next += schedule_jitter(s, connector, next);
-    schedule_time_format(next, schedule_zone(s), buf, sizeof buf);
+      if (!tz_in_years(schedule_zone(s), next)) {
+        fflush(stdout);
+        fprintf(stderr,
+                "integ schedule: %s's run for the fire time %s falls after "
+                "year 9999\n",
+                connector, buf);
+        status = EXIT_RUN;
+        goto out;
+      }
+    }
+    tz_format(next, schedule_zone(s), buf, sizeof buf);
     if (puts(buf) == EOF)
       break;
   }
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "integ schedule: cannot write the output\n");
-    rc = EXIT_RUN;
+    status = EXIT_RUN;
   }
 out:
   schedule_free(s);
-  return rc;
+  return status;
 }

@@ -1,8 +1,5 @@
-/* cmd_tap.c - `integ tap` (a Singer tap) and `integ source` (an Airbyte
- * source): any plugin, run as the one executable per connector that
- * Meltano and Airbyte expect. No store and no manifest: the config, the
- * catalog and the state come in files, and states go out as messages.
- */
+/* cmd_tap.c - `integ tap`, a Singer tap, and what it shares with `integ
+ * source` (cmd_source.c); see cmd_tap.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,32 +17,17 @@
 #include "error.h"
 #include "loader.h"
 #include "log.h"
-#include "run.h"
+#include "cmd_tap.h"
 
-struct tap_args {
-  const char *plugin;
-  const char *verb;    /* source: spec, check, discover, read */
-  const char *config;  /* --config FILE */
-  const char *state;   /* --state FILE */
-  const char *catalog; /* --catalog / --properties FILE */
-  const char *format;  /* --about --format */
-  int discover, about;
-};
-
-/* What a run needs besides the plugin: clock, HTTP settings, output. */
-struct tap_run {
-  struct clock clk;
-  struct http_config http;
-  struct output_config oc;
-  struct run_opts o;
-};
-
-static int tap_run_init(struct tap_run *r, const char *tag,
-                        enum emit_format format, struct integ_error *err)
+int tap_run_init(struct tap_run *r, const char *tag, enum emit_format format,
+                 struct integ_error *err)
 {
+  int rc;
+
   memset(r, 0, sizeof(*r));
-  if (clock_init(&r->clk, err))
-    return INTEG_ECONFIG;
+  rc = clock_init(&r->clk, err);
+  if (rc)
+    return rc;
   http_config_init(&r->http);
   r->http.tag = tag;
   r->oc.format = format;
@@ -61,16 +43,15 @@ static int tap_run_init(struct tap_run *r, const char *tag,
   return 0;
 }
 
-static int open_plugin(const char *name, struct loader_path *lp,
-                       struct plugin **pl, struct integ_error *err)
+int tap_open_plugin(const char *name, struct loader_path *lp,
+                    struct plugin **pl, struct integ_error *err)
 {
   int rc = loader_path_init(lp, NULL, 0, err);
 
   return rc ? rc : loader_open(lp, name, pl, err);
 }
 
-/* Write b to standard output and empty it. */
-static int put(struct buf *b, struct integ_error *err)
+int tap_put(struct buf *b, struct integ_error *err)
 {
   const char *p = b->data;
   size_t n = b->len;
@@ -91,9 +72,7 @@ static int put(struct buf *b, struct integ_error *err)
   return 0;
 }
 
-/* Exit status for a failed step: the user's files or plugin name (2),
- * or the run (1). */
-static int status_of(int code)
+int tap_exit_status(int code)
 {
   return code == INTEG_ECONFIG || code == INTEG_ESTATE ||
                  code == INTEG_ENOTFOUND || code == INTEG_EABI
@@ -124,100 +103,6 @@ static void tap_usage(FILE *f)
              "  -a, --about            describe the plugin (text, or --format "
              "json|markdown)\n"
              "  -h, --help             show this help\n");
-}
-
-/* The Singer catalog entry of one discover() element (borrowed). */
-static json_t *singer_entry(json_t *d, size_t i, struct integ_error *err)
-{
-  json_t *name = json_object_get(d, "stream");
-  json_t *schema = json_object_get(d, "schema");
-  json_t *keys = json_object_get(d, "key_properties");
-  json_t *rk = json_object_get(d, "replication_key");
-  json_t *entry, *md, *root, *props = json_object_get(schema, "properties");
-  json_t *v;
-  const char *field;
-  size_t k;
-
-  if (!json_is_string(name) || !json_is_object(schema)) {
-    error_set(err, INTEG_EPLUGIN,
-              "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
-              "{...}}",
-              i);
-    return NULL;
-  }
-  if (!json_is_array(keys))
-    keys = NULL;
-  if (!json_is_string(rk))
-    rk = NULL;
-  /* singer-sdk's key order. */
-  entry = json_pack("{s:O}", "tap_stream_id", name);
-  root = json_pack("{s:o}", "table-key-properties",
-                   keys ? json_incref(keys) : json_array());
-  md = json_array();
-  if (!entry || !root || !md)
-    goto nomem;
-  if (rk)
-    json_object_set(entry, "replication_key", rk);
-  json_object_set_new(entry, "replication_method",
-                      json_string(rk ? "INCREMENTAL" : "FULL_TABLE"));
-  json_object_set_new(entry, "key_properties",
-                      keys ? json_incref(keys) : json_array());
-  json_object_set(entry, "schema", schema);
-  json_object_set(entry, "stream", name);
-  if (rk)
-    json_object_set_new(root, "valid-replication-keys", json_pack("[O]", rk));
-  else
-    json_object_set_new(root, "forced-replication-method",
-                        json_string("FULL_TABLE"));
-  json_object_set_new(root, "inclusion", json_string("available"));
-  json_object_set_new(root, "selected-by-default", json_true());
-  if (json_array_append_new(
-          md, json_pack("{s:[], s:o}", "breadcrumb", "metadata", root)))
-    goto nomem;
-  root = NULL;
-  json_object_foreach(props, field, v)
-  {
-    int automatic = rk && strcmp(field, json_string_value(rk)) == 0;
-
-    json_array_foreach(keys, k, v) automatic |=
-        json_is_string(v) && strcmp(field, json_string_value(v)) == 0;
-    if (json_array_append_new(
-            md, json_pack("{s:[ss], s:{s:s, s:b}}", "breadcrumb", "properties",
-                          field, "metadata", "inclusion",
-                          automatic ? "automatic" : "available",
-                          "selected-by-default", 1)))
-      goto nomem;
-  }
-  if (json_object_set_new(entry, "metadata", md))
-    goto nomem_md;
-  return entry;
-nomem:
-  json_decref(md);
-nomem_md:
-  json_decref(root);
-  json_decref(entry);
-  error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
-  return NULL;
-}
-
-/* The Singer catalog for discover()'s array (borrowed): new reference. */
-static json_t *singer_catalog(json_t *streams, struct integ_error *err)
-{
-  json_t *list = json_array(), *d, *e;
-  size_t i;
-
-  if (!list) {
-    error_set(err, INTEG_ENOMEM, "out of memory building the catalog");
-    return NULL;
-  }
-  json_array_foreach(streams, i, d)
-  {
-    if (!(e = singer_entry(d, i, err)) || json_array_append_new(list, e)) {
-      json_decref(list);
-      return NULL;
-    }
-  }
-  return json_pack("{s:o}", "streams", list);
 }
 
 /* Print json with singer-sdk's layout (Python's json.dumps, indent 2). */
@@ -316,10 +201,11 @@ static int tap_about(const struct plugin *pl, const char *format,
                       vt->version, "sdk_version", "", PACKAGE_VERSION,
                       "capabilities", "settings", settings);
     list = json_object_get(about, "capabilities");
-    for (size_t i = 0; list && i < sizeof(caps) / sizeof(caps[0]); i++)
-      json_array_append_new(list, json_string(caps[i]));
-    rc = about ? print_json(about, err)
-               : error_set(err, INTEG_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < sizeof(caps) / sizeof(caps[0]); i++)
+      if (!list || json_array_append_new(list, json_string(caps[i])))
+        rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    if (!rc)
+      rc = print_json(about, err);
   } else if (strcmp(format, "markdown") == 0) {
     printf("# `tap-%s`\n\n%s\n\nBuilt with integ %s from its plugin `%s` "
            "%s.\n\n## Capabilities\n\n",
@@ -344,16 +230,47 @@ static int tap_about(const struct plugin *pl, const char *format,
   return rc;
 }
 
-/* The config: --config FILE, else {} (still checked: a required key is
- * reported as missing). */
-static int load_config(const struct plugin *pl, const char *file, int print,
-                       json_t **config, struct integ_error *err)
+int tap_load_config(const struct plugin *pl, const char *file, int print,
+                    json_t **config, struct integ_error *err)
 {
   if (file)
     return configfile_load(file, pl->vt->spec, pl->vt->name, print, config,
                            err);
   *config = json_object();
   return *config ? 0 : error_set(err, INTEG_ENOMEM, "out of memory");
+}
+
+/* The Singer state in --state FILE (DOC, borrowed) as the plugin takes it
+ * (its bookmarks): a new reference in *out. The file holds a STATE value,
+ * {"bookmarks": {...}}; a whole STATE message (the last line of a tap's
+ * output, which users copy) is taken for its value, with a warning.
+ * Anything else would be read as "no bookmarks" and start the sync over:
+ * INTEG_ESTATE naming the file. */
+static int tap_state(json_t *doc, const char *file, struct integ_error *err)
+{
+  json_t *type = json_object_get(doc, "type");
+  const char *key;
+  json_t *v;
+
+  if (json_is_string(type) && strcmp(json_string_value(type), "STATE") == 0 &&
+      json_is_object(json_object_get(doc, "value"))) {
+    log_warn("state %s is a whole Singer STATE message: using its \"value\" "
+             "(a state file holds just the value, {\"bookmarks\": ...})",
+             file);
+    return 0;
+  }
+  if (!json_is_object(doc))
+    return 0; /* emit_singer_state_from_value says what is wrong */
+  json_object_foreach(doc, key, v)
+  {
+    if (strcmp(key, "bookmarks") && strcmp(key, "currently_syncing"))
+      return error_set(err, INTEG_ESTATE,
+                       "state %s: unexpected member \"%s\": a Singer state is "
+                       "{\"bookmarks\": {STREAM: {...}}} (or a whole STATE "
+                       "message, {\"type\": \"STATE\", \"value\": ...})",
+                       file, key);
+  }
+  return 0;
 }
 
 static int tap_main(const struct tap_args *a)
@@ -365,40 +282,54 @@ static int tap_main(const struct tap_args *a)
   struct run_stats stats = {0};
   struct tap_run r;
   json_t *config = NULL, *doc = NULL, *state = NULL, *streams = NULL;
-  json_t *out = NULL;
-  int rc, status = EXIT_USAGE;
+  json_t *out = NULL, *value;
+  int rc, status = EXIT_OK;
 
-  rc = open_plugin(a->plugin, &lp, &pl, &err);
+  rc = tap_open_plugin(a->plugin, &lp, &pl, &err);
   if (rc)
     goto out;
   if (a->about) {
     rc = tap_about(pl, a->format, &err);
-    status = EXIT_OK;
     goto out;
   }
-  if ((rc = load_config(pl, a->config, 1, &config, &err)) ||
-      (rc = tap_run_init(&r, a->plugin, EMIT_SINGER, &err)))
+  rc = tap_load_config(pl, a->config, 1, &config, &err);
+  if (rc)
+    goto out;
+  rc = tap_run_init(&r, a->plugin, EMIT_SINGER, &err);
+  if (rc)
     goto out;
   if (a->discover) {
-    if ((rc = run_discover(pl, config, &r.o, &streams, &err)) ||
-        (!(out = singer_catalog(streams, &err)) && (rc = err.code)) ||
-        (rc = print_json(out, &err)))
+    rc = run_discover(pl, config, &r.o, &streams, &err);
+    if (rc)
       goto out;
-    status = EXIT_OK;
+    rc = catalog_singer_from_discover(streams, &out, &err);
+    if (rc)
+      goto out;
+    rc = print_json(out, &err);
     goto out;
   }
-  if (a->catalog && ((rc = configfile_read_json(a->catalog, "catalog",
-                                                INTEG_ECONFIG, &doc, &err)) ||
-                     (rc = catalog_parse_singer(doc, a->catalog, &cat, &err))))
-    goto out;
+  if (a->catalog) {
+    rc =
+        configfile_read_json(a->catalog, "catalog", INTEG_ECONFIG, &doc, &err);
+    if (rc)
+      goto out;
+    rc = catalog_parse_singer(doc, a->catalog, &cat, &err);
+    if (rc)
+      goto out;
+  }
   if (a->state) {
     json_decref(doc);
     doc = NULL;
-    if ((rc = configfile_read_json(a->state, "state", INTEG_ESTATE, &doc,
-                                   &err)))
+    rc = configfile_read_json(a->state, "state", INTEG_ESTATE, &doc, &err);
+    if (rc)
       goto out;
-    state = emit_singer_state_from_value(doc, &err);
+    rc = tap_state(doc, a->state, &err);
+    if (rc)
+      goto out;
+    value = json_object_get(doc, "type") ? json_object_get(doc, "value") : doc;
+    state = emit_singer_state_from_value(value, &err);
     if (!state) {
+      /* It returns NULL with err set: INTEG_ESTATE, or INTEG_ENOMEM. */
       rc = err.code;
       error_prefix(&err, "state %s", a->state);
       goto out;
@@ -406,14 +337,14 @@ static int tap_main(const struct tap_args *a)
     /* A full-refresh stream starts over: its bookmark is not handed on. */
     json_decref(doc);
     doc = state;
-    if (!(state = catalog_strip_state(cat, doc))) {
+    state = catalog_strip_state(cat, doc);
+    if (!state) {
       rc = error_set(&err, INTEG_ENOMEM, "out of memory");
       goto out;
     }
   }
   r.oc.catalog = cat;
   rc = run_plugin(pl, config, state, &r.o, &stats, &err);
-  status = EXIT_OK;
   if (!rc)
     log_info("tap-%s: %llu records, %llu states", a->plugin,
              (unsigned long long)stats.records,
@@ -421,7 +352,7 @@ static int tap_main(const struct tap_args *a)
 out:
   if (rc) {
     log_error("%s", err.message);
-    status = status_of(rc);
+    status = tap_exit_status(rc);
   }
   run_stats_free(&stats);
   json_decref(out);
@@ -435,9 +366,9 @@ out:
   return status;
 }
 
-/* Options shared by both commands; non-options are PLUGIN (and VERB). */
-static int parse_args(const char *cmd, int argc, char **argv,
-                      struct tap_args *a, int *help)
+/* Non-options are PLUGIN (and VERB). */
+int tap_parse_args(const char *cmd, int argc, char **argv, struct tap_args *a,
+                   int *help)
 {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -505,234 +436,11 @@ static int parse_args(const char *cmd, int argc, char **argv,
 int cmd_tap(int argc, char **argv)
 {
   struct tap_args a;
-  int help, rc = parse_args("tap", argc, argv, &a, &help);
+  int help, rc = tap_parse_args("tap", argc, argv, &a, &help);
 
   if (help) {
     tap_usage(stdout);
     return EXIT_OK;
   }
   return rc ? rc : tap_main(&a);
-}
-
-/* ----------------------------------------------------- Airbyte source */
-
-static void source_usage(FILE *f)
-{
-  fprintf(f, "Usage: integ source PLUGIN spec\n"
-             "       integ source PLUGIN check --config FILE\n"
-             "       integ source PLUGIN discover --config FILE\n"
-             "       integ source PLUGIN read --config FILE --catalog FILE "
-             "[--state FILE]\n"
-             "Run plugin PLUGIN as an Airbyte source: Airbyte protocol "
-             "messages on\nstandard output (also as a symlink named "
-             "source-PLUGIN to integ).\n\n"
-             "  -c, --config FILE   the connector's config (JSON), checked "
-             "against the\n"
-             "                      plugin's spec\n"
-             "      --catalog FILE  the configured catalog: streams, sync "
-             "modes\n"
-             "  -s, --state FILE    the JSON array of state messages to "
-             "resume from\n"
-             "  -h, --help          show this help\n\n"
-             "check exits 0 and says FAILED or SUCCEEDED; any other failure "
-             "is a TRACE\nERROR message and exit status 1.\n");
-}
-
-/* A TRACE ERROR for a failed step; the exit status 1. */
-static int source_fail(struct buf *b, const struct integ_error *e,
-                       const struct clock *clk)
-{
-  enum emit_airbyte_failure ft =
-      e->code == INTEG_ECONFIG || e->code == INTEG_ESTATE
-          ? EMIT_AIRBYTE_CONFIG_ERROR
-          : EMIT_AIRBYTE_SYSTEM_ERROR;
-  struct integ_error werr = {0, ""};
-
-  log_error("%s", e->message);
-  if (emit_airbyte_error(b, e->message, error_code_name(e->code), ft, NULL,
-                         clock_now_ms(clk), &werr) == 0)
-    put(b, &werr);
-  return EXIT_RUN;
-}
-
-/* RUNNING, written by the output before a stream's first record. */
-static int source_stream_start(void *arg, const char *stream, struct buf *out,
-                               struct integ_error *err)
-{
-  const struct tap_run *r = arg;
-
-  return emit_airbyte_stream_status(out, stream, NULL, EMIT_AIRBYTE_RUNNING,
-                                    clock_now_ms(&r->clk), err);
-}
-
-/* STATUS for every selected stream of the catalog. */
-static int source_statuses(struct buf *b, const struct catalog *cat,
-                           enum emit_airbyte_status st,
-                           const struct clock *clk, struct integ_error *err)
-{
-  int rc = 0;
-
-  for (size_t i = 0; !rc && i < cat->n; i++)
-    rc = emit_airbyte_stream_status(b, cat->streams[i].name, NULL, st,
-                                    clock_now_ms(clk), err);
-  return rc ? rc : put(b, err);
-}
-
-static int source_read(const struct tap_args *a, const struct plugin *pl,
-                       json_t *config, struct tap_run *r, struct buf *b,
-                       struct integ_error *err)
-{
-  struct run_stats stats = {0};
-  struct catalog *cat = NULL;
-  json_t *doc = NULL, *state = NULL, *stripped = NULL;
-  int rc;
-
-  if (!a->catalog)
-    return error_set(err, INTEG_ECONFIG,
-                     "read needs --catalog FILE (the configured catalog)");
-  if ((rc = configfile_read_json(a->catalog, "catalog", INTEG_ECONFIG, &doc,
-                                 err)) ||
-      (rc = catalog_parse_airbyte(doc, a->catalog, &cat, err)))
-    goto out;
-  if (a->state) {
-    json_decref(doc);
-    doc = NULL;
-    if ((rc =
-             configfile_read_json(a->state, "state", INTEG_ESTATE, &doc, err)))
-      goto out;
-    if (!(state = emit_airbyte_state_from_messages(doc, err))) {
-      rc = err->code;
-      error_prefix(err, "state %s", a->state);
-      goto out;
-    }
-    if (!(stripped = catalog_strip_state(cat, state))) {
-      rc = error_set(err, INTEG_ENOMEM, "out of memory");
-      goto out;
-    }
-  }
-  r->oc.catalog = cat;
-  r->oc.stream_start = source_stream_start;
-  r->oc.stream_start_arg = r;
-  if ((rc = source_statuses(b, cat, EMIT_AIRBYTE_STARTED, &r->clk, err)))
-    goto out;
-  rc = run_plugin(pl, config, stripped, &r->o, &stats, err);
-  /* The output is flushed and closed: these come after its last line. */
-  if (!rc)
-    rc = source_statuses(b, cat, EMIT_AIRBYTE_COMPLETE, &r->clk, err);
-  else
-    source_statuses(b, cat, EMIT_AIRBYTE_INCOMPLETE, &r->clk,
-                    &(struct integ_error){0, ""});
-  if (!rc)
-    log_info("source-%s: %llu records, %llu states", a->plugin,
-             (unsigned long long)stats.records,
-             (unsigned long long)stats.states);
-out:
-  run_stats_free(&stats);
-  json_decref(stripped);
-  json_decref(state);
-  json_decref(doc);
-  catalog_free(cat);
-  return rc;
-}
-
-static int source_main(const struct tap_args *a)
-{
-  struct integ_error err = {0, ""};
-  struct loader_path lp = {NULL, 0};
-  struct plugin *pl = NULL;
-  struct buf b = BUF_INIT;
-  struct tap_run r;
-  json_t *config = NULL, *v = NULL, *spec = NULL;
-  const char *verb = a->verb;
-  int rc, status = EXIT_RUN;
-
-  if (!verb) {
-    status = cli_usage_error("source", "say spec, check, discover or read");
-    goto done;
-  }
-  if (strcmp(verb, "spec") && strcmp(verb, "check") &&
-      strcmp(verb, "discover") && strcmp(verb, "read")) {
-    status = cli_usage_error(
-        "source", "'%s': expected spec, check, discover or read", verb);
-    goto done;
-  }
-  if (strcmp(verb, "spec") && !a->config) {
-    status = cli_usage_error("source", "%s needs --config FILE", verb);
-    goto done;
-  }
-  if ((rc = tap_run_init(&r, a->plugin, EMIT_AIRBYTE, &err)) ||
-      (rc = open_plugin(a->plugin, &lp, &pl, &err)))
-    goto fail;
-  if (strcmp(verb, "spec") == 0) {
-    json_error_t jerr;
-
-    spec = json_loads(pl->vt->spec ? pl->vt->spec : "{}", 0, &jerr);
-    if (!spec) {
-      rc = error_set(&err, INTEG_EPLUGIN,
-                     "plugin %s: its spec is not valid JSON: %d:%d: %s",
-                     pl->vt->name, jerr.line, jerr.column, jerr.text);
-      goto fail;
-    }
-    if (!(v = json_pack("{s:O, s:b}", "connectionSpecification", spec,
-                        "supportsIncremental", 1))) {
-      rc = error_set(&err, INTEG_ENOMEM, "out of memory");
-      goto fail;
-    }
-    if ((rc = emit_airbyte_spec(&b, v, &err)) || (rc = put(&b, &err)))
-      goto fail;
-    status = EXIT_OK;
-    goto done;
-  }
-  rc = load_config(pl, a->config, 0, &config, &err);
-  if (strcmp(verb, "check") == 0) {
-    /* Whatever is wrong is the answer to the question: exit 0. */
-    if (!rc)
-      rc = run_check(pl, config, &r.o, &err);
-    if (rc)
-      log_warn("%s", err.message);
-    if ((rc = emit_airbyte_connection_status(&b, rc == 0,
-                                             rc ? err.message : NULL, &err)) ||
-        (rc = put(&b, &err)))
-      goto fail;
-    status = EXIT_OK;
-    goto done;
-  }
-  if (rc)
-    goto fail;
-  if (strcmp(verb, "discover") == 0) {
-    if ((rc = run_discover(pl, config, &r.o, &spec, &err)) ||
-        !(v = emit_airbyte_catalog_from_discover(spec, &err)) ||
-        (rc = emit_airbyte_catalog(&b, v, &err)) || (rc = put(&b, &err))) {
-      rc = rc ? rc : err.code;
-      goto fail;
-    }
-    status = EXIT_OK;
-    goto done;
-  }
-  if ((rc = source_read(a, pl, config, &r, &b, &err)))
-    goto fail;
-  status = EXIT_OK;
-  goto done;
-fail:
-  status = source_fail(&b, &err, &r.clk);
-done:
-  buf_free(&b);
-  json_decref(v);
-  json_decref(spec);
-  json_decref(config);
-  loader_close(pl);
-  loader_path_free(&lp);
-  return status;
-}
-
-int cmd_source(int argc, char **argv)
-{
-  struct tap_args a;
-  int help, rc = parse_args("source", argc, argv, &a, &help);
-
-  if (help) {
-    source_usage(stdout);
-    return EXIT_OK;
-  }
-  return rc ? rc : source_main(&a);
 }

@@ -191,15 +191,6 @@ int emit_airbyte_connection_status(struct buf *out, int ok,
 int emit_airbyte_control_config(struct buf *out, json_t *config,
                                 int64_t now_ms, struct integ_error *err);
 
-/* A new AirbyteCatalog for discover()'s array (borrowed): each stream
- * with name, json_schema, supported_sync_modes (full_refresh, plus
- * incremental when it has a replication_key), source_defined_cursor and
- * default_cursor_field for incremental ones, source_defined_primary_key
- * from key_properties, namespace when set. NULL with INTEG_EPLUGIN (the
- * element's path) or INTEG_ENOMEM. */
-json_t *emit_airbyte_catalog_from_discover(json_t *streams,
-                                           struct integ_error *err);
-
 /* The plugin state for the JSON array of Airbyte state messages that a
  * source receives with --state (borrowed): STREAM entries become
  * {name: stream_state}; a GLOBAL entry's shared_state is merged in (and its

@@ -310,117 +310,6 @@ int emit_airbyte_control_config(struct buf *out, json_t *config,
   return 0;
 }
 
-/* Build one AirbyteStream from a discover() element. */
-static json_t *catalog_stream(json_t *desc, size_t i, struct integ_error *err)
-{
-  json_t *name = json_object_get(desc, "stream");
-  json_t *schema = json_object_get(desc, "schema");
-  json_t *keys = json_object_get(desc, "key_properties");
-  json_t *rk = json_object_get(desc, "replication_key");
-  json_t *ns = json_object_get(desc, "namespace");
-  json_t *s = NULL, *modes = NULL, *pk = NULL, *ret = NULL;
-  size_t k;
-  int bad = 0, rc = 0;
-
-  if (!json_is_string(name) || !json_is_object(schema) ||
-      (keys && !json_is_array(keys)) || (rk && !json_is_string(rk)) ||
-      (ns && !json_is_string(ns))) {
-    error_set(err, INTEG_EPLUGIN,
-              "discover()[%zu]: expected {\"stream\": NAME, \"schema\": "
-              "{...}} with optional key_properties (array), "
-              "replication_key and namespace (strings)",
-              i);
-    return NULL;
-  }
-  s = json_object();
-  modes = json_array();
-  if (!s || !modes) {
-    rc = INTEG_ENOMEM;
-    goto out;
-  }
-  bad |= json_object_set(s, "name", name);
-  bad |= json_object_set(s, "json_schema", schema);
-  bad |= json_array_append_new(modes, json_string("full_refresh"));
-  if (rk)
-    bad |= json_array_append_new(modes, json_string("incremental"));
-  bad |= json_object_set_new(s, "supported_sync_modes", modes);
-  modes = NULL;
-  if (rk) {
-    bad |= json_object_set_new(s, "source_defined_cursor", json_true());
-    bad |=
-        json_object_set_new(s, "default_cursor_field", json_pack("[O]", rk));
-  }
-  if (keys && json_array_size(keys)) {
-    pk = json_array();
-    if (!pk) {
-      rc = INTEG_ENOMEM;
-      goto out;
-    }
-    for (k = 0; k < json_array_size(keys); k++) {
-      json_t *key = json_array_get(keys, k);
-
-      if (!json_is_string(key)) {
-        rc = error_set(err, INTEG_EPLUGIN,
-                       "discover()[%zu].key_properties[%zu]: expected a "
-                       "string",
-                       i, k);
-        goto out;
-      }
-      bad |= json_array_append_new(pk, json_pack("[O]", key));
-    }
-    bad |= json_object_set_new(s, "source_defined_primary_key", pk);
-    pk = NULL;
-  }
-  if (ns)
-    bad |= json_object_set(s, "namespace", ns);
-  if (bad)
-    rc = INTEG_ENOMEM;
-  else {
-    ret = s;
-    s = NULL;
-  }
-out:
-  if (rc == INTEG_ENOMEM)
-    error_set(err, rc, "out of memory building the Airbyte catalog");
-  json_decref(pk);
-  json_decref(modes);
-  json_decref(s);
-  return ret;
-}
-
-json_t *emit_airbyte_catalog_from_discover(json_t *streams,
-                                           struct integ_error *err)
-{
-  json_t *catalog = NULL, *list = NULL;
-  size_t i;
-
-  if (!json_is_array(streams)) {
-    error_set(err, INTEG_EPLUGIN, "discover(): expected an array of streams");
-    return NULL;
-  }
-  list = json_array();
-  if (!list)
-    goto out;
-  for (i = 0; i < json_array_size(streams); i++) {
-    json_t *s = catalog_stream(json_array_get(streams, i), i, err);
-
-    if (!s) {
-      json_decref(list);
-      return NULL; /* err says why */
-    }
-    if (json_array_append_new(list, s))
-      goto out;
-  }
-  /* "o" takes list, also when the pack fails. */
-  catalog = json_pack("{so}", "streams", list);
-  list = NULL;
-out:
-  json_decref(list);
-  if (!catalog)
-    error_set(err, INTEG_ENOMEM, "out of memory building the Airbyte catalog");
-  return catalog;
-}
-
 /* state[name] = stream_state, from an AirbyteStreamState. */
 static int merge_stream_state(json_t *state, json_t *ss, const char *path,
                               struct integ_error *err)
@@ -461,10 +350,8 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
     return NULL;
   }
   state = json_object();
-  if (!state) {
-    error_set(err, INTEG_ENOMEM, "out of memory reading state");
-    goto out;
-  }
+  if (!state)
+    goto nomem;
   for (i = 0; i < json_array_size(messages); i++) {
     json_t *m = json_array_get(messages, i);
     json_t *type = json_object_get(m, "type");
@@ -472,12 +359,12 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
 
     if (!json_is_object(m)) {
       error_set(err, INTEG_ESTATE, "state[%zu]: expected an object", i);
-      goto out;
+      goto fail;
     }
     if (t && strcmp(t, "STREAM") == 0) {
       snprintf(path, sizeof path, "state[%zu].stream", i);
       if (merge_stream_state(state, json_object_get(m, "stream"), path, err))
-        goto out;
+        goto fail;
     } else if (t && strcmp(t, "GLOBAL") == 0) {
       json_t *g = json_object_get(m, "global");
       json_t *shared = json_object_get(g, "shared_state");
@@ -490,17 +377,15 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
                   "state[%zu].global: expected {\"shared_state\": {...}, "
                   "\"stream_states\": [...]}",
                   i);
-        goto out;
+        goto fail;
       }
-      if (json_is_object(shared) && json_object_update(state, shared)) {
-        error_set(err, INTEG_ENOMEM, "out of memory reading state");
-        goto out;
-      }
+      if (json_is_object(shared) && json_object_update(state, shared))
+        goto nomem;
       for (j = 0; j < json_array_size(list); j++) {
         snprintf(path, sizeof path, "state[%zu].global.stream_states[%zu]", i,
                  j);
         if (merge_stream_state(state, json_array_get(list, j), path, err))
-          goto out;
+          goto fail;
       }
     } else if (!t || strcmp(t, "LEGACY") == 0) {
       json_t *data = json_object_get(m, "data");
@@ -508,20 +393,20 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
       if (!json_is_object(data)) {
         error_set(err, INTEG_ESTATE,
                   "state[%zu].data: expected an object (legacy state)", i);
-        goto out;
+        goto fail;
       }
-      if (json_object_update(state, data)) {
-        error_set(err, INTEG_ENOMEM, "out of memory reading state");
-        goto out;
-      }
+      if (json_object_update(state, data))
+        goto nomem;
     } else {
       error_set(err, INTEG_ESTATE,
                 "state[%zu].type: '%s' is not STREAM, GLOBAL or LEGACY", i, t);
-      goto out;
+      goto fail;
     }
   }
   return state;
-out:
+nomem:
+  error_set(err, INTEG_ENOMEM, "out of memory reading state");
+fail:
   json_decref(state);
   return NULL;
 }

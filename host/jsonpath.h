@@ -10,7 +10,10 @@
  * I-Regexp (RFC 9485), checked and translated to PCRE2.
  *
  * Evaluation never copies the document: results are borrowed json_t
- * pointers in document order. A compiled query is immutable, so several
+ * pointers in document order. It walks the document depth first and holds
+ * no intermediate nodelists: memory follows the depth of the document, an
+ * existence test stops at the first node, and jsonpath_each hands each
+ * node out as it is found. A compiled query is immutable, so several
  * threads may evaluate one struct jsonpath at the same time.
  *
  * Positions in compile errors are 1-based character (Unicode code point)
@@ -29,11 +32,17 @@
 struct jsonpath;
 
 /* Limits that make hostile queries and documents harmless: nesting of
- * parentheses, filters and function calls in a query; nesting of arrays and
- * objects the deep comparison of values walks; entries in one nodelist. */
+ * parentheses, filters and function calls in a query; segments in a query
+ * (filters' included); nesting of arrays and objects the deep comparison of
+ * values walks; nodes one evaluation may select, and the bytes of their
+ * normalized paths (with their NUL bytes), also when they are handed out
+ * one by one. An evaluation that passes a limit stops with INTEG_EINVAL
+ * and a message that says which. */
 #define JSONPATH_MAX_NESTING 64
+#define JSONPATH_MAX_SEGMENTS 1024
 #define JSONPATH_MAX_DEPTH 2048
 #define JSONPATH_MAX_NODES ((size_t)1 << 24)
+#define JSONPATH_MAX_PATH_BYTES ((size_t)64 << 20)
 
 /* Compile the query q[0..len) (it may contain NUL bytes; it need not be
  * NUL-terminated). On success sets *out to a new query that the caller
@@ -72,6 +81,22 @@ struct jsonpath_nodes {
  * empty and needs no freeing (freeing it is harmless). */
 int jsonpath_eval(const struct jsonpath *jp, json_t *doc, unsigned flags,
                   struct jsonpath_nodes *out, struct integ_error *err);
+
+/* Called by jsonpath_each for each node, in order. VALUE is borrowed from
+ * the document; PATH is its normalized path (NUL-terminated, PATH_LEN
+ * bytes) when JSONPATH_PATHS was asked for, else NULL, valid during the
+ * call only. Return 0 to go on, or a negative INTEG_E* code (with err set)
+ * to stop: jsonpath_each then returns that code. */
+typedef int (*jsonpath_visit_fn)(json_t *value, const char *path,
+                                 size_t path_len, void *arg,
+                                 struct integ_error *err);
+
+/* Evaluate jp against doc (borrowed; it must not change during the call)
+ * and call fn(..., arg, err) for each node as it is found, without holding
+ * the nodelist. Returns 0, fn's code, INTEG_ENOMEM, or INTEG_EINVAL when a
+ * limit above was hit (fn has then seen the nodes before it). */
+int jsonpath_each(const struct jsonpath *jp, json_t *doc, unsigned flags,
+                  jsonpath_visit_fn fn, void *arg, struct integ_error *err);
 
 /* Release what jsonpath_eval put in nodes (not the values, which are
  * borrowed) and reset it to empty. NULL is allowed. */

@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "yaml.h"
+#include "yaml_locs.h"
 
 struct jsonschema;
 

@@ -1,18 +1,15 @@
 /* schedule.h - when a connector runs: cron expressions as crontab(5) of
  * cronie, or fixed intervals, in a time zone, with deterministic jitter.
  *
- * Time zones. A zone is read from the system tz database (TZif files
- * under $TZDIR or /usr/share/zoneinfo, RFC 8536): the 64-bit section's
- * transitions, then the POSIX TZ footer for times after the last one. We
- * never set TZ or call localtime()/mktime(): TZ is process-global state
- * and the daemon computes schedules for many connectors, each in its own
- * zone, at once. A schedule owns its zone; all functions here are
- * reentrant and a schedule may be shared by threads once built.
+ * Time zones are tz.h's (TZif files and POSIX TZ strings, never the
+ * process-global TZ); cron expressions are parsed and matched by cron.h.
+ * A schedule owns its zone; all functions here are reentrant and a
+ * schedule may be shared by threads once built.
  *
  * Clock. Nothing here reads the clock: callers pass `from` (seconds since
  * the Unix epoch, UTC), so tests and `integ schedule --from` are exact.
- * Supported instants: years 1 to 999999 (beyond RFC 3339's four digits,
- * so 10,000 leap days can be enumerated).
+ * Supported instants: years 1 to 9999, in UTC and in the schedule's zone
+ * (RFC 3339 writes four digits); errors write times in RFC 3339.
  *
  * Cron (cronie's crontab(5)): five fields minute (0-59), hour (0-23),
  * day-of-month (1-31), month (1-12 or jan-dec), day-of-week (0-7 or
@@ -69,53 +66,21 @@
 
 #include <integ/plugin.h>
 
-struct schedule_tz; /* a loaded time zone */
-struct schedule;    /* a parsed schedule (owns its zone) */
+#include "cron.h"
+#include "tz.h"
 
-/* Where an expression is wrong: the field ("minute", "hour",
- * "day-of-month", "month", "day-of-week", "expression", "interval",
- * "anchor"; a static string) and the 1-based character position in the
- * expression (0 when none applies). Callers that know where the
- * expression sits in a file add position - 1 to its column. */
-struct schedule_where {
-  const char *field;
-  size_t position;
-};
-
-/* ------------------------------------------------------------ zones */
-
-/* Load the zone NAME: an IANA name ("Europe/Berlin", "UTC") looked up
- * under $TZDIR or /usr/share/zoneinfo, an absolute path to a TZif file,
- * or a POSIX TZ string ("EST5EDT,M3.2.0,M11.1.0"); a leading ':' is
- * ignored as in TZ. NULL or "" is the system zone: $TZ if set, else
- * /etc/localtime, else UTC. Relative names with ".." are refused.
- * On success *out is new, freed with schedule_tz_free(). Returns 0,
- * INTEG_ENOTFOUND (no such zone), INTEG_EINVAL (not a valid TZif file or
- * TZ string; leap-second "right/" zones), or INTEG_ENOMEM. */
-int schedule_tz_load(const char *name, struct schedule_tz **out,
-                     struct integ_error *err);
-
-/* Free a zone (NULL is fine). */
-void schedule_tz_free(struct schedule_tz *tz);
-
-/* The name the zone was loaded by ("Europe/Berlin"; for the system zone
- * the name /etc/localtime links to, or "localtime"). Borrowed: valid as
- * long as tz. */
-const char *schedule_tz_name(const struct schedule_tz *tz);
-
-/* Offset from UTC in seconds (east positive) at instant T. */
-int32_t schedule_tz_offset(const struct schedule_tz *tz, int64_t t);
+struct schedule; /* a parsed schedule (owns its zone) */
 
 /* -------------------------------------------------------- schedules */
 
-/* Parse EXPR, in the zone TZ (a name for schedule_tz_load(); NULL for the
+/* Parse EXPR, in the zone TZ (a name for tz_load(); NULL for the
  * system zone): a cron expression, an @alias, or an interval
  * "every DURATION" / "every DURATION from TIME" (DURATION as
  * duration_parse(): 15m, 1h30m; TIME in RFC 3339 with an offset, as
  * clock_parse_rfc3339(), fractions of a second dropped). Leading and trailing
  * blanks are ignored. On success *out is new, freed with schedule_free(). On
  * failure returns INTEG_EINVAL with err's message naming the field and
- * position (also in *where when not NULL), or the schedule_tz_load() error, or
+ * position (also in *where when not NULL), or the tz_load() error, or
  * INTEG_ENOMEM. */
 int schedule_parse(const char *expr, const char *tz, struct schedule **out,
                    struct schedule_where *where, struct integ_error *err);
@@ -130,7 +95,7 @@ int schedule_parse_cron(const char *expr, const char *tz,
  * *ANCHOR when ANCHOR is not NULL (fires at *anchor + k*interval, k >= 0),
  * else at the Unix epoch. TZ as above (used only to print times).
  * *out is new (schedule_free()). Returns 0, INTEG_EINVAL, a
- * schedule_tz_load() error or INTEG_ENOMEM. */
+ * tz_load() error or INTEG_ENOMEM. */
 int schedule_new_every(int64_t interval, const int64_t *anchor, const char *tz,
                        struct schedule **out, struct integ_error *err);
 
@@ -138,7 +103,7 @@ int schedule_new_every(int64_t interval, const int64_t *anchor, const char *tz,
 void schedule_free(struct schedule *s);
 
 /* The schedule's zone. Borrowed: valid as long as s. */
-const struct schedule_tz *schedule_zone(const struct schedule *s);
+const struct tz *schedule_zone(const struct schedule *s);
 
 /* True for cron schedules whose minute or hour field starts with `*`
  * (wildcard jobs in the DST rules above). */
@@ -177,16 +142,5 @@ int64_t schedule_jitter(const struct schedule *s, const char *connector,
 /* The fraction in [0, 1) that CONNECTOR's name hashes to (exposed for
  * tests and for `integ schedule --jitter-for`). */
 double schedule_jitter_fraction(const char *connector);
-
-/* ------------------------------------------------------------ times */
-
-/* Write T as RFC 3339 in zone TZ with its offset
- * ("2026-03-29T03:00:00+02:00"; UTC prints +00:00) into buf
- * (NUL-terminated, truncated to size; 32 bytes always suffice).
- * Offsets with seconds (local mean time before ~1900) are rounded to the
- * minute toward zero and the clock time adjusted, so the text still
- * names the same instant. Returns the length of the full text. */
-size_t schedule_time_format(int64_t t, const struct schedule_tz *tz, char *buf,
-                            size_t size);
 
 #endif

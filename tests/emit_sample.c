@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "emit.h"
 
 #define NOW 1700000000000LL
@@ -66,8 +67,7 @@ int main(void)
   STEP(emit_airbyte_connection_status(&b, 1, NULL, &err));
   STEP(emit_airbyte_connection_status(&b, 0, "401 Unauthorized: check api_key",
                                       &err));
-  catalog = emit_airbyte_catalog_from_discover(discover, &err);
-  STEP(catalog ? 0 : -1);
+  STEP(catalog_airbyte_from_discover(discover, &catalog, &err));
   STEP(emit_airbyte_catalog(&b, catalog, &err));
   STEP(emit_airbyte_stream_status(&b, "users", NULL, EMIT_AIRBYTE_STARTED, NOW,
                                   &err));

@@ -117,7 +117,7 @@ static int schedule_fires(void *arg, struct integ_error *err)
     rc = schedule_next(s, t, &t, err);
     if (rc)
       goto out;
-    schedule_time_format(t, schedule_zone(s), when, sizeof when);
+    tz_format(t, schedule_zone(s), when, sizeof when);
     failalloc_pause();
     if (buf_printf(&b, "%s %lld\n", when,
                    (long long)schedule_jitter(s, "conn", t)))
@@ -135,17 +135,17 @@ out:
 
 static int schedule_zone_load(void *arg, struct integ_error *err)
 {
-  struct schedule_tz *tz = NULL;
+  struct tz *tz = NULL;
   char text[64];
   int rc;
 
-  rc = schedule_tz_load(arg, &tz, err);
+  rc = tz_load(arg, &tz, err);
   if (rc)
     return rc;
-  snprintf(text, sizeof text, "%s %ld", schedule_tz_name(tz),
-           (long)schedule_tz_offset(tz, 1767225600));
+  snprintf(text, sizeof text, "%s %ld", tz_name(tz),
+           (long)tz_offset(tz, 1767225600));
   failalloc_result(text, strlen(text));
-  schedule_tz_free(tz);
+  tz_free(tz);
   return 0;
 }
 

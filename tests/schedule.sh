@@ -5,7 +5,7 @@ for z in Europe/Berlin America/New_York UTC; do
   [ -f "${TZDIR:-/usr/share/zoneinfo}/$z" ] ||
     reference_missing "time zone $z is not installed: install the Debian package tzdata, or configure --without-anchors to skip the tests that need reference data"
 done
-plan 24
+plan 30
 
 run "$INTEG" schedule --help
 is "$RC" 0 "--help exits 0"
@@ -78,12 +78,24 @@ is "$RC" 2 "a bad --from exits 2"
 run "$INTEG" schedule "@daily" --count 0
 is "$RC" 2 "--count 0 exits 2"
 
-# 10,000 leap days reach year 43260 (the 10,000th leap year after 2026).
+# Every leap day to year 9999: 1933 of them, then an error in RFC 3339.
 run "$INTEG" schedule "0 0 29 2 *" --from 2026-01-01T00:00:00Z --count 10000 \
   --tz UTC
-is "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 10000 "10,000 leap days"
-is "$(printf '%s\n' "$OUT" | tail -n 1)" "43260-02-29T00:00:00+00:00" \
-  "the 10,000th leap day after 2026"
+is "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 1933 "1933 leap days up to 9999"
+is "$(printf '%s\n' "$OUT" | tail -n 1)" "9996-02-29T00:00:00+00:00" \
+  "the last leap day of year 9999's range"
+is "$RC:$ERR" "1:integ schedule: no fire time after 9996-02-29T00:00:00+00:00 within years 1-9999" \
+  "then exit 1, the last time in RFC 3339"
+run "$INTEG" schedule "59 23 31 12 *" --from 9998-12-31T23:59:00Z --count 3 --tz UTC
+is "$RC:$OUT" "1:9999-12-31T23:59:00+00:00" "nothing after year 9999 (no 10000-12-31)"
+run "$INTEG" schedule "30 0 1 1 *" --from 9998-06-01T00:00:00Z --count 3 --tz Europe/Berlin
+is "$OUT" "9999-01-01T00:30:00+01:00" "nor a local time in year 10000 (Berlin's 10000-01-01T00:30)"
+run "$INTEG" schedule "@daily" --from 0000-01-01T00:00:00Z
+like "$RC:$ERR" "^2:integ schedule: --from 0000-01-01T00:00:00Z: outside the supported years 1-9999" \
+  "--from before year 1: exit 2, the time as given"
+if printf '%s' "$ERR" | grep -q '[0-9]\{9\}'; then not_ok "no raw epoch seconds in the message"; else ok "no raw epoch seconds in the message"; fi
+run "$INTEG" schedule "every 15m from 0000-06-01T00:00:00Z"
+is "$RC" 2 "an anchor before year 1 is an invalid expression (exit 2)"
 run "$INTEG" schedule "0 0 29 2 *" --from 2099-01-01T00:00:00Z --count 1 \
   --tz UTC
 is "$OUT" "2104-02-29T00:00:00+00:00" "2100 is not a leap year"

@@ -40,7 +40,7 @@ static void one(char *line, const char *zone, long count)
       printf("ERROR %s", err.message);
       break;
     }
-    schedule_time_format(t, schedule_zone(s), buf, sizeof buf);
+    tz_format(t, schedule_zone(s), buf, sizeof buf);
     printf("%s%s", i ? " " : "", buf);
   }
   putchar('\n');

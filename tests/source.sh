@@ -3,11 +3,12 @@
 # incremental, with and without state, failing runs, bad input) must be a
 # valid AirbyteMessage (tests/validate_airbyte.py with python3-jsonschema
 # against the protocol's own schema); the configured catalog is honoured;
-# failures are TRACE ERROR with the right failure_type.
+# failures are TRACE ERROR with the right failure_type, and exit 2 when
+# the user's files or plugin name are wrong (config_error), else 1.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
 command -v curl >/dev/null || skip_all "curl is needed to reset the test API"
-plan 47
+plan 52
 tmpdir
 start_testapi "$abs_top_srcdir/tests/testapi/scenarios/demo.json" ||
   { not_ok "testapi starts"; exit 1; }
@@ -54,6 +55,8 @@ EOT
 run "$INTEG" source --help
 is "$RC" 0 "source --help exits 0"
 like "$OUT" "^Usage: integ source PLUGIN spec" "and prints the usage"
+run "$INTEG" --help
+like "$OUT" "source +run a plugin as an Airbyte source \\(spec, check, discover, read\\)" "integ --help lists every subcommand of source"
 
 # --- spec, check
 src spec spec
@@ -134,15 +137,15 @@ print(json.dumps([{"type": "GLOBAL", "global": {"shared_state": {}, "stream_stat
 src read_global read --config "$TMP/config.json" --catalog "$TMP/users.json" --state "$TMP/global.json"
 later read_global 'min(r["updated_at"] for r in rs("users")) > "2024-03-06T10:00:00Z"' is True "a GLOBAL state's stream_states resume too"
 
-# --- failures: TRACE ERROR, exit 1, statuses INCOMPLETE
+# --- failures: TRACE ERROR, exit 1 (2 for config_error), statuses INCOMPLETE
 src read_down read --config "$TMP/down.json" --catalog "$TMP/inc.json"
 is "$RC" 1 "a failing read exits 1"
 later read_down 'error()[0]["failure_type"], status("users"), m[-1]["trace"]["type"]' is "('system_error', ['STARTED', 'INCOMPLETE'], 'ERROR')" "TRACE ERROR system_error after INCOMPLETE statuses, as the last line"
 later read_down 'error()[0]["message"]' like "HTTP 404" "the error says what failed"
 printf '{"base_url": \n' >"$TMP/notjson.json"
 src bad_json read --config "$TMP/notjson.json" --catalog "$TMP/inc.json"
-is "$RC" 1 "config not JSON: TRACE ERROR config_error, exit 1"
-later bad_json 'error()[0]["failure_type"]' is "config_error" "config not JSON: TRACE ERROR config_error, exit 1"
+is "$RC" 2 "config not JSON: TRACE ERROR config_error, exit 2"
+later bad_json 'error()[0]["failure_type"]' is "config_error" "config not JSON: TRACE ERROR config_error"
 later bad_json 'error()[0]["message"]' like "notjson.json:2:[0-9]+: not valid JSON" "... with the position"
 src bad_type read --config "$TMP/types.json" --catalog "$TMP/inc.json"
 later bad_type 'error()[0]["failure_type"], error()[0]["message"]' like "config_error.*base_url: expected a string" "config of a wrong type: config_error naming the key"
@@ -151,24 +154,37 @@ INTEG_PLUGIN_PATH="$TEST_PLUGIN_DIR" "$INTEG" source httppull discover --config 
 later bad_req 'error()[0]["failure_type"], error()[0]["message"]' like "config_error.*base_url: missing required key" "a missing required key: config_error naming it"
 printf '{"streams": [{"stream": {"name": "users"}, "sync_mode": "sometimes", "destination_sync_mode": "append"}]}' >"$TMP/badcat.json"
 src bad_cat read --config "$TMP/config.json" --catalog "$TMP/badcat.json"
-is "$RC" 1 "a bad catalog: config_error with the key path (exit 1)"
+is "$RC" 2 "a bad catalog: config_error with the key path (exit 2)"
 later bad_cat 'error()[0]["failure_type"], error()[0]["message"]' like ".*config_error.*streams\[0\]\.sync_mode: expected" "a bad catalog: config_error with the key path"
 printf '{"streams": [{"stream": {"name": "orders"}, "sync_mode": "incremental", "destination_sync_mode": "append"}]}' >"$TMP/incorders.json"
 src bad_inc read --config "$TMP/config.json" --catalog "$TMP/incorders.json"
 later bad_inc 'error()[0]["failure_type"], error()[0]["message"]' like "config_error.*stream 'orders' has no replication key" "incremental on a stream without a cursor: config_error"
 printf '[{"type": "STREAM", "stream": {"stream_descriptor": {}}}]' >"$TMP/badstate.json"
 src bad_state read --config "$TMP/config.json" --catalog "$TMP/inc.json" --state "$TMP/badstate.json"
-is "$RC" 1 "a bad state: config_error with the key path (exit 1)"
+is "$RC" 2 "a bad state: config_error with the key path (exit 2)"
 later bad_state 'error()[0]["failure_type"], error()[0]["message"]' like ".*config_error.*state\[0\]\.stream\.stream_descriptor\.name: expected a string" "a bad state: config_error with the key path"
 printf '"no"' >"$TMP/badstate2.json"
 src bad_state2 read --config "$TMP/config.json" --catalog "$TMP/inc.json" --state "$TMP/badstate2.json"
 later bad_state2 'error()[0]["failure_type"]' like "config_error" "a state that is not an array: config_error"
 src no_catalog read --config "$TMP/config.json"
-is "$RC" 1 "read without a catalog says so (exit 1)"
+is "$RC" 2 "read without a catalog says so (exit 2)"
 later no_catalog 'error()[0]["message"]' like "read needs --catalog" "read without a catalog says so"
 "$INTEG" source nosuchplugin spec >"$TMP/nosuch.jsonl" 2>/dev/null
-is "$?" 1 "an unknown plugin: TRACE ERROR, exit 1"
-later nosuch 'len(error())' is "1" "an unknown plugin: TRACE ERROR, exit 1"
+is "$?" 2 "an unknown plugin: TRACE ERROR, exit 2 (integ(1) EXIT STATUS)"
+later nosuch 'len(error()), error()[0]["failure_type"]' is "(1, 'config_error')" "an unknown plugin: one TRACE ERROR, config_error"
+# One state message without its array (what a user copies from a read's
+# output) would pass as a legacy state naming no stream and re-sync all.
+python3 -c '
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1])]
+print(json.dumps([x["state"] for x in m if x["type"] == "STATE"][-1]))' "$TMP/read_full.jsonl" >"$TMP/onestate.json"
+src one_state read --config "$TMP/config.json" --catalog "$TMP/inc.json" --state "$TMP/onestate.json"
+is "$RC" 2 "one state message instead of the array: exit 2"
+later one_state 'error()[0]["failure_type"], len(rs("users"))' is "('config_error', 0)" "one state message instead of the array: config_error, nothing read"
+later one_state 'error()[0]["message"]' like "state .*onestate.json: expected a JSON array of Airbyte state messages" "... naming the file and the shape expected"
+printf '{"users": {"updated_at": "2024-03-06T10:00:00Z"}}' >"$TMP/legacy.json"
+src legacy read --config "$TMP/config.json" --catalog "$TMP/inc.json" --state "$TMP/legacy.json"
+is "$RC" 0 "a legacy state object (keyed by stream) is still read"
 run "$INTEG" source example fly
 is "$RC" 2 "an unknown verb is a usage error"
 run "$INTEG" source example read

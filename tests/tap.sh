@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed to edit catalogs"
 command -v curl >/dev/null || skip_all "curl is needed to reset the test API"
-plan 40
+plan 44
 tmpdir
 start_testapi "$abs_top_srcdir/tests/testapi/scenarios/demo.json" ||
   { not_ok "testapi starts"; exit 1; }
@@ -119,6 +119,19 @@ is "$?" 0 "the resumed sync (--properties, --state) exits 0"
 same "$TMP/resume.jsonl" "$G/tap_resume.jsonl" "the resumed sync's output (golden)"
 is "$(py "$TMP/resume.jsonl" 'min(r["updated_at"] for r in rs("users")) > "2024-03-06T10:00:00Z"')" \
   True "it asks only for users updated after the bookmark"
+# The whole STATE message (the last line, as users copy it) resumes the
+# same way, with a warning; a state of another shape is an error, not a
+# silent re-sync of everything.
+tail -n 1 "$TMP/sync.jsonl" >"$TMP/statemsg.json"
+"$INTEG" tap example --config "$TMP/config.json" --properties "$TMP/selected.json" \
+  --state "$TMP/statemsg.json" >"$TMP/resume2.jsonl" 2>"$TMP/resume2.err"
+is "$?" 0 "a whole STATE message as --state: exit 0"
+is "$(py "$TMP/resume2.jsonl" 'min(r["updated_at"] for r in rs("users")) > "2024-03-06T10:00:00Z", len(rs("users")) < 10')" \
+  "(True, True)" "a whole STATE message resumes from its value's bookmark"
+like "$(cat "$TMP/resume2.err")" "statemsg.json is a whole Singer STATE message: using its \"value\"" "... with a warning naming the file"
+printf '{"users": {"replication_key_value": "2024-03-06T10:00:00Z"}}' >"$TMP/wrongstate.json"
+run "$INTEG" tap example --config "$TMP/config.json" --state "$TMP/wrongstate.json"
+like "$RC:$OUT:$ERR" "^2::.*state .*wrongstate.json: unexpected member \"users\"" "a state without bookmarks: exit 2, nothing synced, the file named"
 
 # FULL_TABLE from the catalog: the users' bookmark is not handed on.
 python3 - "$TMP/selected.json" "$TMP/full.json" <<'EOT'

@@ -335,6 +335,54 @@ static void full_refresh_streams_lose_their_state(void **state)
   json_decref(st);
 }
 
+/* discover() -> catalogs: the Singer one in singer-sdk's shape (and read
+ * back by catalog_parse_singer), the Airbyte one; a bad element is named. */
+static void catalogs_are_built_from_discover(void **state)
+{
+  struct integ_error err = {0, ""};
+  json_t *d = discovered(), *cat = NULL, *users, *bad;
+  struct catalog *c = NULL;
+  char *text;
+
+  (void)state;
+  assert_int_equal(catalog_singer_from_discover(d, &cat, &err), 0);
+  users = json_array_get(json_object_get(cat, "streams"), 0);
+  text = json_dumps(json_array_get(json_object_get(users, "metadata"), 0),
+                    JSON_COMPACT);
+  assert_string_equal(
+      text, "{\"breadcrumb\":[],\"metadata\":{\"table-key-properties\":"
+            "[\"id\"],\"valid-replication-keys\":[\"updated_at\"],"
+            "\"inclusion\":\"available\",\"selected-by-default\":true}}");
+  free(text);
+  assert_string_equal(
+      json_string_value(json_object_get(users, "replication_method")),
+      "INCREMENTAL");
+  assert_int_equal(catalog_parse_singer(cat, "built.json", &c, &err), 0);
+  assert_int_equal(c->n, 2);
+  assert_true(c->streams[0].incremental);
+  assert_false(c->streams[1].incremental);
+  catalog_free(c);
+  json_decref(cat);
+  assert_int_equal(catalog_airbyte_from_discover(d, &cat, &err), 0);
+  users = json_array_get(json_object_get(cat, "streams"), 0);
+  text =
+      json_dumps(json_object_get(users, "supported_sync_modes"), JSON_COMPACT);
+  assert_string_equal(text, "[\"full_refresh\",\"incremental\"]");
+  free(text);
+  json_decref(cat);
+  bad = parse("[{\"stream\": \"x\", \"schema\": {}}, {\"stream\": 1}]");
+  cat = (json_t *)1;
+  assert_int_equal(catalog_singer_from_discover(bad, &cat, &err),
+                   INTEG_EPLUGIN);
+  assert_null(cat);
+  assert_non_null(strstr(err.message, "discover()[1]"));
+  assert_int_equal(catalog_airbyte_from_discover(bad, &cat, &err),
+                   INTEG_EPLUGIN);
+  assert_non_null(strstr(err.message, "discover()[1]"));
+  json_decref(bad);
+  json_decref(d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -348,6 +396,7 @@ int main(void)
       cmocka_unit_test(check_refuses_what_the_plugin_cannot_do),
       cmocka_unit_test(applied_streams_drop_fields_and_full_refresh_cursors),
       cmocka_unit_test(full_refresh_streams_lose_their_state),
+      cmocka_unit_test(catalogs_are_built_from_discover),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "anchors.h"
+#include "error.h"
 #include "iregexp.h"
 #include "jsonpath.h"
 
@@ -239,6 +241,109 @@ static void deep_documents_are_walked_without_recursion(void **state)
   assert_int_equal(nodes.n, 0);
   jsonpath_free(jp);
   json_decref(doc);
+}
+
+/* jsonpath_each sees what jsonpath_eval returns, in the same order. */
+struct seen {
+  json_t *paths;
+  size_t stop_after; /* 0: never */
+};
+
+static int see(json_t *value, const char *path, size_t path_len, void *arg,
+               struct integ_error *err)
+{
+  struct seen *s = arg;
+
+  (void)value;
+  assert_int_equal(strlen(path), path_len);
+  assert_int_equal(json_array_append_new(s->paths, json_string(path)), 0);
+  if (s->stop_after && json_array_size(s->paths) == s->stop_after)
+    return error_set(err, INTEG_ECONFIG, "seen enough");
+  return 0;
+}
+
+static void each_hands_out_nodes_in_order_and_stops_on_request(void **state)
+{
+  const char *doc = "{\"a\": [1, {\"b\": [2, 3]}], \"c\": {\"d\": 4}}";
+  struct integ_error err = {0, ""};
+  struct jsonpath *jp = NULL;
+  json_t *d = json_loads(doc, 0, NULL);
+  struct seen s = {json_array(), 0};
+  char *want = run("$..*", doc, JSONPATH_PATHS), *got;
+
+  (void)state;
+  assert_int_equal(jsonpath_compile("$..*", 4, &jp, &err), 0);
+  assert_int_equal(jsonpath_each(jp, d, JSONPATH_PATHS, see, &s, &err), 0);
+  got = json_dumps(s.paths, JSON_COMPACT);
+  assert_string_equal(got, want);
+  free(got);
+  json_array_clear(s.paths);
+  s.stop_after = 2;
+  assert_int_equal(jsonpath_each(jp, d, JSONPATH_PATHS, see, &s, &err),
+                   INTEG_ECONFIG);
+  assert_string_equal(err.message, "seen enough");
+  assert_int_equal(json_array_size(s.paths), 2);
+  free(want);
+  json_decref(s.paths);
+  json_decref(d);
+  jsonpath_free(jp);
+}
+
+static void nested_existence_filters_are_cheap(void **state)
+{
+  struct integ_error err = {0, ""};
+  struct jsonpath *jp = NULL;
+  struct jsonpath_nodes nodes;
+  const char *q = "$..[?@..[?@..[?@.b]]]";
+  json_t *doc = json_object(), *cur = doc;
+  clock_t c0;
+  double secs;
+
+  (void)state;
+  /* Semantics first, on a document worked out by hand. */
+  expect("$..[?@..[?@.b]]", "{\"a\": {\"a\": {\"b\": 1}}}",
+         "[{\"a\":{\"b\":1}}]");
+  expect("$[?@..[?@..[?@.b]]]", "[{\"x\": [{\"y\": {\"b\": 0}}]}, {\"x\": 1}]",
+         "[{\"x\":[{\"y\":{\"b\":0}}]}]");
+  /* A chain of 1500 objects with no b: each nested filter used to list
+   * its whole query at every node (cubic, minutes); now linear-ish. */
+  for (int i = 0; i < 1500; i++) {
+    json_t *o = json_object();
+    json_object_set_new(cur, "a", o);
+    cur = o;
+  }
+  assert_int_equal(jsonpath_compile(q, strlen(q), &jp, &err), 0);
+  c0 = clock();
+  assert_int_equal(jsonpath_eval(jp, doc, 0, &nodes, &err), 0);
+  secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
+  assert_int_equal(nodes.n, 0);
+  print_message("# %s on a 1500-deep chain: %.3f s CPU\n", q, secs);
+  assert_true(secs < 10.0); /* generous: sanitizers, slow machines */
+  jsonpath_nodes_free(&nodes);
+  jsonpath_free(jp);
+  json_decref(doc);
+}
+
+static void queries_of_too_many_segments_are_refused(void **state)
+{
+  char q[2100];
+  size_t n = 0;
+
+  (void)state;
+  q[n++] = '$';
+  for (int i = 0; i < 1025; i++) {
+    q[n++] = '.';
+    q[n++] = 'a';
+  }
+  expect_invalid(q, n, "more than 1024 segments in one query");
+  /* Filters' segments count too. */
+  n = (size_t)snprintf(q, sizeof q, "$[?@");
+  for (int i = 0; i < 1024; i++) {
+    q[n++] = '.';
+    q[n++] = 'a';
+  }
+  q[n++] = ']';
+  expect_invalid(q, n, "more than 1024 segments in one query");
 }
 
 static void compiled_query_evaluates_many_times(void **state)
@@ -524,6 +629,9 @@ int main(void)
       cmocka_unit_test(hostile_nesting_is_refused),
       cmocka_unit_test(deep_documents_are_walked_without_recursion),
       cmocka_unit_test(compiled_query_evaluates_many_times),
+      cmocka_unit_test(each_hands_out_nodes_in_order_and_stops_on_request),
+      cmocka_unit_test(nested_existence_filters_are_cheap),
+      cmocka_unit_test(queries_of_too_many_segments_are_refused),
       cmocka_unit_test(slices_follow_the_rfc),
       cmocka_unit_test(iregexp_rejects_what_rfc9485_rejects),
       cmocka_unit_test(hostile_regex_is_bounded),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "jsonschema.h"
+#include "yaml.h"
 
 static const char schema_text[] =
     "{\"type\": \"object\", \"additionalProperties\": false,"
