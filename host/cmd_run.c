@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "log.h"
 #include "manifest.h"
+#include "plugin_check.h"
 #include "run.h"
 #include "store.h"
 

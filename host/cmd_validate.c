@@ -10,6 +10,7 @@
 #include "error.h"
 #include "loader.h"
 #include "manifest.h"
+#include "plugin_check.h"
 
 static void usage(void)
 {

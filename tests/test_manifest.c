@@ -19,6 +19,7 @@
 
 #include "loader.h"
 #include "manifest.h"
+#include "plugin_check.h"
 #include "secrets.h"
 
 static char *srcdir_path(const char *rel)
