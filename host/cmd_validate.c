@@ -194,7 +194,7 @@ int cmd_validate(int argc, char **argv)
       rc = EXIT_RUN;
       goto out;
     }
-    if (manifest_check_plugins(m, &lp, &errs) == INTEG_ENOMEM) {
+    if (plugin_check_manifest(m, &lp, &errs) == INTEG_ENOMEM) {
       rc = nomem();
       goto out;
     }

@@ -92,7 +92,7 @@ struct manifest_connector {
   int enabled;
   const char *account;
   json_t *config;   /* the resolved config (a mapping); after
-                       manifest_check_connector, with defaults filled */
+                       plugin_check_connector, with defaults filled */
   json_t *node;     /* the connector's whole mapping */
   const char *file; /* the file whose definition won */
   unsigned line, col;

@@ -12,10 +12,10 @@
 #include "manifest.h"
 #include "plugin_check.h"
 
-int manifest_check_connector(struct manifest *m,
-                             const struct manifest_connector *c,
-                             const struct loader_path *lp,
-                             struct plugin **opened, struct yaml_errors *errs)
+int plugin_check_connector(struct manifest *m,
+                           const struct manifest_connector *c,
+                           const struct loader_path *lp,
+                           struct plugin **opened, struct yaml_errors *errs)
 {
   struct integ_error err = {0};
   struct plugin *pl = NULL;
@@ -73,8 +73,8 @@ out:
   return rc;
 }
 
-int manifest_check_plugins(struct manifest *m, const struct loader_path *lp,
-                           struct yaml_errors *errs)
+int plugin_check_manifest(struct manifest *m, const struct loader_path *lp,
+                          struct yaml_errors *errs)
 {
   int rc = 0;
 
@@ -83,7 +83,7 @@ int manifest_check_plugins(struct manifest *m, const struct loader_path *lp,
 
     if (!m->connectors[i].enabled)
       continue;
-    r = manifest_check_connector(m, &m->connectors[i], lp, NULL, errs);
+    r = plugin_check_connector(m, &m->connectors[i], lp, NULL, errs);
     if (r == INTEG_ENOMEM)
       return r;
     if (r)

@@ -19,14 +19,14 @@
  * well, *opened gets the open plugin (new; loader_close it); otherwise the
  * plugin is closed. Returns 0, INTEG_ECONFIG (errors added) or
  * INTEG_ENOMEM. */
-int manifest_check_connector(struct manifest *m,
-                             const struct manifest_connector *c,
-                             const struct loader_path *lp,
-                             struct plugin **opened, struct yaml_errors *errs);
+int plugin_check_connector(struct manifest *m,
+                           const struct manifest_connector *c,
+                           const struct loader_path *lp,
+                           struct plugin **opened, struct yaml_errors *errs);
 
-/* manifest_check_connector for every enabled connector. Returns 0,
+/* plugin_check_connector for every enabled connector. Returns 0,
  * INTEG_ECONFIG or INTEG_ENOMEM. */
-int manifest_check_plugins(struct manifest *m, const struct loader_path *lp,
-                           struct yaml_errors *errs);
+int plugin_check_manifest(struct manifest *m, const struct loader_path *lp,
+                          struct yaml_errors *errs);
 
 #endif
