@@ -84,9 +84,11 @@ static int run_one_plugin(const char *name, const char *config_file,
     goto out;
   }
   {
-    struct run_connector_args c = {
-        .name = name,         .account = "default",   .config = config,
-        .progress = 1,        .base = config_file};
+    struct run_connector_args c = {.name = name,
+                                   .account = "default",
+                                   .config = config,
+                                   .progress = 1,
+                                   .base = config_file};
 
     status = run_one(pl, &c, s);
   }

@@ -541,14 +541,13 @@ static int host_position(integ_ctx *ctx, const integ_doc *doc,
                              size);
 }
 
-static integ_doc *host_doc_load(integ_ctx *ctx, const char *name,
-                                json_t **doc, struct integ_error *err)
+static integ_doc *host_doc_load(integ_ctx *ctx, const char *name, json_t **doc,
+                                struct integ_error *err)
 {
   struct definition *d = NULL;
 
   *doc = NULL;
-  if (definition_load(name, ctx->o->base, PKGDATADIR "/integrations", &d,
-                      err))
+  if (definition_load(name, ctx->o->base, PKGDATADIR "/integrations", &d, err))
     return NULL;
   *doc = d->root;
   return (integ_doc *)(void *)d;
@@ -676,7 +675,8 @@ static json_t *cast_value(json_t *v, const char *cast)
   if (strcmp(cast, "integer") == 0) {
     if (json_is_integer(v))
       return json_incref(v);
-    if (json_is_real(v) && json_real_value(v) == (double)(json_int_t)json_real_value(v))
+    if (json_is_real(v) &&
+        json_real_value(v) == (double)(json_int_t)json_real_value(v))
       return json_integer((json_int_t)json_real_value(v));
     if (s && *s) {
       long long n = strtoll(s, &end, 10);

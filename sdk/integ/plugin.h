@@ -167,10 +167,10 @@ typedef struct integ_cursor integ_cursor;
  * the call. */
 struct integ_cursor_opts {
   size_t size;
-  const char *stream; /* for messages */
-  const char *path;   /* JSONPath of the cursor value in a record */
-  const char *format; /* NULL or "rfc3339", "epoch_s", "epoch_ms",
-                         "number", or a strptime format ("%Y-%m-%d") */
+  const char *stream;  /* for messages */
+  const char *path;    /* JSONPath of the cursor value in a record */
+  const char *format;  /* NULL or "rfc3339", "epoch_s", "epoch_ms",
+                          "number", or a strptime format ("%Y-%m-%d") */
   json_t *primary_key; /* array of JSONPaths, may be NULL: then nothing at
                           the boundary is filtered */
 };
@@ -186,7 +186,7 @@ struct integ_mapped_opts {
   json_t *fields;
   integ_cursor *cursor; /* NULL, or every record goes through
                            cursor_observe: repeats are not written */
-  json_t *want; /* as emit_batch's fields (may be NULL) */
+  json_t *want;         /* as emit_batch's fields (may be NULL) */
 };
 
 /* Flags for integ_host.request_new. */
@@ -392,8 +392,8 @@ struct integ_host {
    * INTEG_EINVAL (a variable with no value and no default:),
    * INTEG_ECONFIG (a secret that cannot be read) or INTEG_ENOMEM, with
    * err set. */
-  int (*template_render)(integ_ctx *ctx, const integ_template *t,
-                         json_t *vars, char **out, struct integ_error *err);
+  int (*template_render)(integ_ctx *ctx, const integ_template *t, json_t *vars,
+                         char **out, struct integ_error *err);
   /* Free a template; NULL is ignored. */
   void (*template_free)(integ_template *t);
 
@@ -417,8 +417,9 @@ struct integ_host {
    * Returns a new cursor (cursor_free), or NULL with err: INTEG_EINVAL (a
    * path or format that does not compile, a state of another shape),
    * INTEG_ENOMEM. */
-  integ_cursor *(*cursor_new)(integ_ctx *ctx, const struct integ_cursor_opts *o,
-                              json_t *state, struct integ_error *err);
+  integ_cursor *(*cursor_new)(integ_ctx *ctx,
+                              const struct integ_cursor_opts *o, json_t *state,
+                              struct integ_error *err);
   /* One record (borrowed), in the API's order: *keep is 0 for a record
    * written at the boundary the run resumed from (skip it). A value that
    * is missing or does not parse is INTEG_EINVAL naming stream, path and
