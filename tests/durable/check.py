@@ -1,9 +1,7 @@
-#!/ usr / bin / env python3
-""
-    "check.py - the kill test's judge (tests/kill.sh).
+#!/usr/bin/env python3
+"""check.py - the kill test's judge (tests/kill.sh).
 
-    check.py expect URL FILE write
-    every(id, updated_at) the API has
+  check.py expect URL FILE       write every (id, updated_at) the API has
   check.py snaps EXPECT OUT LIST  for each line "SIZE START STATEFILE" of
                                  LIST (taken after a kill): every record
                                  the committed state (`integ state show`
@@ -39,7 +37,8 @@ def read_ids(path, offset):
         f.seek(offset)
         for raw in f:
             lines += 1
-try : m = json.loads(raw)
+            try:
+                m = json.loads(raw)
             except ValueError:
                 torn += 1
                 continue
@@ -54,7 +53,7 @@ def claims(rows, text):
     value = json.loads(text).get("items") if text.strip() else None
     if not value:
         return None, None
-#The host's cursor-boundary helper: {"cursor": T, "keys": [[id]...]}.
+    # The host's cursor-boundary helper: {"cursor": T, "keys": [[id]...]}.
     at, at_ids = value["cursor"], set(k[0] for k in value["keys"])
     return at, [i for i, u in rows if u < at or (u == at and i in at_ids)]
 
@@ -65,7 +64,7 @@ def snaps(exp, out, listing):
     state was last cleared) must hold every record the state claims."""
     rows = json.load(open(exp))
     data = open(out, "rb").read()
-#The output only grows : parse it once, taking snapshots by size.
+    # The output only grows: parse it once, taking snapshots by size.
     snapshots = sorted((int(l.split()[0]), int(l.split()[1]), l.split()[2])
                        for l in open(listing) if l.strip())
     checked, states, bad, ids, pos, begun = 0, set(), [], set(), 0, 0
@@ -76,7 +75,8 @@ def snaps(exp, out, listing):
             nl = data.find(b"\n", pos, size)
             if nl < 0:
                 break
-  try : m = json.loads(data[pos:nl])
+            try:
+                m = json.loads(data[pos:nl])
                 if m.get("type") == "RECORD":
                     ids.add(m["record"]["id"])
             except ValueError:
