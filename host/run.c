@@ -882,17 +882,24 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
     if (rc)
       goto out;
   }
-  for (size_t i = 0; i < nodes.n; i++) {
+  /* The cursor sees the whole page before anything is written: a value
+   * that does not parse stops the page with nothing of it written. A
+   * repeat at the boundary is dropped from mapped (replaced by null). */
+  for (size_t i = 0; o->cursor && i < nodes.n; i++) {
     int keep = 1;
 
-    if (o->cursor) {
-      rc = cursor_observe(cursor_of(o->cursor), nodes.values[i], &keep, err);
-      if (rc) {
-        error_prefix(err, "page %s", url);
-        goto out;
-      }
+    rc = cursor_observe(cursor_of(o->cursor), nodes.values[i], &keep, err);
+    if (rc) {
+      error_prefix(err, "page %s", url);
+      goto out;
     }
-    if (!keep)
+    if (!keep && json_array_set_new(mapped, i, json_null())) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < nodes.n; i++) {
+    if (json_is_null(json_array_get(mapped, i)))
       continue;
     rc = host_emit_record(ctx, stream, json_array_get(mapped, i), err);
     if (rc)

@@ -392,6 +392,21 @@ static int load_requester(struct decl *d, struct stream *s, json_t *js,
                    "no URL: give request.url, or base_url at the top");
     goto out;
   }
+  /* Each part alone first: an error's character is then in the text
+   * the user wrote at that key. */
+  if (base && !url) {
+    integ_template *t = NULL;
+
+    rc = compile(d, base, "base_url", &t, err);
+    d->host->template_free(t);
+    if (!rc && path) {
+      snprintf(at, sizeof(at), "%s.request.path", s->where);
+      rc = compile(d, path, at, &t, err);
+      d->host->template_free(t);
+    }
+    if (rc)
+      goto out;
+  }
   if (url) {
     text = url;
     url = NULL;
