@@ -5,7 +5,7 @@
 # malformed answers, each naming stream, page and JSONPath.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
-plan 30
+plan 31
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 D=$abs_top_srcdir/tests/declarative
@@ -230,3 +230,15 @@ else
   not_ok "bad definitions: each error names file:line:column and key path ($n files)"
   diag "$fails"
 fi
+
+# --- Airbyte column selection: a json_schema with fewer properties
+python3 - "$TMP/map.json" >"$TMP/cols.json" <<'EOT'
+import json
+print(json.dumps({"streams": [{"stream": {"name": "items", "json_schema": {
+    "type": "object", "properties": {"key": {}, "qty": {}}}},
+    "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}))
+EOT
+"$INTEG" source declarative read --config "$TMP/map.json" --catalog "$TMP/cols.json" \
+  >"$TMP/cols.jsonl" 2>"$TMP/cols.err"
+is "$(py "$TMP/cols.jsonl" "sorted(set(tuple(sorted(x['record']['data'])) for x in m if x['type'] == 'RECORD')), len([x for x in m if x['type'] == 'RECORD'])")" \
+  "([('key', 'qty')], 250)" "Airbyte column selection: only the json_schema's properties are emitted"
