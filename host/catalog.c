@@ -335,8 +335,8 @@ int catalog_parse_singer(json_t *doc, const char *file, struct catalog **out,
 static int airbyte_columns(struct catalog_stream *s, json_t *stream,
                            json_t *cursor, struct integ_error *err)
 {
-  json_t *props = json_object_get(json_object_get(stream, "json_schema"),
-                                  "properties");
+  json_t *props =
+      json_object_get(json_object_get(stream, "json_schema"), "properties");
   json_t *part, *v;
   const char *field;
   size_t k;

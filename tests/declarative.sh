@@ -5,7 +5,7 @@
 # malformed answers, each naming stream, page and JSONPath.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
-plan 31
+plan 34
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 D=$abs_top_srcdir/tests/declarative
@@ -242,3 +242,35 @@ EOT
   >"$TMP/cols.jsonl" 2>"$TMP/cols.err"
 is "$(py "$TMP/cols.jsonl" "sorted(set(tuple(sorted(x['record']['data'])) for x in m if x['type'] == 'RECORD')), len([x for x in m if x['type'] == 'RECORD'])")" \
   "([('key', 'qty')], 250)" "Airbyte column selection: only the json_schema's properties are emitted"
+
+# --- integ validate checks definitions, inline or in files, offline
+mkdir "$TMP/v"
+cp "$D/bad/unknown_stream_key.yaml" "$TMP/v/typo.yaml"
+cat >"$TMP/v/integ.yaml" <<EOT
+integ: 1
+plugin_path: ["$PLUGIN_DIR"]
+store: $TMP/v/integ.db
+connectors:
+  good:
+    plugin: declarative
+    config: {definition: $TMP/styles.yaml, base_url: "http://127.0.0.1:9"}
+  inline:
+    plugin: declarative
+    config:
+      base_url: "http://127.0.0.1:9"
+      definition:
+        base_url: "\${config.base_url}"
+        streams:
+          - name: s
+            request: {path: "/x/\${config.nope}"}
+            records: "\$.data[*]"
+  file:
+    plugin: declarative
+    config: {definition: typo.yaml, base_url: "http://127.0.0.1:9"}
+EOT
+run "$INTEG" validate "$TMP/v/integ.yaml"
+like "$RC:$ERR" "^2:.*connector inline: .*integ.yaml:16:29: definition.streams\[0\].request.path: template '/x/\\$\{config.nope\}': character 6: unknown variable 'config.nope'" \
+  "validate: an inline definition's error at its manifest position"
+like "$ERR" "typo.yaml:6:13: streams\[0\].record: unknown key 'record': did you mean 'records'\?" \
+  "validate: a definition file beside the manifest, its own position"
+if printf '%s\n' "$ERR" | grep -q "connector good"; then not_ok "validate: a good definition passes"; diag "$ERR"; else ok "validate: a good definition passes"; fi
