@@ -269,8 +269,12 @@ connectors:
     config: {definition: typo.yaml, base_url: "http://127.0.0.1:9"}
 EOT
 run "$INTEG" validate "$TMP/v/integ.yaml"
-like "$RC:$ERR" "^2:.*connector inline: .*integ.yaml:16:29: definition.streams\[0\].request.path: template '/x/\\$\{config.nope\}': character 6: unknown variable 'config.nope'" \
+like "$ERR" "connector inline: .*integ.yaml:16:29: definition.streams\[0\].request.path: template '/x/\\$\{config.nope\}': character 6: unknown variable 'config.nope'" \
   "validate: an inline definition's error at its manifest position"
 like "$ERR" "typo.yaml:6:13: streams\[0\].record: unknown key 'record': did you mean 'records'\?" \
   "validate: a definition file beside the manifest, its own position"
-if printf '%s\n' "$ERR" | grep -q "connector good"; then not_ok "validate: a good definition passes"; diag "$ERR"; else ok "validate: a good definition passes"; fi
+if [ "$RC" = 2 ] && ! printf '%s\n' "$ERR" | grep -q "connector good"; then
+  ok "validate: exit 2; a good definition passes"
+else
+  not_ok "validate: exit 2; a good definition passes"; diag "exit $RC" "$ERR"
+fi
