@@ -19,11 +19,12 @@
  *
  * The format is described in plugins/declarative/README.md.
  */
-#define _GNU_SOURCE /* asprintf */
+#define _GNU_SOURCE /* asprintf, strptime, timegm */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <integ/plugin.h>
 
@@ -66,6 +67,16 @@ struct cursor_cfg {
   integ_template *start; /* first value when there is no state, or NULL */
 };
 
+/* Date windows: one pass of the paginator per window [START, END), from
+ * a start date to now (or end), resumable from the last completed one. */
+struct windows {
+  integ_template *start; /* owned; NULL: no windows */
+  integ_template *end;   /* owned; NULL: now */
+  long long step;        /* seconds */
+  char *format;          /* owned: strftime format of #START#/#END#; NULL:
+                            RFC 3339 */
+};
+
 struct stream {
   char *name;            /* owned */
   char *where;           /* owned: "streams[i]" */
@@ -76,6 +87,7 @@ struct stream {
   json_t *pk_names;      /* owned array of output names */
   struct cursor_cfg cur; /* cursor */
   struct paginator pg;   /* paginator */
+  struct windows win;    /* date windows (the cursor's step) */
   int parent;            /* partition router: parent index, or -1 */
   char *parent_key;      /* owned: JSONPath in the parent's records */
   char *partition;       /* owned: name in ${parent.NAME} */
@@ -352,8 +364,10 @@ static int check_body(struct decl *d, json_t *v, const char *at,
 /* ---------------------------------------------------------- loading */
 
 static const char *const stream_keys[] = {
-    "name",   "request",    "records", "primary_key", "fields",
-    "cursor", "pagination", "parent",  "schema",      NULL};
+    "name",       "request", "records", "primary_key", "fields", "cursor",
+    "pagination", "parent",  "schema",  "windows",     NULL};
+static const char *const window_keys[] = {"start", "end", "step", "format",
+                                          NULL};
 static const char *const request_keys[] = {"method",  "path", "url", "params",
                                            "headers", "body", NULL};
 static const char *const cursor_keys[] = {"path",  "format", "param",
@@ -667,6 +681,80 @@ out:
   return rc;
 }
 
+/* "1d", "6h", "30m", "90s" into seconds; 0 when it is none of them. */
+static long long parse_step(const char *t)
+{
+  char *end = NULL;
+  long long n = strtoll(t, &end, 10);
+
+  if (end == t || n <= 0 || !end[0] || end[1])
+    return 0;
+  switch (end[0]) {
+  case 's':
+    return n;
+  case 'm':
+    return n * 60;
+  case 'h':
+    return n * 3600;
+  case 'd':
+    return n * 86400;
+  default:
+    return 0;
+  }
+}
+
+static int load_windows(struct decl *d, struct stream *s, json_t *js,
+                        struct integ_error *err)
+{
+  json_t *w = json_object_get(js, "windows");
+  char at[512], *start = NULL, *end = NULL, *step = NULL;
+  int rc;
+
+  if (!w)
+    return 0;
+  snprintf(at, sizeof(at), "%s.windows", s->where);
+  if (!json_is_object(w))
+    return def_error(d, err, INTEG_ECONFIG, at,
+                     "expected a mapping (start, step, end, format)");
+  if ((rc = check_keys(d, w, at, window_keys, err)) ||
+      (rc = get_str(d, w, at, "start", &start, err)) ||
+      (rc = get_str(d, w, at, "end", &end, err)) ||
+      (rc = get_str(d, w, at, "step", &step, err)) ||
+      (rc = get_str(d, w, at, "format", &s->win.format, err)))
+    goto out;
+  if (!start || !step) {
+    rc = def_error(d, err, INTEG_ECONFIG, at,
+                   "windows need start (a date, or a template such as "
+                   "${config.start_date}) and step (1d, 6h, 30m, ...)");
+    goto out;
+  }
+  if (!(s->win.step = parse_step(step))) {
+    snprintf(at, sizeof(at), "%s.windows.step", s->where);
+    rc = def_error(d, err, INTEG_ECONFIG, at,
+                   "'%s' is not a step: a positive number and s, m, h or d "
+                   "(1d, 6h, 30m)",
+                   step);
+    goto out;
+  }
+  if (s->cur.path || s->parent != -1) {
+    rc = def_error(d, err, INTEG_ECONFIG, at,
+                   "windows keep their own state: not with a cursor or a "
+                   "parent in the same stream");
+    goto out;
+  }
+  snprintf(at, sizeof(at), "%s.windows.start", s->where);
+  rc = compile(d, start, at, &s->win.start, err);
+  if (!rc && end) {
+    snprintf(at, sizeof(at), "%s.windows.end", s->where);
+    rc = compile(d, end, at, &s->win.end, err);
+  }
+out:
+  free(start);
+  free(end);
+  free(step);
+  return rc;
+}
+
 static int load_stream(struct decl *d, size_t i, json_t *js,
                        struct integ_error *err)
 {
@@ -776,7 +864,7 @@ static int load_stream(struct decl *d, size_t i, json_t *js,
     if (!s->partitions)
       return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   }
-  return 0;
+  return load_windows(d, s, js, err);
 }
 
 /* Resolve each child's parent by name, in definition order. */
@@ -851,6 +939,9 @@ static void decl_unload(void *instance)
     free(s->pg.has_more);
     free(s->parent_key);
     free(s->partition);
+    h->template_free(s->win.start);
+    h->template_free(s->win.end);
+    free(s->win.format);
     json_decref(s->schema);
     json_decref(s->partitions);
   }
@@ -944,13 +1035,16 @@ out:
 
 /* The template vars of one request. */
 static json_t *vars_for(struct decl *d, struct stream *s, json_t *parent,
-                        json_t *start, const char *next)
+                        json_t *start, const char *next, const char **win)
 {
   json_t *cfg = json_object_get(d->known, "config");
 
-  return json_pack("{s:O, s:{s:O*}, s:{s:s}, s:O*, s:{s:s?}}", "config", cfg,
-                   "state", "cursor", start, "stream", "name", s->name,
-                   "parent", parent, "page", "next", next);
+  return json_pack("{s:O, s:{s:O*}, s:{s:s}, s:O*, s:{s:s?}, s:s?, s:s?, "
+                   "s:s?}",
+                   "config", cfg, "state", "cursor", start, "stream", "name",
+                   s->name, "parent", parent, "page", "next", next, "start",
+                   win ? win[0] : NULL, "end", win ? win[1] : NULL, "date",
+                   win ? win[2] : NULL);
 }
 
 static int render(struct decl *d, const integ_template *t, json_t *vars,
@@ -1124,7 +1218,7 @@ static char *key_text(json_t *v)
 
 /* Pull one stream (one partition of it when parent is given). */
 static int pull(struct decl *d, struct stream *s, json_t *parent,
-                const char *part, struct integ_error *err)
+                const char *part, const char **win, struct integ_error *err)
 {
   const struct integ_host *h = d->host;
   integ_cursor *cur = NULL;
@@ -1151,7 +1245,7 @@ static int pull(struct decl *d, struct stream *s, json_t *parent,
     if (!start && s->cur.start) {
       char *text = NULL;
 
-      vars = vars_for(d, s, parent, NULL, NULL);
+      vars = vars_for(d, s, parent, NULL, NULL, win);
       rc = vars ? render(d, s->cur.start, vars, &text, "cursor.start", s, err)
                 : integ_error_set(err, INTEG_ENOMEM, "out of memory");
       json_decref(vars);
@@ -1210,7 +1304,7 @@ static int pull(struct decl *d, struct stream *s, json_t *parent,
     const char *nt = NULL;
     size_t i;
 
-    vars = vars_for(d, s, parent, start, token);
+    vars = vars_for(d, s, parent, start, token, win);
     if (!vars) {
       rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
       break;
@@ -1326,6 +1420,99 @@ out:
   return rc;
 }
 
+/* A time from text: RFC 3339 in UTC ("2024-01-01T00:00:00Z") or a date
+ * ("2024-01-01"). Returns 0, or -1 when it is neither. */
+static int parse_when(const char *t, time_t *out)
+{
+  struct tm tm;
+  const char *end;
+
+  memset(&tm, 0, sizeof(tm));
+  end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end && (strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0)) {
+    *out = timegm(&tm);
+    return 0;
+  }
+  memset(&tm, 0, sizeof(tm));
+  end = strptime(t, "%Y-%m-%d", &tm);
+  if (end && !*end) {
+    *out = timegm(&tm);
+    return 0;
+  }
+  return -1;
+}
+
+static void format_when(time_t t, const char *fmt, char *buf, size_t size)
+{
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  /* fmt is the definition's own strftime format. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  if (!strftime(buf, size, fmt ? fmt : "%Y-%m-%dT%H:%M:%SZ", &tm))
+    buf[0] = '\0';
+#pragma GCC diagnostic pop
+}
+
+/* The windows of a stream, from the last completed one (the state's
+ * window_end) or the start, to end or now; a state after each. */
+static int pull_windows(struct decl *d, struct stream *s,
+                        struct integ_error *err)
+{
+  json_t *st = json_object_get(d->state, s->name);
+  const char *done = json_string_value(json_object_get(st, "window_end"));
+  char *text = NULL, a[64], b[64], day[16], iso[32];
+  const char *win[3] = {a, b, day};
+  json_t *vars = vars_for(d, s, NULL, NULL, NULL, NULL);
+  time_t from = 0, to = time(NULL), t;
+  int rc = 0;
+
+  if (!vars)
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = render(d, s->win.start, vars, &text, "windows.start", s, err);
+  if (!rc && parse_when(text, &from))
+    rc = integ_error_set(err, INTEG_ECONFIG,
+                         "stream %s: windows.start: '%s' is not a date "
+                         "(2024-01-01) or an RFC 3339 time in UTC",
+                         s->name, text);
+  free(text);
+  text = NULL;
+  if (!rc && s->win.end) {
+    rc = render(d, s->win.end, vars, &text, "windows.end", s, err);
+    if (!rc && parse_when(text, &to))
+      rc = integ_error_set(err, INTEG_ECONFIG,
+                           "stream %s: windows.end: '%s' is not a date or "
+                           "an RFC 3339 time in UTC",
+                           s->name, text);
+    free(text);
+  }
+  json_decref(vars);
+  if (!rc && done && parse_when(done, &from))
+    rc = integ_error_set(err, INTEG_ESTATE,
+                         "stream %s: the state's window_end '%s' is not an "
+                         "RFC 3339 time",
+                         s->name, done);
+  for (t = from; !rc && t < to; t += s->win.step) {
+    time_t e = t + s->win.step < to ? t + s->win.step : to;
+    json_t *slot;
+
+    format_when(t, s->win.format, a, sizeof(a));
+    format_when(e, s->win.format, b, sizeof(b));
+    format_when(t, "%Y-%m-%d", day, sizeof(day));
+    rc = pull(d, s, NULL, NULL, win, err);
+    if (rc)
+      break;
+    /* The window is done: the next run starts after it. */
+    format_when(e, NULL, iso, sizeof(iso));
+    slot = json_pack("{s:s}", "window_end", iso);
+    if (!slot || json_object_set_new(d->state, s->name, slot))
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = d->host->emit_state(d->ctx, d->state, err);
+  }
+  return rc;
+}
+
 static int decl_run(void *instance, struct integ_error *err)
 {
   struct decl *d = instance;
@@ -1334,7 +1521,9 @@ static int decl_run(void *instance, struct integ_error *err)
   /* Parents first (definition order), then each child per partition. */
   for (size_t i = 0; i < d->n && !rc; i++)
     if (d->streams[i].parent < 0)
-      rc = pull(d, &d->streams[i], NULL, NULL, err);
+      rc = d->streams[i].win.start
+               ? pull_windows(d, &d->streams[i], err)
+               : pull(d, &d->streams[i], NULL, NULL, NULL, err);
   for (size_t i = 0; i < d->n && !rc; i++) {
     struct stream *s = &d->streams[i];
     json_t *v;
@@ -1347,7 +1536,7 @@ static int decl_run(void *instance, struct integ_error *err)
       char *part = key_text(v);
       json_t *parent = part ? json_pack("{s:O}", s->partition, v) : NULL;
 
-      rc = parent ? pull(d, s, parent, part, err)
+      rc = parent ? pull(d, s, parent, part, NULL, err)
                   : integ_error_set(err, INTEG_ENOMEM, "out of memory");
       json_decref(parent);
       free(part);
