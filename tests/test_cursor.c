@@ -118,10 +118,11 @@ static void bad_values(void **state)
   c = NULL;
   {
     json_t *pk = json_pack("[s]", "$.id");
+    json_t *odd = json_pack("{s:s}", "x", "y");
     struct cursor_opts o = {"s", "$.t", NULL, pk};
 
-    assert_int_equal(cursor_new(&o, json_pack("{s:s}", "x", "y"), &c, &err),
-                     INTEG_EINVAL);
+    assert_int_equal(cursor_new(&o, odd, &c, &err), INTEG_EINVAL);
+    json_decref(odd);
     json_decref(pk);
   }
   json_decref(rec);
