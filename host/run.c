@@ -645,6 +645,17 @@ static void host_cursor_free(integ_cursor *c)
   cursor_free(cursor_of(c));
 }
 
+/* The shortest text of d that reads back as d ("916.556", not
+ * "916.55600000000004"). */
+static void shortest_double(double d, char *buf, size_t size)
+{
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, size, "%.*g", prec, d);
+    if (strtod(buf, NULL) == d)
+      return;
+  }
+}
+
 /* A field value cast to `cast` (NULL: as it is), a new reference; NULL
  * when it cannot be. */
 static json_t *cast_value(json_t *v, const char *cast)
@@ -665,7 +676,7 @@ static json_t *cast_value(json_t *v, const char *cast)
       snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
                json_integer_value(v));
     else if (json_is_real(v))
-      snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+      shortest_double(json_real_value(v), num, sizeof(num));
     else if (json_is_boolean(v))
       snprintf(num, sizeof(num), "%s", json_is_true(v) ? "true" : "false");
     else

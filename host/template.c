@@ -422,7 +422,12 @@ static int scalar_text(json_t *v, char **out)
     snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     *out = strdup(num);
   } else if (json_is_real(v)) {
-    snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+    /* The shortest text that reads back as the value. */
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(num, sizeof(num), "%.*g", prec, json_real_value(v));
+      if (strtod(num, NULL) == json_real_value(v))
+        break;
+    }
     *out = strdup(num);
   } else if (json_is_boolean(v))
     *out = strdup(json_is_true(v) ? "true" : "false");

@@ -5,7 +5,7 @@
 # malformed answers, each naming stream, page and JSONPath.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
-plan 37
+plan 39
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 D=$abs_top_srcdir/tests/declarative
@@ -336,3 +336,36 @@ print(both == set(range(1, 301)), min(u for _, u in b) >= done,
       len(b) == len(set(i for i, _ in b)))
 EOT
 )" "True True True" "windows: all records once the second run ends; it began at the last committed window"
+
+# --- protocol: Airbyte messages validate; the Singer output is golden
+"$INTEG" source declarative spec >"$TMP/ab_spec.jsonl" 2>/dev/null
+"$INTEG" source declarative check --config "$TMP/map.json" >"$TMP/ab_check.jsonl" 2>/dev/null
+"$INTEG" source declarative discover --config "$TMP/map.json" >"$TMP/ab_disc.jsonl" 2>/dev/null
+if ! anchor airbyte/airbyte_protocol.yaml; then
+  : # reported by anchor
+else
+  mkdir "$TMP/ab" && cp "$TMP"/ab_*.jsonl "$TMP/cols.jsonl" "$TMP/disc.jsonl" "$TMP/ab/"
+  python3 "$abs_top_srcdir/tests/validate_airbyte.py" "$ANCHORS/airbyte/airbyte_protocol.yaml" \
+    "$TMP"/ab/*.jsonl >"$TMP/validate.out" 2>&1
+  vrc=$?
+  if [ $vrc = 3 ]; then
+    ok "# SKIP python3-jsonschema or python3-yaml missing"
+  elif [ $vrc = 0 ]; then
+    ok "Airbyte: spec, check, discover and read messages validate ($(tail -n 1 "$TMP/validate.out"))"
+  else
+    not_ok "Airbyte messages validate against airbyte_protocol.yaml"
+    diag "$(head -20 "$TMP/validate.out")"
+  fi
+fi
+G=$abs_top_srcdir/tests/golden
+INTEG_NOW=2026-01-02T03:04:05Z "$INTEG" tap declarative --config "$TMP/map.json" \
+  >"$TMP/declarative_singer.jsonl" 2>/dev/null
+head -n 4 "$TMP/declarative_singer.jsonl" >"$TMP/golden_head.jsonl"
+tail -n 1 "$TMP/declarative_singer.jsonl" >>"$TMP/golden_head.jsonl"
+if [ "${GOLDEN_UPDATE:-}" = 1 ]; then cp "$TMP/golden_head.jsonl" "$G/declarative_singer.jsonl"; fi
+if cmp -s "$TMP/golden_head.jsonl" "$G/declarative_singer.jsonl"; then
+  ok "Singer: the tap's SCHEMA, first and last records are the golden file"
+else
+  not_ok "Singer: the tap's output is the golden file"
+  diag "$(diff -u "$G/declarative_singer.jsonl" "$TMP/golden_head.jsonl" | head -20)"
+fi
