@@ -5,7 +5,7 @@
 # malformed answers, each naming stream, page and JSONPath.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
-plan 39
+plan 40
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 D=$abs_top_srcdir/tests/declarative
@@ -121,6 +121,23 @@ fi
 like "$(cat "$TMP/t2.err")" "ties: [0-9]+ records, .* [12] HTTP requests" "ties: the resumed run asks from the stored cursor: one page or two, not all"
 like "$("$INTEG" -c "$TMP/integ.yaml" state show ties ties 2>&1 | tr -d ' \n')" \
   '^\{"cursor":"2024-01-01T0[0-9]:[0-9:]+Z","keys":\[\[[0-9]+\]' "ties: the state is the cursor and the keys at it"
+
+# A lookback asks again for what came just before the cursor (late
+# updates): the records of the last 3 minutes come again.
+sed 's/param: updated_after}/param: updated_after, lookback: 3m}/' "$TMP/ties.yaml" >"$TMP/lb.yaml"
+cat >>"$TMP/integ.yaml" <<EOT
+  lb:
+    plugin: declarative
+    config: {definition: lb.yaml, base_url: "$TESTAPI_URL"}
+EOT
+"$INTEG" -c "$TMP/integ.yaml" run lb >/dev/null 2>&1
+cur=$("$INTEG" -c "$TMP/integ.yaml" state show lb ties 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["cursor"])')
+"$INTEG" -c "$TMP/integ.yaml" run lb >"$TMP/lb2.jsonl" 2>/dev/null
+is "$(py "$TMP/lb2.jsonl" "min(r['updated_at'] for r in rs('ties'))" | python3 -c '
+import sys, datetime
+got = datetime.datetime.strptime(sys.stdin.read().strip(), "%Y-%m-%dT%H:%M:%SZ")
+cur = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ")
+print((cur - got).total_seconds())' "$cur")" "180.0" "cursor.lookback: the resumed run asks from 3 minutes before the cursor"
 
 # --- child streams: orders of each user, state per user
 cat >"$TMP/shop.yaml" <<'EOT'

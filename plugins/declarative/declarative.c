@@ -60,10 +60,11 @@ struct paginator {
 };
 
 struct cursor_cfg {
-  char *path;   /* JSONPath in the record; NULL: not incremental */
-  char *format; /* NULL: RFC 3339 */
-  char *param;  /* request parameter taking the start value, or NULL */
-  char *field;  /* output field name of the cursor (replication key) */
+  char *path;         /* JSONPath in the record; NULL: not incremental */
+  char *format;       /* NULL: RFC 3339 */
+  char *param;        /* request parameter taking the start value, or NULL */
+  char *field;        /* output field name of the cursor (replication key) */
+  long long lookback; /* seconds asked again before the start value */
   integ_template *start; /* first value when there is no state, or NULL */
 };
 
@@ -370,8 +371,8 @@ static const char *const window_keys[] = {"start", "end", "step", "format",
                                           NULL};
 static const char *const request_keys[] = {"method",  "path", "url", "params",
                                            "headers", "body", NULL};
-static const char *const cursor_keys[] = {"path",  "format", "param",
-                                          "field", "start",  NULL};
+static const char *const cursor_keys[] = {
+    "path", "format", "param", "field", "start", "lookback", NULL};
 static const char *const pagination_keys[] = {
     "type",  "param",    "size_param", "size", "start",
     "token", "has_more", "max_pages",  NULL};
@@ -552,6 +553,29 @@ out:
   return rc;
 }
 
+static long long parse_step(const char *t);
+
+/* cursor.lookback: a duration ("1h") asked again before the start. */
+static int get_lookback(struct decl *d, struct stream *s, json_t *c,
+                        const char *at, struct integ_error *err)
+{
+  char *text = NULL, where[600];
+  int rc = get_str(d, c, at, "lookback", &text, err);
+
+  if (rc || !text)
+    return rc;
+  s->cur.lookback = parse_step(text);
+  if (!s->cur.lookback) {
+    snprintf(where, sizeof(where), "%s.lookback", at);
+    rc = def_error(d, err, INTEG_ECONFIG, where,
+                   "'%s' is not a duration: a positive number and s, m, h "
+                   "or d (1h, 30m)",
+                   text);
+  }
+  free(text);
+  return rc;
+}
+
 static int load_cursor(struct decl *d, struct stream *s, json_t *js,
                        struct integ_error *err)
 {
@@ -575,6 +599,7 @@ static int load_cursor(struct decl *d, struct stream *s, json_t *js,
              (rc = get_str(d, c, at, "format", &s->cur.format, err)) ||
              (rc = get_str(d, c, at, "param", &s->cur.param, err)) ||
              (rc = get_str(d, c, at, "field", &s->cur.field, err)) ||
+             (rc = get_lookback(d, s, c, at, err)) ||
              (rc = get_str(d, c, at, "start", &start, err))) {
     free(start);
     return rc;
@@ -1107,6 +1132,35 @@ static json_t *render_body(struct decl *d, json_t *v, json_t *vars,
   return json_incref(v);
 }
 
+static int parse_when(const char *t, time_t *out);
+static void format_when(time_t t, const char *fmt, char *buf, size_t size);
+
+/* The text of the cursor's start value for the request, moved back by
+ * the lookback when there is one (times in UTC, epoch numbers). */
+static char *lookback_text(struct stream *s, json_t *start)
+{
+  const char *f = s->cur.format;
+  char buf[64];
+  time_t t;
+
+  if (s->cur.lookback && json_is_string(start) &&
+      (!f || !strcmp(f, "rfc3339")) &&
+      !parse_when(json_string_value(start), &t)) {
+    format_when(t - (time_t)s->cur.lookback, NULL, buf, sizeof(buf));
+    return strdup(buf);
+  }
+  if (s->cur.lookback && json_is_integer(start) && f &&
+      (!strcmp(f, "epoch_s") || !strcmp(f, "epoch_ms"))) {
+    snprintf(buf, sizeof(buf), "%lld",
+             (long long)json_integer_value(start) -
+                 s->cur.lookback * (strcmp(f, "epoch_ms") ? 1 : 1000));
+    return strdup(buf);
+  }
+  return json_is_string(start)
+             ? strdup(json_string_value(start))
+             : json_dumps(start, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
 /* The request of one page. */
 static integ_request *build_request(struct decl *d, struct stream *s,
                                     json_t *vars, const char *next_url,
@@ -1143,9 +1197,7 @@ static integ_request *build_request(struct decl *d, struct stream *s,
     val = NULL;
   }
   if (!rc && !next_url && start && s->cur.param) {
-    char *text = json_is_string(start)
-                     ? strdup(json_string_value(start))
-                     : json_dumps(start, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *text = lookback_text(s, start);
 
     rc = text ? h->request_query(req, s->cur.param, text) : INTEG_ENOMEM;
     free(text);
