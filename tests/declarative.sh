@@ -5,9 +5,9 @@
 # malformed answers, each naming stream, page and JSONPath.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
-plan 40
+plan 42
 tmpdir
-export INTEG_PLUGIN_PATH=$PLUGIN_DIR
+export INTEG_PLUGIN_PATH=$PLUGIN_DIR DECL_TOKEN=s3cr3t-token
 D=$abs_top_srcdir/tests/declarative
 start_testapi "$D/api.json" || { not_ok "testapi starts"; exit 1; }
 
@@ -214,6 +214,10 @@ bad /bad/notjson
 like "$RC:$ERR" "^1:.*stream b.*/bad/notjson.*JSON" "a body that is not JSON: exit 1, stream and URL named"
 bad /bad/nodata
 like "$RC:$ERR" "^1:.*stream b: page http://127.0.0.1:[0-9]+/bad/nodata: the records path \\\$\\.data is missing" "records path missing: stream, page URL, JSONPath"
+like "$ERR" "/bad/nodata: the records path" "... the page URL as requested"
+bad "/bad/nodata, params: {token: \"\${env:DECL_TOKEN}\"}"
+if printf '%s' "$ERR" | grep -q "s3cr3t-token"; then not_ok "a secret in a query parameter is redacted from the error"; diag "$ERR"
+else like "$ERR" "/bad/nodata\?token=REDACTED: the records path" "a secret in a query parameter is redacted from the error"; fi
 bad /bad/datastring
 like "$RC:$ERR" "^1:.*stream b: page .*/bad/datastring: the records path \\\$\\.data is a string, not an array" "records path of the wrong type"
 bad /bad/cursor 'cursor: {path: "$.t"}'
