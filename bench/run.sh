@@ -3,7 +3,9 @@
 # loopback (PAGES x 1000 records, cursor pagination) pulled by
 # bench/baseline (plain libcurl + jansson: fetch, parse, write each record
 # as a JSON line to /dev/null) and by `integ run` (the pager test plugin
-# on the emit_batch fast path, jsonl and singer to /dev/null); then peak
+# on the emit_batch fast path, jsonl and singer to /dev/null; the
+# declarative plugin with a records path and a 5-field mapping, jsonl,
+# through emit_mapped); then peak
 # RSS of integ for 10,000 vs 1,000,000 generated records.
 #   bench/run.sh BUILDDIR SRCDIR
 # Environment: BENCH_PAGES (200), BENCH_CALLGRIND=1 (instructions per
@@ -30,9 +32,24 @@ for i in $(seq 1 100); do
 done
 [ -n "$port" ] || { echo "bench: testapi did not start" >&2; exit 1; }
 url=http://127.0.0.1:$port
-export INTEG_PLUGIN_PATH=$build/tests/plugins/.libs
+export INTEG_PLUGIN_PATH=$build/tests/plugins/.libs:$build/plugins/.libs
 printf '{"base_url": "%s", "path": "/items", "page_size": 1000, "mode": "batch"}\n' \
   "$url" >"$tmp/pager.json"
+cat >"$tmp/decl.yaml" <<EOT
+base_url: "$url"
+streams:
+  - name: items
+    request: {path: /items, params: {limit: 1000}}
+    records: "\$.data[*]"
+    fields:
+      id: "\$.id"
+      updated_at: "\$.updated_at"
+      name: "\$.name"
+      price: {path: "\$.price", cast: number}
+      city: "\$.attributes.owner.city"
+    pagination: {type: cursor, token: "\$.next_cursor", has_more: "\$.has_more"}
+EOT
+printf '{"definition": "%s"}\n' "$tmp/decl.yaml" >"$tmp/decl.json"
 
 # measure NAME CMD...: wall s, user s, sys s, peak RSS KiB into $tmp/NAME
 measure() {
@@ -43,11 +60,13 @@ measure() {
 }
 
 echo "== $pages pages x 1000 records from $url (best of 3 by wall time)"
-for name in baseline jsonl singer; do
+for name in baseline jsonl singer declarative; do
   best=
   for try in 1 2 3; do
     case $name in
       baseline) measure $name "$build/bench/baseline" "$url/items?limit=1000" ;;
+      declarative) measure $name "$build/integ" run --plugin declarative \
+           --output file:/dev/null --config-json "$tmp/decl.json" ;;
       *) measure $name "$build/integ" run --plugin pager --format $name \
            --output file:/dev/null --config-json "$tmp/pager.json" ;;
     esac
@@ -60,10 +79,11 @@ for name in baseline jsonl singer; do
 done
 printf '%-26s %12s %8s %8s %10s %9s\n' "" "records/s" "wall s" "cpu s" "peak KiB" "cpu ratio"
 bcpu=$(awk '{ print $2 + $3 }' "$tmp/baseline.best")
-for name in baseline jsonl singer; do
+for name in baseline jsonl singer declarative; do
   set -- $(cat "$tmp/$name.best")
   case $name in
     baseline) label="baseline (curl+jansson)" ;;
+    declarative) label="declarative, 5 fields" ;;
     *) label="integ run --format $name" ;;
   esac
   awk -v l="$label" -v n=$n -v w=$1 -v u=$2 -v s=$3 -v m=$4 -v b="$bcpu" \
@@ -94,9 +114,11 @@ if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
 {"routes": [{"path": "/items", "collection": {"count": $((cg * 1000)), "seed": 7,
   "page_size": 1000, "max_page_size": 1000, "pagination": "cursor"}}]}
 EOT
-  for name in baseline jsonl singer; do
+  for name in baseline jsonl singer declarative; do
     case $name in
       baseline) set -- "$build/bench/baseline" "$url/items?limit=1000" ;;
+      declarative) set -- "$build/integ" run --plugin declarative \
+           --output file:/dev/null --config-json "$tmp/decl.json" ;;
       *) set -- "$build/integ" run --plugin pager --format $name \
            --output file:/dev/null --config-json "$tmp/pager.json" ;;
     esac

@@ -58,8 +58,8 @@ printf 'demo: day %d of the shop: %d Singer records (%d users, %d orders) from %
   "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
 if [ -n "$before" ]; then
   echo "demo: resumed from the state the last run committed: $before"
-  echo "demo: only what changed since then came (at least once: the last"
-  echo "      records of the last run may come again)"
+  echo "demo: only what changed since then came (the users at the cursor"
+  echo "      are known by id and do not come again)"
 else
   echo "demo: a first, full sync"
 fi

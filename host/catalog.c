@@ -18,6 +18,7 @@ void catalog_free(struct catalog *c)
     free(c->streams[i].path);
     free(c->streams[i].replication_key);
     json_decref(c->streams[i].dropped);
+    json_decref(c->streams[i].kept);
     json_decref(c->streams[i].primary_key);
   }
   free(c->streams);
@@ -328,6 +329,41 @@ int catalog_parse_singer(json_t *doc, const char *file, struct catalog **out,
 
 /* ----------------------------------------------------------- Airbyte */
 
+/* Column selection: a json_schema listing properties keeps only those
+ * (and the primary key's and the cursor's first fields); one without
+ * properties, or with none listed, keeps every field. */
+static int airbyte_columns(struct catalog_stream *s, json_t *stream,
+                           json_t *cursor, struct integ_error *err)
+{
+  json_t *props =
+      json_object_get(json_object_get(stream, "json_schema"), "properties");
+  json_t *part, *v;
+  const char *field;
+  size_t k;
+
+  if (!json_is_object(props) || !json_object_size(props))
+    return 0;
+  if (!(s->kept = json_object()))
+    return nomem(err);
+  json_object_foreach(props, field, v)
+  {
+    if (json_object_set_new(s->kept, field, json_true()))
+      return nomem(err);
+  }
+  json_array_foreach(s->primary_key, k, part)
+  {
+    v = json_array_get(part, 0);
+    if (json_is_string(v) &&
+        json_object_set_new(s->kept, json_string_value(v), json_true()))
+      return nomem(err);
+  }
+  v = json_array_get(cursor, 0);
+  if (json_is_string(v) &&
+      json_object_set_new(s->kept, json_string_value(v), json_true()))
+    return nomem(err);
+  return 0;
+}
+
 static int airbyte_stream(struct catalog *c, json_t *cs, size_t i,
                           struct integ_error *err)
 {
@@ -405,7 +441,7 @@ static int airbyte_stream(struct catalog *c, json_t *cs, size_t i,
     return nomem(err);
   if (pk)
     s->primary_key = json_incref(pk);
-  return 0;
+  return airbyte_columns(s, stream, cursor, err);
 }
 
 int catalog_parse_airbyte(json_t *doc, const char *file, struct catalog **out,
@@ -556,8 +592,21 @@ json_t *catalog_project(const struct catalog_stream *s, json_t *record,
   json_t *v, *copy = NULL;
 
   *nomem_flag = 0;
+  if (s && s->kept) {
+    json_object_foreach(record, field, v)
+    {
+      if (json_object_get(s->kept, field))
+        continue;
+      if (!copy && !(copy = copy_object(record))) {
+        *nomem_flag = 1;
+        return NULL;
+      }
+      json_object_del(copy, field);
+    }
+    record = copy ? copy : record;
+  }
   if (!s || !s->dropped)
-    return NULL;
+    return copy;
   json_object_foreach(s->dropped, field, v)
   {
     if (!json_object_get(record, field))

@@ -13,8 +13,9 @@
  *
  * Airbyte: every stream of the configured catalog is selected; sync_mode
  * full_refresh or incremental, cursor_field [NAME], primary_key and
- * destination_sync_mode are read and checked. Column selection is not
- * applied (every field of a configured stream is emitted).
+ * destination_sync_mode are read and checked. Column selection: a
+ * stream whose json_schema lists properties emits only those fields (its
+ * primary key and cursor always); one listing none emits every field.
  *
  * Errors name the file and the key path
  * ("catalog cat.json: streams[1].metadata[0].metadata.selected: expected
@@ -39,6 +40,9 @@ struct catalog_stream {
   char *replication_key; /* owned, or NULL: the cursor asked for */
   json_t *dropped;       /* owned object {field: true}, or NULL when none */
   json_t *primary_key;   /* owned (Airbyte primary_key), or NULL */
+  json_t *kept; /* owned object {field: true}: Airbyte column selection,
+                   the json_schema's properties (with the keys and the
+                   cursor); NULL: every field */
 };
 
 struct catalog {
@@ -80,7 +84,8 @@ int catalog_check(const struct catalog *c, json_t *streams,
  * streams. A new reference, or NULL when out of memory. */
 json_t *catalog_apply_streams(const struct catalog *c, json_t *streams);
 
-/* The record (borrowed) without the stream's dropped fields: a new
+/* The record (borrowed) without the stream's dropped fields (and, for
+ * Airbyte, only its json_schema's fields): a new
  * reference (a shallow copy) when something was dropped, else NULL to
  * mean "the record as it is". *nomem is set when out of memory. */
 json_t *catalog_project(const struct catalog_stream *s, json_t *record,

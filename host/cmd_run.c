@@ -85,8 +85,11 @@ static int run_one_plugin(const char *name, const char *config_file,
     goto out;
   }
   {
-    struct run_connector_args c = {
-        .name = name, .account = "default", .config = config, .progress = 1};
+    struct run_connector_args c = {.name = name,
+                                   .account = "default",
+                                   .config = config,
+                                   .progress = 1,
+                                   .base = config_file};
 
     status = run_one(pl, &c, s);
   }
@@ -150,12 +153,18 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
       break;
     }
     {
+      char where[512];
       struct run_connector_args ca = {.name = c->name,
                                       .account = c->account,
                                       .config = c->config,
                                       .node = c->node,
                                       .store = store,
-                                      .progress = 1};
+                                      .progress = 1,
+                                      .locs = m->locs,
+                                      .config_path = where,
+                                      .base = c->file};
+
+      snprintf(where, sizeof(where), "connectors.%s.config", c->name);
 
       rc = run_one(pl, &ca, &ma);
     }

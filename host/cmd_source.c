@@ -247,6 +247,7 @@ static int source_main(const struct tap_args *a)
     goto out;
   }
   rc = tap_run_init(&r, a->plugin, EMIT_AIRBYTE, &err);
+  r.o.base = a->config; /* definitions are relative to it */
   if (rc)
     goto out;
   rc = tap_open_plugin(a->plugin, &lp, &pl, &err);

@@ -296,6 +296,7 @@ static int tap_main(const struct tap_args *a)
   if (rc)
     goto out;
   rc = tap_run_init(&r, a->plugin, EMIT_SINGER, &err);
+  r.o.base = a->config; /* definitions are relative to it */
   if (rc)
     goto out;
   if (a->discover) {

@@ -11,6 +11,7 @@
 #include "loader.h"
 #include "manifest.h"
 #include "plugin_check.h"
+#include "run.h"
 
 static void usage(void)
 {
@@ -134,6 +135,41 @@ static void verbose_report(const struct manifest *m, FILE *f)
   }
 }
 
+/* Declarative connectors: load each enabled one (the plugin checks its
+ * definition then, with no network access) and ask its streams. Errors
+ * go to stderr; returns how many connectors failed. */
+static size_t check_definitions(const struct manifest *m,
+                                const struct loader_path *lp)
+{
+  size_t bad = 0;
+
+  for (size_t i = 0; i < m->n_connectors; i++) {
+    const struct manifest_connector *c = &m->connectors[i];
+    struct integ_error err = {0, ""};
+    struct plugin *pl = NULL;
+    struct run_opts o;
+    json_t *streams = NULL;
+    char where[512];
+
+    if (!c->enabled || strcmp(c->plugin, "declarative") != 0)
+      continue;
+    memset(&o, 0, sizeof(o));
+    snprintf(where, sizeof(where), "connectors.%s.config", c->name);
+    o.tag = c->name;
+    o.locs = m->locs;
+    o.config_path = where;
+    o.base = c->file;
+    if (loader_open(lp, c->plugin, &pl, &err) ||
+        run_discover(pl, c->config, &o, &streams, &err)) {
+      fprintf(stderr, "connector %s: %s\n", c->name, err.message);
+      bad++;
+    }
+    json_decref(streams);
+    loader_close(pl);
+  }
+  return bad;
+}
+
 int cmd_validate(int argc, char **argv)
 {
   enum { OPT_DUMP = 256, OPT_NOPLUGINS, OPT_LISTKEYS, OPT_MANKEYS };
@@ -196,6 +232,10 @@ int cmd_validate(int argc, char **argv)
     }
     if (plugin_check_manifest(m, &lp, &errs) == INTEG_ENOMEM) {
       rc = nomem();
+      goto out;
+    }
+    if (!yaml_errors_count(&errs) && check_definitions(m, &lp)) {
+      rc = EXIT_USAGE;
       goto out;
     }
   }

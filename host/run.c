@@ -8,11 +8,15 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cursor.h"
+#include "definition.h"
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
 #include "progress.h"
 #include "run.h"
+#include "secrets.h"
+#include "template.h"
 #include "duration.h"
 #include "manifest.h"
 #include "store.h"
@@ -521,6 +525,440 @@ out:
   return 0;
 }
 
+/* ------------------------------------- ABI 0.4: declarative connectors */
+
+static struct definition *doc_of(const integ_doc *d)
+{
+  return (struct definition *)(void *)d;
+}
+
+static int host_position(integ_ctx *ctx, const integ_doc *doc,
+                         const char *key_path, char *buf, size_t size)
+{
+  if (doc)
+    return definition_position(doc_of(doc)->locs, "", key_path, buf, size);
+  return definition_position(ctx->o->locs, ctx->o->config_path, key_path, buf,
+                             size);
+}
+
+static integ_doc *host_doc_load(integ_ctx *ctx, const char *name, json_t **doc,
+                                struct integ_error *err)
+{
+  struct definition *d = NULL;
+
+  *doc = NULL;
+  if (definition_load(name, ctx->o->base, PKGDATADIR "/integrations", &d, err))
+    return NULL;
+  *doc = d->root;
+  return (integ_doc *)(void *)d;
+}
+
+static const char *host_doc_file(const integ_doc *doc)
+{
+  return doc ? doc_of(doc)->file : NULL;
+}
+
+static void host_doc_free(integ_doc *doc)
+{
+  definition_free(doc_of(doc));
+}
+
+static integ_template *host_template_compile(integ_ctx *ctx, const char *text,
+                                             json_t *known,
+                                             struct integ_error *err)
+{
+  struct template *t = NULL;
+
+  (void)ctx;
+  if (!text) {
+    error_set(err, INTEG_EINVAL, "template_compile: no text");
+    return NULL;
+  }
+  if (template_compile(text, strlen(text), known, &t, err))
+    return NULL;
+  return (integ_template *)(void *)t;
+}
+
+static int host_template_render(integ_ctx *ctx, const integ_template *t,
+                                json_t *vars, char **out,
+                                struct integ_error *err)
+{
+  return template_render((const struct template *)(const void *)t, vars,
+                         ctx->o->base, out, NULL, err);
+}
+
+static void host_template_free(integ_template *t)
+{
+  template_free((struct template *)(void *)t);
+}
+
+static struct cursor *cursor_of(const integ_cursor *c)
+{
+  return (struct cursor *)(void *)c;
+}
+
+static integ_cursor *host_cursor_new(integ_ctx *ctx,
+                                     const struct integ_cursor_opts *o,
+                                     json_t *state, struct integ_error *err)
+{
+  struct cursor_opts co = {NULL, NULL, NULL, NULL};
+  struct cursor *c = NULL;
+
+  (void)ctx;
+  if (!o || o->size < sizeof(size_t) + 4 * sizeof(void *))
+    return error_set(err, INTEG_EINVAL, "cursor_new: no or short options"),
+           NULL;
+  co.stream = o->stream;
+  co.path = o->path;
+  co.format = o->format;
+  co.primary_key = o->primary_key;
+  if (cursor_new(&co, state, &c, err))
+    return NULL;
+  return (integ_cursor *)(void *)c;
+}
+
+static int host_cursor_observe(integ_cursor *c, json_t *record, int *keep,
+                               struct integ_error *err)
+{
+  return cursor_observe(cursor_of(c), record, keep, err);
+}
+
+static json_t *host_cursor_state(const integ_cursor *c,
+                                 struct integ_error *err)
+{
+  int nomem = 0;
+  json_t *s = cursor_state(cursor_of(c), &nomem);
+
+  err->code = 0;
+  if (nomem)
+    error_set(err, INTEG_ENOMEM, "out of memory");
+  return s;
+}
+
+static json_t *host_cursor_start(const integ_cursor *c)
+{
+  return cursor_start(cursor_of(c));
+}
+
+static void host_cursor_free(integ_cursor *c)
+{
+  cursor_free(cursor_of(c));
+}
+
+/* The shortest text of d that reads back as d ("916.556", not
+ * "916.55600000000004"). */
+static void shortest_double(double d, char *buf, size_t size)
+{
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, size, "%.*g", prec, d);
+    if (strtod(buf, NULL) == d)
+      return;
+  }
+}
+
+/* A field value cast to `cast` (NULL: as it is), a new reference; NULL
+ * when it cannot be. */
+static json_t *cast_value(json_t *v, const char *cast)
+{
+  const char *s = json_string_value(v);
+  char *end = NULL;
+
+  if (!v || json_is_null(v))
+    return json_null();
+  if (!cast)
+    return json_incref(v);
+  if (strcmp(cast, "string") == 0) {
+    char num[64];
+
+    if (s)
+      return json_incref(v);
+    if (json_is_integer(v))
+      snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+               json_integer_value(v));
+    else if (json_is_real(v))
+      shortest_double(json_real_value(v), num, sizeof(num));
+    else if (json_is_boolean(v))
+      snprintf(num, sizeof(num), "%s", json_is_true(v) ? "true" : "false");
+    else
+      return NULL;
+    return json_string(num);
+  }
+  if (strcmp(cast, "integer") == 0) {
+    if (json_is_integer(v))
+      return json_incref(v);
+    if (json_is_real(v) &&
+        json_real_value(v) == (double)(json_int_t)json_real_value(v))
+      return json_integer((json_int_t)json_real_value(v));
+    if (s && *s) {
+      long long n = strtoll(s, &end, 10);
+
+      if (!*end)
+        return json_integer((json_int_t)n);
+    }
+    return NULL;
+  }
+  if (strcmp(cast, "number") == 0) {
+    if (json_is_number(v))
+      return json_incref(v);
+    if (s && *s) {
+      double d = strtod(s, &end);
+
+      if (!*end)
+        return json_real(d);
+    }
+    return NULL;
+  }
+  if (strcmp(cast, "boolean") == 0) {
+    if (json_is_boolean(v))
+      return json_incref(v);
+    if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+      return json_boolean(strcmp(s, "true") == 0);
+    if (json_is_integer(v) &&
+        (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+      return json_boolean(json_integer_value(v));
+    return NULL;
+  }
+  return NULL;
+}
+
+/* One record mapped through fields into *out (new). */
+static int map_record(integ_ctx *ctx, const char *stream, const char *url,
+                      json_t *fields, json_t *rec, json_t **out,
+                      struct integ_error *err)
+{
+  const char *name;
+  json_t *spec, *m = json_object();
+  int rc = 0;
+
+  *out = NULL;
+  if (!m)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  json_object_foreach(fields, name, spec)
+  {
+    struct jsonpath_nodes n = {0, NULL, NULL};
+    const char *q = json_is_string(spec)
+                        ? json_string_value(spec)
+                        : json_string_value(json_object_get(spec, "path"));
+    const char *cast = json_string_value(json_object_get(spec, "cast"));
+    struct jsonpath *jp;
+    json_t *v;
+
+    if (!q) {
+      rc = error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_mapped: field '%s' has no JSONPath",
+                     ctx->pl->vt->name, name);
+      break;
+    }
+    rc = cached_path(ctx, q, &jp, err);
+    if (!rc)
+      rc = jsonpath_eval(jp, rec, 0, &n, err);
+    if (rc)
+      break;
+    v = cast_value(n.n ? n.values[0] : NULL, cast);
+    if (!v) {
+      char *text = json_dumps(n.values[0], JSON_ENCODE_ANY | JSON_COMPACT);
+
+      rc = error_set(err, INTEG_EHTTP,
+                     "stream %s: page %s: field '%s' (%s): %s cannot be "
+                     "cast to %s (invalid_response)",
+                     stream, url, name, q, text ? text : "(value)", cast);
+      free(text);
+    } else if (json_object_set_new(m, name, v)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    }
+    jsonpath_nodes_free(&n);
+    if (rc)
+      break;
+  }
+  if (rc) {
+    json_decref(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+/* When the records query selected nothing: is the place it reads from
+ * there, and an array or object? "$.data[*]" reads $.data. */
+static int check_records_parent(integ_ctx *ctx, json_t *doc,
+                                const char *records, const char *stream,
+                                const char *url, struct integ_error *err)
+{
+  size_t len = strlen(records);
+  struct jsonpath_nodes n = {0, NULL, NULL};
+  struct jsonpath *jp = NULL;
+  char *parent;
+  int rc;
+
+  if (len < 4 || strcmp(records + len - 3, "[*]") != 0)
+    return 0;
+  parent = strndup(records, len - 3);
+  if (!parent)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = cached_path(ctx, parent, &jp, err);
+  if (!rc)
+    rc = jsonpath_eval(jp, doc, 0, &n, err);
+  if (!rc && n.n == 0)
+    rc = error_set(err, INTEG_EHTTP,
+                   "stream %s: page %s: the records path %s is missing "
+                   "(invalid_response)",
+                   stream, url, parent);
+  else if (!rc && !json_is_array(n.values[0]) && !json_is_object(n.values[0]))
+    rc = error_set(err, INTEG_EHTTP,
+                   "stream %s: page %s: the records path %s is %s, not an "
+                   "array (invalid_response)",
+                   stream, url, parent,
+                   json_is_string(n.values[0])   ? "a string"
+                   : json_is_null(n.values[0])   ? "null"
+                   : json_is_number(n.values[0]) ? "a number"
+                                                 : "a boolean");
+  jsonpath_nodes_free(&n);
+  free(parent);
+  return rc;
+}
+
+static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
+                            const char *stream,
+                            const struct integ_mapped_opts *o, json_t **page,
+                            struct integ_error *err)
+{
+  struct http_request *r = req_of(req);
+  struct http_response *resp = NULL;
+  struct jsonpath_nodes nodes = {0, NULL, NULL};
+  struct jsonpath *jp;
+  json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL;
+  const char *name, *link;
+  unsigned saved;
+  char *next = NULL, *url = NULL;
+  size_t written = 0;
+  int rc;
+
+  *page = NULL;
+  http_response_free(ctx->batch_failed);
+  ctx->batch_failed = NULL;
+  if (!r || !stream || !*stream || !o ||
+      o->size < sizeof(size_t) + 4 * sizeof(void *) || !o->records)
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_mapped needs a request, a stream and "
+                     "options with a records query",
+                     ctx->pl->vt->name);
+  rc = cached_path(ctx, o->records, &jp, err);
+  if (rc)
+    return rc;
+  saved = http_request_flags(r);
+  http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
+  rc = http_do(ctx->http, r, &resp, err);
+  http_request_set_flags(r, saved);
+  if (rc) {
+    error_prefix(err, "stream %s", stream);
+    ctx->batch_failed = resp;
+    resp = NULL;
+    goto out;
+  }
+  progress_page(ctx->progress);
+  doc = resp->json;
+  url = secrets_redact_url(resp->url ? resp->url : "(URL)", NULL);
+  if (!url) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  rc = jsonpath_eval(jp, doc, 0, &nodes, err);
+  if (!rc && nodes.n == 0)
+    rc = check_records_parent(ctx, doc, o->records, stream, url, err);
+  if (rc)
+    goto out;
+  /* Map and check the whole page first: a page with a bad record writes
+   * nothing, so the state never passes data that was not written. */
+  mapped = json_array();
+  if (!mapped) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < nodes.n; i++) {
+    json_t *m = NULL;
+
+    if (!json_is_object(nodes.values[i])) {
+      rc = error_set(err, INTEG_EHTTP,
+                     "stream %s: page %s: record %zu selected by %s is not "
+                     "a JSON object (invalid_response)",
+                     stream, url, i, o->records);
+      goto out;
+    }
+    if (o->fields)
+      rc = map_record(ctx, stream, url, o->fields, nodes.values[i], &m, err);
+    else
+      m = json_incref(nodes.values[i]);
+    if (!rc && json_array_append_new(mapped, m))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    if (rc)
+      goto out;
+  }
+  /* The cursor sees the whole page before anything is written: a value
+   * that does not parse stops the page with nothing of it written. A
+   * repeat at the boundary is dropped from mapped (replaced by null). */
+  for (size_t i = 0; o->cursor && i < nodes.n; i++) {
+    int keep = 1;
+
+    rc = cursor_observe(cursor_of(o->cursor), nodes.values[i], &keep, err);
+    if (rc) {
+      error_prefix(err, "page %s", url);
+      goto out;
+    }
+    if (!keep && json_array_set_new(mapped, i, json_null())) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < nodes.n; i++) {
+    if (json_is_null(json_array_get(mapped, i)))
+      continue;
+    rc = host_emit_record(ctx, stream, json_array_get(mapped, i), err);
+    if (rc)
+      goto out;
+    written++;
+  }
+  got = json_object();
+  if (!got) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  json_object_foreach(o->want, name, q)
+  {
+    rc = batch_field(ctx, doc, name, q, got, err);
+    if (rc)
+      goto out;
+  }
+  out = json_pack("{s:I, s:I, s:I, s:O}", "status", (json_int_t)resp->status,
+                  "records", (json_int_t)nodes.n, "written",
+                  (json_int_t)written, "fields", got);
+  if (!out) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  link = http_response_header(resp, "Link");
+  if (link && link_next(link, &next)) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (next && json_object_set_new(out, "next_url", json_string(next))) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+out:
+  free(next);
+  free(url);
+  json_decref(got);
+  json_decref(mapped);
+  jsonpath_nodes_free(&nodes);
+  http_response_free(resp);
+  if (rc) {
+    json_decref(out);
+    return rc;
+  }
+  *page = out;
+  return 0;
+}
+
 static const struct integ_host host_vtable = {
     .abi_major = INTEG_ABI_MAJOR,
     .abi_minor = INTEG_ABI_MINOR,
@@ -546,6 +984,19 @@ static const struct integ_host host_vtable = {
     .jsonpath_query = host_jsonpath_query,
     .jsonpath_free = host_jsonpath_free,
     .http_detail = host_http_detail,
+    .position = host_position,
+    .doc_load = host_doc_load,
+    .doc_file = host_doc_file,
+    .doc_free = host_doc_free,
+    .template_compile = host_template_compile,
+    .template_render = host_template_render,
+    .template_free = host_template_free,
+    .emit_mapped = host_emit_mapped,
+    .cursor_new = host_cursor_new,
+    .cursor_observe = host_cursor_observe,
+    .cursor_state = host_cursor_state,
+    .cursor_start = host_cursor_start,
+    .cursor_free = host_cursor_free,
 };
 
 /* Make the instance's HTTP client and load the plugin into ctx; on
@@ -918,6 +1369,9 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   o.http = &http;
   o.output = &oc;
   o.progress = c->progress;
+  o.locs = c->locs;
+  o.config_path = c->config_path;
+  o.base = c->base;
   rc = run_plugin(pl, c->config, state, &o, &res->stats, err);
   res->commits = com.commits;
   if (rc)

@@ -16,12 +16,21 @@
 #include "loader.h"
 #include "output.h"
 
+struct yaml_locs;
+
 struct run_opts {
   const char *tag;                    /* connector or plugin name for logs */
   const struct clock *clock;          /* borrowed */
   const struct http_config *http;     /* borrowed; NULL: defaults */
   const struct output_config *output; /* borrowed: format, sink, commit */
   int progress; /* show a progress line on stderr when it is a TTY */
+  /* Where the config came from, for the plugin's position() and
+   * doc_load(): the positions of its values (borrowed, may be NULL)
+   * under the key path config_path, and the file that named it (base:
+   * definitions and secret files are relative to it; may be NULL). */
+  const struct yaml_locs *locs;
+  const char *config_path;
+  const char *base;
 };
 
 struct run_stats {
@@ -106,6 +115,10 @@ struct run_connector_args {
                           http), or NULL */
   struct store *store; /* NULL: no resume, no commits, no history */
   int progress;        /* a progress line on stderr when it is a TTY */
+  /* As run_opts: the config's positions, its key path, its file. */
+  const struct yaml_locs *locs;
+  const char *config_path;
+  const char *base;
 };
 
 struct run_result {

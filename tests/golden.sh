@@ -50,6 +50,8 @@ connectors:
 EOT
 "$INTEG" -c "$TMP/integ.yaml" run shop >"$TMP/first.jsonl" 2>"$TMP/err"
 is "$?" 0 "manifest run: exit 0"
+# Each request to the demo API adds a user: five more sign up meanwhile.
+for i in 1 2 3 4 5; do curl -s "$TESTAPI_URL/v1/users?limit=1" >/dev/null; done
 "$INTEG" -c "$TMP/integ.yaml" run shop >"$TMP/resumed.jsonl" 2>"$TMP/err"
 is "$?" 0 "resumed run: exit 0"
 # ids STREAM FILE: the record ids of STREAM in FILE, sorted.
@@ -96,8 +98,8 @@ else
     "resumed users: $(tr '\n' ' ' <"$TMP/u2")" "their orders: $(tr '\n' ' ' <"$TMP/want") got $(tr '\n' ' ' <"$TMP/o2")"
 fi
 if [ -n "$(comm -13 "$TMP/u1" "$TMP/u2")" ] &&
-   [ -z "$(comm -12 "$TMP/u1" "$TMP/u2" | grep -v "^$(tail -n 1 "$TMP/u1")\$")" ]; then
-  ok "resumed: new users only (ties at the cursor may repeat)"
+   [ -z "$(comm -12 "$TMP/u1" "$TMP/u2")" ]; then
+  ok "resumed: new users only (none at the cursor again)"
 else
   not_ok "resumed: new users only"; diag "$(comm -12 "$TMP/u1" "$TMP/u2" | head -5)"
 fi

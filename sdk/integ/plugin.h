@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 3
+#define INTEG_ABI_MINOR 4
 /* The oldest minor of this major whose plugins still load: 0.3 gave
  * request_new an error, so plugins built for 0.2 must be rebuilt. */
 #define INTEG_ABI_MINOR_MIN 3
@@ -153,6 +153,41 @@ typedef struct integ_request integ_request;
 typedef struct integ_response integ_response;
 /* A compiled JSONPath (RFC 9535) query: opaque, immutable. */
 typedef struct integ_jsonpath integ_jsonpath;
+
+/* ABI 0.4, declarative connectors: a loaded definition file (with the
+ * position of every value), a compiled template and a cursor-boundary
+ * helper. Opaque; each has its own free entry. */
+typedef struct integ_doc integ_doc;
+typedef struct integ_template integ_template;
+typedef struct integ_cursor integ_cursor;
+
+/* ABI 0.4: what cursor_new needs. Sized: set size to sizeof(struct
+ * integ_cursor_opts); later minors append members, and the host reads
+ * only those that fit in size. Strings and primary_key are borrowed for
+ * the call. */
+struct integ_cursor_opts {
+  size_t size;
+  const char *stream;  /* for messages */
+  const char *path;    /* JSONPath of the cursor value in a record */
+  const char *format;  /* NULL or "rfc3339", "epoch_s", "epoch_ms",
+                          "number", or a strptime format ("%Y-%m-%d") */
+  json_t *primary_key; /* array of JSONPaths, may be NULL: then nothing at
+                          the boundary is filtered */
+};
+
+/* ABI 0.4: what emit_mapped needs. Sized as struct integ_cursor_opts.
+ * Borrowed for the call. */
+struct integ_mapped_opts {
+  size_t size;
+  const char *records; /* JSONPath whose nodelist is the records */
+  /* NULL: each record whole. Else an object: output name -> "JSONPath"
+   * or {"path": "JSONPath", "cast": "string" | "integer" | "number" |
+   * "boolean"}; a path that selects nothing gives null. */
+  json_t *fields;
+  integ_cursor *cursor; /* NULL, or every record goes through
+                           cursor_observe: repeats are not written */
+  json_t *want;         /* as emit_batch's fields (may be NULL) */
+};
 
 /* Flags for integ_host.request_new. */
 #define INTEG_REQ_POST_SAFE 1u /* this POST may be repeated on failure */
@@ -313,7 +348,95 @@ struct integ_host {
   int (*http_detail)(integ_ctx *ctx, const integ_response *resp,
                      struct integ_http_detail *d);
 
-  /* ABI 0.3 ends here. Later minors append below. */
+  /* ---- ABI 0.4: declarative connectors ---- */
+
+  /* The position of a value as "file:line:column" into buf (size bytes,
+   * NUL-terminated): of doc's value at key_path when doc is given, else
+   * of the plugin's config (key paths as the manifest's: "a.b[2].c"; ""
+   * is the root). A path with no position of its own gives its nearest
+   * ancestor's. Returns 0, or INTEG_ENOTFOUND (buf "") when nothing is
+   * known: a config given as JSON on the command line, say. */
+  int (*position)(integ_ctx *ctx, const integ_doc *doc, const char *key_path,
+                  char *buf, size_t size);
+
+  /* Load a definition file, YAML or JSON, through the host's YAML loader
+   * (positions kept). A relative name is looked up beside the file that
+   * named the connector (the manifest, or --config's file), then in the
+   * host's integrations directory. Returns a new doc (free with doc_free)
+   * and *doc borrowed from it, or NULL with err: INTEG_ENOTFOUND naming
+   * every place looked in, INTEG_ECONFIG with file:line:column,
+   * INTEG_ENOMEM. */
+  integ_doc *(*doc_load)(integ_ctx *ctx, const char *name, json_t **doc,
+                         struct integ_error *err);
+  /* The file a doc was read from (borrowed from doc). */
+  const char *(*doc_file)(const integ_doc *doc);
+  /* Free a doc; NULL is ignored. */
+  void (*doc_free)(integ_doc *doc);
+
+  /* Compile a template: text with #DATE# #START# #END#, ${NS.key...}
+   * variables (filters: | urlencode, | date:FORMAT, | default:VALUE),
+   * ${env:X} and ${file:X} secret references and $${ for a literal "${".
+   * known (borrowed, may be NULL: anything goes) holds the namespaces the
+   * template may name: known[NS] true (any key) or an object (its keys
+   * only: the config, say). Returns a new template (template_free), or
+   * NULL with err: INTEG_EINVAL saying "character N: ..." (1-based, in
+   * text) for an unknown variable or filter, a bad date format or a
+   * syntax error; INTEG_ENOMEM. */
+  integ_template *(*template_compile)(integ_ctx *ctx, const char *text,
+                                      json_t *known, struct integ_error *err);
+  /* Render with vars (borrowed: {"config": {...}, "state": {...},
+   * "stream": {...}, "parent": {...}, "page": {"next": ...}, "date":
+   * "...", "start": "...", "end": "..."}). *out is a new string, free it
+   * with free(). Secret references are read now (relative to the file
+   * that named the connector) and redacted from logs. Returns 0,
+   * INTEG_EINVAL (a variable with no value and no default:),
+   * INTEG_ECONFIG (a secret that cannot be read) or INTEG_ENOMEM, with
+   * err set. */
+  int (*template_render)(integ_ctx *ctx, const integ_template *t, json_t *vars,
+                         char **out, struct integ_error *err);
+  /* Free a template; NULL is ignored. */
+  void (*template_free)(integ_template *t);
+
+  /* emit_batch with mapping: send req (borrowed), select the records
+   * with o->records, map each through o->fields (casts applied), filter
+   * it through o->cursor and write it, all in the host. *page is as
+   * emit_batch's, plus "written": the records written (repeats at the
+   * cursor boundary are not). Errors as emit_batch's, and INTEG_EHTTP
+   * naming the stream, the page's URL (redacted) and the JSONPath for a
+   * records path that is missing or not an array, a cast that fails or
+   * a cursor value that does not parse; nothing of that page is written
+   * then. */
+  int (*emit_mapped)(integ_ctx *ctx, integ_request *req, const char *stream,
+                     const struct integ_mapped_opts *o, json_t **page,
+                     struct integ_error *err);
+
+  /* The cursor-boundary helper: per stream, the cursor value and the
+   * primary keys of the records seen at that value, for an API whose
+   * filter is inclusive (>=). state (borrowed, may be NULL) is what
+   * cursor_state gave last run: {"cursor": VALUE, "keys": [[K...]]}.
+   * Returns a new cursor (cursor_free), or NULL with err: INTEG_EINVAL (a
+   * path or format that does not compile, a state of another shape),
+   * INTEG_ENOMEM. */
+  integ_cursor *(*cursor_new)(integ_ctx *ctx,
+                              const struct integ_cursor_opts *o, json_t *state,
+                              struct integ_error *err);
+  /* One record (borrowed), in the API's order: *keep is 0 for a record
+   * written at the boundary the run resumed from (skip it). A value that
+   * is missing or does not parse is INTEG_EINVAL naming stream, path and
+   * value; a value older than the cursor is logged once and does not
+   * move the state back. */
+  int (*cursor_observe)(integ_cursor *c, json_t *record, int *keep,
+                        struct integ_error *err);
+  /* The state to emit for the stream: a new object, or NULL when no
+   * value was seen yet (err->code 0) or out of memory (INTEG_ENOMEM). */
+  json_t *(*cursor_state)(const integ_cursor *c, struct integ_error *err);
+  /* The value the run resumed from (borrowed; NULL: from the start):
+   * what goes into the request's filter. */
+  json_t *(*cursor_start)(const integ_cursor *c);
+  /* Free a cursor; NULL is ignored. */
+  void (*cursor_free)(integ_cursor *c);
+
+  /* ABI 0.4 ends here. Later minors append below. */
 };
 
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
@@ -457,6 +580,25 @@ INTEG_PIN_AT(integ_host, jsonpath_query, 18)
 INTEG_PIN_AT(integ_host, jsonpath_free, 19)
 INTEG_PIN_AT(integ_host, http_detail, 20)
 INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(21), "integ_host 0.3 size")
+INTEG_PIN_AT(integ_host, position, 21)
+INTEG_PIN_AT(integ_host, doc_load, 22)
+INTEG_PIN_AT(integ_host, doc_file, 23)
+INTEG_PIN_AT(integ_host, doc_free, 24)
+INTEG_PIN_AT(integ_host, template_compile, 25)
+INTEG_PIN_AT(integ_host, template_render, 26)
+INTEG_PIN_AT(integ_host, template_free, 27)
+INTEG_PIN_AT(integ_host, emit_mapped, 28)
+INTEG_PIN_AT(integ_host, cursor_new, 29)
+INTEG_PIN_AT(integ_host, cursor_observe, 30)
+INTEG_PIN_AT(integ_host, cursor_state, 31)
+INTEG_PIN_AT(integ_host, cursor_start, 32)
+INTEG_PIN_AT(integ_host, cursor_free, 33)
+INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(34), "integ_host 0.4 size")
+INTEG_PIN(offsetof(struct integ_cursor_opts, primary_key) ==
+              4 * sizeof(void *),
+          "ABI 0.4: integ_cursor_opts.primary_key must be in slot 4")
+INTEG_PIN(offsetof(struct integ_mapped_opts, want) == 4 * sizeof(void *),
+          "ABI 0.4: integ_mapped_opts.want must be in slot 4")
 
 INTEG_PIN(offsetof(struct integ_plugin, abi_major) == 0,
           "integ_plugin.abi_major")

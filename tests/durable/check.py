@@ -53,7 +53,8 @@ def claims(rows, text):
     value = json.loads(text).get("items") if text.strip() else None
     if not value:
         return None, None
-    at, at_ids = value["updated_at"], set(value["ids"])
+    # The host's cursor-boundary helper: {"cursor": T, "keys": [[id]...]}.
+    at, at_ids = value["cursor"], set(k[0] for k in value["keys"])
     return at, [i for i, u in rows if u < at or (u == at and i in at_ids)]
 
 

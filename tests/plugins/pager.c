@@ -5,14 +5,16 @@
  *   {"base_url": "http://127.0.0.1:PORT", "path": "/items",
  *    "stream": "items", "page_size": 100,
  *    "mode": "record" | "batch"}
- * mode "record" (default) parses each page and emits record by record,
- * skipping records it already emitted at the state's cursor; "batch" uses
- * emit_batch (the fast path) and may repeat the records at the cursor.
+ * mode "record" (default) parses each page and emits record by record
+ * through the host's cursor-boundary helper (cursor_new, cursor_observe),
+ * which skips the records already emitted at the state's cursor; "batch"
+ * uses emit_batch (the fast path) and may repeat the records at the
+ * cursor (the helper still keeps the state).
  *
- * The state is {STREAM: {"updated_at": T, "ids": [...]}}: every record
- * before T is synced, and of the records at T exactly those in ids. With a
- * >= filter nothing at T is lost when a page ends inside a run of equal
- * updated_at values, and nothing repeats endlessly.
+ * The state is the helper's, {STREAM: {"cursor": T, "keys": [[id]...]}}:
+ * every record before T is synced, and of the records at T exactly those
+ * in keys. With a >= filter nothing at T is lost when a page ends inside
+ * a run of equal updated_at values, and nothing repeats endlessly.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,8 +30,7 @@ struct pager {
   const char *base_url, *path, *stream;
   json_int_t page_size;
   int batch;
-  char *cursor; /* updated_at of the state, or NULL: from the start */
-  json_t *ids;  /* owned array: ids synced at cursor */
+  integ_cursor *cursor; /* owned: where the stream stands */
 };
 
 static const char spec[] =
@@ -69,45 +70,23 @@ static int pager_load(const struct integ_host *host, integ_ctx *ctx,
   p->page_size = json_is_integer(v) ? json_integer_value(v) : 100;
   p->batch = strcmp(str_or(config, "mode", "record"), "batch") == 0;
   st = json_object_get(state, p->stream);
-  v = json_object_get(st, "updated_at");
-  p->ids = json_is_array(json_object_get(st, "ids"))
-               ? json_copy(json_object_get(st, "ids"))
-               : json_array();
-  if (!p->ids ||
-      (json_is_string(v) && !(p->cursor = strdup(json_string_value(v))))) {
-    json_decref(p->ids);
+  {
+    json_t *pk = json_pack("[s]", "$.id");
+    struct integ_cursor_opts o = {sizeof(o), p->stream, "$.updated_at", NULL,
+                                  pk};
+
+    p->cursor = pk ? host->cursor_new(ctx, &o, st, err) : NULL;
+    if (!pk)
+      integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    json_decref(pk);
+  }
+  if (!p->cursor) {
     json_decref(p->config);
     free(p);
-    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    return err->code;
   }
   *instance = p;
   return 0;
-}
-
-static int seen(json_t *ids, json_t *id)
-{
-  json_t *v;
-  size_t i;
-
-  json_array_foreach(ids, i, v) if (json_equal(v, id)) return 1;
-  return 0;
-}
-
-/* Move the cursor past `rec` (records come sorted by updated_at). */
-static int advance(struct pager *p, json_t *rec)
-{
-  const char *at = json_string_value(json_object_get(rec, "updated_at"));
-  json_t *id = json_object_get(rec, "id");
-
-  if (!at || !id)
-    return 0;
-  if (!p->cursor || strcmp(at, p->cursor) != 0) {
-    free(p->cursor);
-    if (!(p->cursor = strdup(at)))
-      return -1;
-    json_array_clear(p->ids);
-  }
-  return json_array_append(p->ids, id);
 }
 
 /* One page parsed by the plugin: emit what is not synced yet. */
@@ -127,17 +106,12 @@ static int page_records(struct pager *p, integ_request *req, char **next,
                          p->path);
   json_array_foreach(rc ? NULL : json_object_get(body, "data"), i, rec)
   {
-    const char *at = json_string_value(json_object_get(rec, "updated_at"));
+    int keep = 1;
 
-    if (p->cursor && at && strcmp(at, p->cursor) == 0 &&
-        seen(p->ids, json_object_get(rec, "id")))
-      continue;
-    if ((rc = h->emit_record(p->ctx, p->stream, rec, err)))
+    if ((rc = h->cursor_observe(p->cursor, rec, &keep, err)))
       break;
-    if (advance(p, rec)) {
-      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    if (keep && (rc = h->emit_record(p->ctx, p->stream, rec, err)))
       break;
-    }
   }
   nc = json_object_get(body, "next_cursor");
   if (!rc && json_is_string(nc) &&
@@ -149,13 +123,15 @@ static int page_records(struct pager *p, integ_request *req, char **next,
 }
 
 /* One page through emit_batch: the host writes the records; we get back
- * the next cursor and the page's (id, updated_at) pairs. */
+ * the next cursor and the page's (id, updated_at) pairs, which move the
+ * cursor (the records at the cursor may repeat: emit_batch filters
+ * nothing). */
 static int page_batch(struct pager *p, integ_request *req, json_t *fields,
                       char **next, struct integ_error *err)
 {
   json_t *page = NULL, *got, *ids, *ats, *nc;
   size_t n;
-  int rc;
+  int rc, keep;
 
   rc = p->host->emit_batch(p->ctx, req, p->stream, "$.data[*]", fields, &page,
                            err);
@@ -169,8 +145,8 @@ static int page_batch(struct pager *p, integ_request *req, json_t *fields,
     json_t *rec = json_pack("{s:O, s:O}", "id", json_array_get(ids, i),
                             "updated_at", json_array_get(ats, i));
 
-    if (!rec || advance(p, rec))
-      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    rc = rec ? p->host->cursor_observe(p->cursor, rec, &keep, err)
+             : integ_error_set(err, INTEG_ENOMEM, "out of memory");
     json_decref(rec);
   }
   nc = json_object_get(got, "next");
@@ -191,6 +167,8 @@ static int pager_run(void *instance, struct integ_error *err)
   json_t *fields;
   int rc = 0;
 
+  json_t *start = h->cursor_start(p->cursor);
+
   fields = json_pack("{s:s, s:s, s:s, s:s}", "next", "$.next_cursor", "more",
                      "$.has_more", "ids", "$.data[*].id", "ats",
                      "$.data[*].updated_at");
@@ -201,15 +179,15 @@ static int pager_run(void *instance, struct integ_error *err)
   do {
     integ_request *req = h->request_new(p->ctx, "GET", url, 0, err);
     char *next = NULL;
-    json_t *state;
+    json_t *state, *at;
 
     if (!req) {
       rc = err->code;
       break;
     }
     if ((rc = h->request_query(req, "limit", limit)) ||
-        (p->cursor &&
-         (rc = h->request_query(req, "updated_after", p->cursor))) ||
+        (start && (rc = h->request_query(req, "updated_after",
+                                         json_string_value(start)))) ||
         (cursor && (rc = h->request_query(req, "cursor", cursor)))) {
       h->request_free(req);
       rc = integ_error_set(err, rc, "building the request failed");
@@ -220,11 +198,15 @@ static int pager_run(void *instance, struct integ_error *err)
     h->request_free(req);
     free(cursor);
     cursor = next;
-    if (rc || !p->cursor)
+    if (rc)
       continue;
     /* The page is done: a consistent point. */
-    state = json_pack("{s:{s:s, s:O}}", p->stream, "updated_at", p->cursor,
-                      "ids", p->ids);
+    at = h->cursor_state(p->cursor, err);
+    if (!at) {
+      rc = err->code;
+      continue;
+    }
+    state = json_pack("{s:o}", p->stream, at);
     rc = state ? h->emit_state(p->ctx, state, err)
                : integ_error_set(err, INTEG_ENOMEM, "out of memory");
     json_decref(state);
@@ -238,8 +220,7 @@ static void pager_unload(void *instance)
 {
   struct pager *p = instance;
 
-  free(p->cursor);
-  json_decref(p->ids);
+  p->host->cursor_free(p->cursor);
   json_decref(p->config);
   free(p);
 }

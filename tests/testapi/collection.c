@@ -37,6 +37,7 @@ struct collection {
   int ensure_ascii;  /* \uXXXX escapes for all non-ASCII */
   int64_t id_stride; /* id = parent * stride + i */
   const char *incremental_param; /* NULL: no filter */
+  const char *until_param;       /* NULL: no upper bound (updated_at < it) */
   const char *records_key;
   const char *page_param; /* page, offset or cursor */
   const char *size_param; /* per_page or limit */
@@ -62,6 +63,7 @@ static const char *const collection_keys[] = {"kind",
                                               "pagination",
                                               "incremental_param",
                                               "incremental_inclusive",
+                                              "until_param",
                                               "grow_per_request",
                                               "start_time",
                                               "step_seconds",
@@ -330,6 +332,7 @@ int collection_parse(json_t *spec, const char *where, uint64_t default_seed,
   }
   if ((rc = opt_str(spec, where, "incremental_param", &c->incremental_param,
                     err)) ||
+      (rc = opt_str(spec, where, "until_param", &c->until_param, err)) ||
       (rc = opt_str(spec, where, "records_key", &c->records_key, err)) ||
       (rc = opt_str(spec, where, "parent_param", &c->parent_param, err)) ||
       (rc = opt_str(spec, where, "parent_field", &c->parent_field, err)) ||
@@ -1302,6 +1305,27 @@ int collection_serve(const struct collection *c,
     v.e = log;
   } else {
     v.n = base_count(c, parent) + rq->grown;
+  }
+  /* The upper bound first (records before it: a date window's end). */
+  s = c->until_param ? arg(rq, c->until_param) : NULL;
+  if (s) {
+    if (util_parse_time(s, &since)) {
+      rc = bad_arg(r,
+                   "%s: expected an RFC 3339 time "
+                   "(2024-01-01T00:00:00Z) or epoch seconds, got \"%s\"",
+                   c->until_param, s);
+      goto out;
+    }
+    lo = 1;
+    hi = v.n + 1;
+    while (lo < hi) {
+      mid = lo + (hi - lo) / 2;
+      if (view_time(c, &v, mid) >= since)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    v.n = lo - 1;
   }
   s = c->incremental_param ? arg(rq, c->incremental_param) : NULL;
   if (s) {

@@ -45,6 +45,12 @@ struct example {
    * orders of every user come. */
   json_int_t users_done, orders_done;
   char *users_after, *orders_after;
+  /* HTTP mode: where users stand, kept by the host's cursor-boundary
+   * helper (the newest updated_at and the ids seen at it), so that users
+   * sharing the last updated_at are neither lost after a restart nor
+   * written twice. Owned. */
+  integ_cursor *users_cursor;
+  json_t *users_keys; /* owned: the state's keys, [[id]...] at users_after */
 };
 
 static const char spec[] =
@@ -108,6 +114,30 @@ static int string_at(json_t *state, const char *stream, const char *key,
   return 0;
 }
 
+/* The users cursor, from the users state (borrowed, may be NULL) in the
+ * shape above, which the helper reads as {"cursor": V, "keys": [...]}. */
+static int users_cursor_new(struct example *ex, json_t *users,
+                            struct integ_error *err)
+{
+  json_t *v = json_object_get(users, "replication_key_value");
+  json_t *keys = json_object_get(users, "keys");
+  json_t *pk = json_pack("[s]", "$.id");
+  json_t *st = json_is_string(v) ? json_pack("{s:O, s:O}", "cursor", v, "keys",
+                                             keys ? keys : json_array())
+                                 : NULL;
+  struct integ_cursor_opts o = {sizeof(o), "users", "$.updated_at", NULL, pk};
+  int rc = 0;
+
+  ex->users_keys = json_incref(keys);
+  if (!pk || (json_is_string(v) && !st))
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  else if (!(ex->users_cursor = ex->host->cursor_new(ex->ctx, &o, st, err)))
+    rc = err->code;
+  json_decref(st);
+  json_decref(pk);
+  return rc;
+}
+
 static void example_unload(void *instance)
 {
   struct example *ex = instance;
@@ -115,6 +145,9 @@ static void example_unload(void *instance)
   free(ex->base_url);
   free(ex->users_after);
   free(ex->orders_after);
+  if (ex->users_cursor)
+    ex->host->cursor_free(ex->users_cursor);
+  json_decref(ex->users_keys);
   free(ex);
 }
 
@@ -135,12 +168,14 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
   ex->page_size = int_or(config, "page_size", 25);
   /* The state is keyed by stream, in singer-sdk's shape:
    *   {"users": {"replication_key": "updated_at",
-   *              "replication_key_value": "2024-03-01T09:00:00Z"},
+   *              "replication_key_value": "2024-03-01T09:00:00Z",
+   *              "keys": [[17]]},
    *    "orders": {"replication_key": "updated_at",
    *               "replication_key_value": "2024-03-01T09:00:00Z"}}
-   * (generated mode keeps the last user's id there). orders' value is
-   * the users cursor its orders are complete up to. The host leaves out
-   * the streams a catalog syncs in full. */
+   * (generated mode keeps the last user's id there). "keys" are the ids
+   * of the users already synced at that updated_at (the cursor-boundary
+   * helper's). orders' value is the users cursor its orders are complete
+   * up to. The host leaves out the streams a catalog syncs in full. */
   ex->users_done =
       int_or(json_object_get(state, "users"), "replication_key_value", 0);
   ex->orders_done =
@@ -155,6 +190,8 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
   if (!rc)
     rc = string_at(state, "orders", "replication_key_value", &ex->orders_after,
                    err);
+  if (!rc && ex->base_url)
+    rc = users_cursor_new(ex, json_object_get(state, "users"), err);
   if (rc)
     goto out;
   *instance = ex;
@@ -198,17 +235,25 @@ static int emit_position(struct example *ex, struct integ_error *err)
   json_t *state = json_object();
   int rc, bad;
 
-  if (ex->base_url)
+  if (ex->base_url) {
+    json_t *users = ex->host->cursor_state(ex->users_cursor, err);
+
+    if (!users && err->code)
+      return err->code;
     bad = !state ||
           position(state, "users", "updated_at",
-                   ex->users_after ? json_string(ex->users_after) : NULL) ||
+                   json_incref(json_object_get(users, "cursor"))) ||
+          (users && json_object_set(json_object_get(state, "users"), "keys",
+                                    json_object_get(users, "keys"))) ||
           position(state, "orders", "updated_at",
                    ex->orders_after ? json_string(ex->orders_after) : NULL);
-  else
+    json_decref(users);
+  } else {
     bad = !state ||
           position(state, "users", "id", json_integer(ex->users_done)) ||
           position(state, "orders", "user_id",
                    ex->orders_done < 0 ? NULL : json_integer(ex->orders_done));
+  }
   if (bad) {
     json_decref(state);
     return integ_error_set(err, INTEG_ENOMEM, "out of memory");
@@ -263,30 +308,21 @@ static int pull_orders(struct example *ex, json_int_t user,
   return rc;
 }
 
-/* The cursor to commit after a page: the newest updated_at older than the
- * page's last one. The API's updated_after is exclusive and records that
- * share the last value may go on over the next page, so committing that
- * value could skip them after a restart; one step back reads them again
- * instead (at-least-once: a few duplicates, never a gap). NULL when the
- * whole page shares one value: keep the cursor we had. The filter itself
- * stays as the run began, for the same reason. */
-static const char *safe_cursor(json_t *stamps)
+/* The last updated_at of a page (NULL for an empty page): where the
+ * orders walk stands once the page's orders are pulled. The API's
+ * updated_after is inclusive (>=), so resuming from it reads the users
+ * that share it again: their orders may come twice, none is lost. */
+static const char *last_stamp(json_t *stamps)
 {
-  size_t n = json_array_size(stamps);
-  const char *last = json_string_value(json_array_get(stamps, n - 1));
-
-  for (size_t i = n; last && i-- > 0;) {
-    const char *s = json_string_value(json_array_get(stamps, i));
-
-    if (s && strcmp(s, last) != 0)
-      return s;
-  }
-  return NULL;
+  return json_string_value(
+      json_array_get(stamps, json_array_size(stamps) - 1));
 }
 
-/* One page of users updated after `after` (NULL: all) from `cursor`:
- * written out as records with the fast path emit_batch when `emit`, else
- * only read (http_do). *page gets {"next": cursor, "stamps": [updated_at],
+/* One page of users updated at or after `after` (NULL: all) from
+ * `cursor`: written out when `emit` by emit_mapped (the host fetches the
+ * page, filters the users the cursor-boundary helper has seen and writes
+ * the rest, with no round trip through the plugin), else only read
+ * (http_do). *page gets {"next": cursor, "stamps": [updated_at],
  * "ids": [id]}, a new reference. */
 static int users_page(struct example *ex, const char *after,
                       const char *cursor, int emit, json_t **page,
@@ -322,12 +358,15 @@ static int users_page(struct example *ex, const char *after,
     goto out;
   }
   if (emit) {
-    /* The host fetches the page, writes the records "$.data[*]" selects
-     * and hands back only the fields asked for (a non-singular query such
-     * as "$.data[*].id" comes back as an array). */
-    rc = h->emit_batch(ex->ctx, req, "users", "$.data[*]", fields, &got, err);
+    /* The records "$.data[*]" selects go through the users cursor and out;
+     * only the fields asked for come back (a non-singular query such as
+     * "$.data[*].id" comes back as an array). */
+    struct integ_mapped_opts o = {sizeof(o), "$.data[*]", NULL,
+                                  ex->users_cursor, fields};
+
+    rc = h->emit_mapped(ex->ctx, req, "users", &o, &got, err);
     if (!rc && !(*page = json_incref(json_object_get(got, "fields"))))
-      rc = integ_error_set(err, INTEG_EPLUGIN, "emit_batch: no fields");
+      rc = integ_error_set(err, INTEG_EPLUGIN, "emit_mapped: no fields");
     goto out;
   }
   rc = h->http_do(ex->ctx, req, &resp, err);
@@ -396,6 +435,25 @@ static int move_to(char **cursor, const char *value, struct integ_error *err)
   return 0;
 }
 
+/* Whether user id, the i-th of a page whose updated_at values are stamps,
+ * is one the state says was synced at `after`. */
+static int seen_at(struct example *ex, const char *after, json_t *stamps,
+                   size_t i, json_t *id)
+{
+  const char *at = json_string_value(json_array_get(stamps, i));
+  json_t *k;
+  size_t j;
+
+  if (!after || !at || strcmp(at, after) != 0)
+    return 0;
+  json_array_foreach(ex->users_keys, j, k)
+  {
+    if (json_equal(json_array_get(k, 0), id))
+      return 1;
+  }
+  return 0;
+}
+
 /* Walk the users updated after `after` (NULL: all), page by page: with
  * `emit` the users are written and their cursor advances; with `orders`
  * each user's orders are pulled and the orders position advances with
@@ -415,12 +473,18 @@ static int walk_users(struct example *ex, const char *after, int emit,
     if (rc)
       break;
     ids = json_object_get(page, "ids");
-    for (size_t i = 0; orders && i < json_array_size(ids) && !rc; i++)
-      rc = pull_orders(ex, json_integer_value(json_array_get(ids, i)), err);
-    /* The page is done, orders included: a consistent point. */
-    stamp = safe_cursor(json_object_get(page, "stamps"));
-    if (!rc && stamp && emit)
-      rc = move_to(&ex->users_after, stamp, err);
+    for (size_t i = 0; orders && i < json_array_size(ids) && !rc; i++) {
+      json_t *id = json_array_get(ids, i);
+
+      /* A user the run resumed at (written, with its orders, last run)
+       * comes again through the inclusive filter: not its orders. */
+      if (emit && seen_at(ex, after, json_object_get(page, "stamps"), i, id))
+        continue;
+      rc = pull_orders(ex, json_integer_value(id), err);
+    }
+    /* The page is done, orders included: a consistent point (the users
+     * cursor moved as the host wrote the page). */
+    stamp = last_stamp(json_object_get(page, "stamps"));
     if (!rc && stamp && orders)
       rc = move_to(&ex->orders_after, stamp, err);
     if (!rc && stamp)
@@ -452,7 +516,7 @@ static int pull(struct example *ex, struct integ_error *err)
 
   if (!ex->users_after && !ex->orders_after)
     return walk_users(ex, NULL, 1, 1, err);
-  /* The filters stay as the run began (see safe_cursor). */
+  /* The filters stay as the run began: the cursors move as pages come. */
   if ((ex->users_after && !(from = strdup(ex->users_after))) ||
       (ex->orders_after && !(orders_from = strdup(ex->orders_after)))) {
     rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");

@@ -1,0 +1,316 @@
+/* cursor.c - the cursor-boundary helper (see cursor.h). */
+#include "config.h" /* _GNU_SOURCE: strptime, timegm */
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "cursor.h"
+#include "error.h"
+#include "jsonpath.h"
+#include "log.h"
+
+struct cursor {
+  char *stream, *path, *format; /* owned; format NULL: RFC 3339 */
+  struct jsonpath *jp;          /* the cursor value */
+  struct jsonpath **pk;         /* npk of them */
+  size_t npk;
+  json_t *start, *start_keys; /* owned: where the run resumed from */
+  int64_t start_n;
+  json_t *value, *keys; /* owned: where it stands now */
+  int64_t value_n;
+  uint64_t backwards;
+};
+
+void cursor_free(struct cursor *c)
+{
+  if (!c)
+    return;
+  free(c->stream);
+  free(c->path);
+  free(c->format);
+  jsonpath_free(c->jp);
+  for (size_t i = 0; i < c->npk; i++)
+    jsonpath_free(c->pk[i]);
+  free(c->pk);
+  json_decref(c->start);
+  json_decref(c->start_keys);
+  json_decref(c->value);
+  json_decref(c->keys);
+  free(c);
+}
+
+int cursor_check_format(const char *f, struct integ_error *err)
+{
+  for (size_t i = 0; f[i]; i++) {
+    if (f[i] != '%')
+      continue;
+    if (!f[i + 1] || !strchr("aAbBdDeHIjmMnpRStTyYzZ%", f[i + 1]))
+      return error_set(err, INTEG_EINVAL,
+                       "character %zu: '%%%c' is not a strptime conversion "
+                       "(use %%Y %%m %%d %%H %%M %%S %%z, ...)",
+                       i + 1, f[i + 1] ? f[i + 1] : ' ');
+    i++;
+  }
+  return 0;
+}
+
+int cursor_parse(const char *format, json_t *v, int64_t *out,
+                 struct integ_error *err)
+{
+  const char *s = json_string_value(v);
+  int64_t ms;
+
+  if (!format || strcmp(format, "rfc3339") == 0) {
+    if (!s)
+      return error_set(err, INTEG_EINVAL, "expected an RFC 3339 string");
+    if (clock_parse_rfc3339(s, strlen(s), &ms, err))
+      return INTEG_EINVAL;
+    *out = ms * 1000;
+    return 0;
+  }
+  if (strcmp(format, "epoch_s") == 0 || strcmp(format, "epoch_ms") == 0 ||
+      strcmp(format, "number") == 0) {
+    int64_t mul = strcmp(format, "epoch_s") == 0    ? 1000000
+                  : strcmp(format, "epoch_ms") == 0 ? 1000
+                                                    : 1;
+    char *end = NULL;
+
+    if (json_is_integer(v)) {
+      *out = (int64_t)json_integer_value(v) * mul;
+      return 0;
+    }
+    if (json_is_real(v)) {
+      *out = (int64_t)(json_real_value(v) * (double)mul);
+      return 0;
+    }
+    if (s && *s) {
+      long long n = strtoll(s, &end, 10);
+
+      if (*end == '\0') {
+        *out = (int64_t)n * mul;
+        return 0;
+      }
+    }
+    return error_set(err, INTEG_EINVAL, "expected a number (%s)", format);
+  }
+  {
+    struct tm tm;
+    const char *end;
+
+    if (!s)
+      return error_set(err, INTEG_EINVAL, "expected a string in format '%s'",
+                       format);
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, format, &tm);
+    if (!end || *end)
+      return error_set(err, INTEG_EINVAL, "does not match the format '%s'%s%s",
+                       format, end ? " at: " : "", end ? end : "");
+    *out = (int64_t)timegm(&tm) * 1000000;
+    return 0;
+  }
+}
+
+int cursor_new(const struct cursor_opts *o, json_t *state, struct cursor **out,
+               struct integ_error *err)
+{
+  struct cursor *c = calloc(1, sizeof(*c));
+  json_t *v, *keys;
+  size_t i;
+  int rc = 0;
+
+  *out = NULL;
+  if (!c)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  c->stream = strdup(o->stream ? o->stream : "");
+  c->path = strdup(o->path ? o->path : "");
+  c->keys = json_array();
+  if (!c->stream || !c->path || !c->keys ||
+      (o->format && !(c->format = strdup(o->format)))) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (c->format && strcmp(c->format, "rfc3339") &&
+      strcmp(c->format, "epoch_s") && strcmp(c->format, "epoch_ms") &&
+      strcmp(c->format, "number") &&
+      (rc = cursor_check_format(c->format, err)))
+    goto out;
+  rc = jsonpath_compile(c->path, strlen(c->path), &c->jp, err);
+  if (rc)
+    goto out;
+  c->npk = json_array_size(o->primary_key);
+  if (c->npk && !(c->pk = calloc(c->npk, sizeof(*c->pk)))) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  json_array_foreach(o->primary_key, i, v)
+  {
+    const char *q = json_string_value(v);
+
+    if (!q) {
+      rc = error_set(err, INTEG_EINVAL,
+                     "stream %s: primary_key[%zu] is not a JSONPath string",
+                     c->stream, i);
+      goto out;
+    }
+    rc = jsonpath_compile(q, strlen(q), &c->pk[i], err);
+    if (rc)
+      goto out;
+  }
+  if (!state)
+    goto out;
+  v = json_object_get(state, "cursor");
+  keys = json_object_get(state, "keys");
+  if (!json_is_object(state) || !v || (keys && !json_is_array(keys))) {
+    rc = error_set(err, INTEG_EINVAL,
+                   "stream %s: the state is not {\"cursor\": VALUE, "
+                   "\"keys\": [...]}",
+                   c->stream);
+    goto out;
+  }
+  if (json_is_null(v))
+    goto out;
+  rc = cursor_parse(c->format, v, &c->start_n, err);
+  if (rc) {
+    rc = error_set(err, INTEG_EINVAL,
+                   "stream %s: the state's cursor does not parse: %s",
+                   c->stream, err->message);
+    goto out;
+  }
+  c->start = json_incref(v);
+  c->start_keys = keys ? json_deep_copy(keys) : json_array();
+  c->value = json_incref(v);
+  c->value_n = c->start_n;
+  json_decref(c->keys);
+  c->keys = keys ? json_deep_copy(keys) : json_array();
+  if (!c->start_keys || !c->keys)
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+out:
+  if (rc) {
+    cursor_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+/* The first value query q selects in rec, borrowed, or NULL. */
+static json_t *first(const struct jsonpath *q, json_t *rec, int *nomem)
+{
+  struct jsonpath_nodes n = {0, NULL, NULL};
+  struct integ_error e = {0, ""};
+  json_t *v = NULL;
+
+  if (jsonpath_eval(q, rec, 0, &n, &e)) {
+    *nomem = e.code == INTEG_ENOMEM;
+    return NULL;
+  }
+  if (n.n)
+    v = n.values[0]; /* borrowed from rec */
+  jsonpath_nodes_free(&n);
+  return v;
+}
+
+static int has_key(json_t *keys, json_t *k)
+{
+  json_t *v;
+  size_t i;
+
+  json_array_foreach(keys, i, v) if (json_equal(v, k)) return 1;
+  return 0;
+}
+
+int cursor_observe(struct cursor *c, json_t *record, int *keep,
+                   struct integ_error *err)
+{
+  struct integ_error perr = {0, ""};
+  json_t *v, *key = NULL;
+  int nomem = 0, rc = 0;
+  int64_t n;
+
+  *keep = 1;
+  v = first(c->jp, record, &nomem);
+  if (nomem)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  if (!v || json_is_null(v))
+    return error_set(err, INTEG_EINVAL,
+                     "stream %s: a record has no cursor value at %s",
+                     c->stream, c->path);
+  if (cursor_parse(c->format, v, &n, &perr)) {
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+    rc = error_set(err, INTEG_EINVAL,
+                   "stream %s: the cursor value %s at %s cannot be parsed: "
+                   "%s",
+                   c->stream, text ? text : "(value)", c->path, perr.message);
+    free(text);
+    return rc;
+  }
+  if (c->npk) {
+    key = json_array();
+    for (size_t i = 0; key && i < c->npk; i++) {
+      json_t *k = first(c->pk[i], record, &nomem);
+
+      if (json_array_append(key, k ? k : json_null())) {
+        json_decref(key);
+        key = NULL;
+      }
+    }
+    if (!key || nomem) {
+      json_decref(key);
+      return error_set(err, INTEG_ENOMEM, "out of memory");
+    }
+  }
+  if (c->start && n == c->start_n && key && has_key(c->start_keys, key)) {
+    *keep = 0;
+    goto out;
+  }
+  if (c->value && n < c->value_n) {
+    if (!c->backwards++)
+      log_warn("stream %s: a cursor value went backwards (%s older than "
+               "the cursor): the record is written, the state is not "
+               "moved back",
+               c->stream, c->path);
+    goto out;
+  }
+  if (!c->value || n > c->value_n) {
+    json_decref(c->value);
+    c->value = json_deep_copy(v);
+    c->value_n = n;
+    json_array_clear(c->keys);
+  }
+  if (!c->value ||
+      (key && !has_key(c->keys, key) && json_array_append(c->keys, key)))
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+out:
+  json_decref(key);
+  return rc;
+}
+
+json_t *cursor_state(const struct cursor *c, int *nomem)
+{
+  json_t *s;
+
+  *nomem = 0;
+  if (!c->value)
+    return NULL;
+  s = json_pack("{s:O, s:O}", "cursor", c->value, "keys", c->keys);
+  *nomem = !s;
+  return s;
+}
+
+json_t *cursor_start(const struct cursor *c)
+{
+  return c->start;
+}
+
+json_t *cursor_value(const struct cursor *c)
+{
+  return c->value;
+}
+
+uint64_t cursor_backwards(const struct cursor *c)
+{
+  return c->backwards;
+}
