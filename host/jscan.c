@@ -1246,6 +1246,11 @@ static int value(struct scan *s, int depth, int node)
     else
       rc = syntax(s, at, "invalid token");
   }
+  /* jansson's lexer reads one byte past a number or a literal and puts it
+   * back; its stream ends a pushed-back run at a NUL byte, so a NUL there
+   * is dropped and the page accepted ("[1\0]" is [1]). Do the same. */
+  if (!rc && *at != '{' && *at != '[' && *at != '"' && s->p < s->end && !*s->p)
+    s->p++;
   if (!rc && node >= 0 && s->js->nodes[node].field >= 0)
     rc = take_fields(s, node, at);
   return rc;

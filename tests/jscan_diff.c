@@ -221,8 +221,8 @@ static int check_all(struct jscan *js, const char *label, const char *page,
 
   for (size_t f = 0; f < 3; f++) {
     bad |= ref_check(js, label, page, len, records, fields, fmts[f],
-                     JSCAN_STRICT_INT);
-    bad |= ref_check(js, label, page, len, records, fields, fmts[f], 0);
+                     JSCAN_STRICT_INT, NULL);
+    bad |= ref_check(js, label, page, len, records, fields, fmts[f], 0, NULL);
   }
   return bad;
 }
