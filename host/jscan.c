@@ -13,11 +13,14 @@
 
 /* ------------------------------------------------------------ plan */
 
+static inline uint64_t key_bit(const unsigned char *k, size_t n);
+
 /* A node of the plan: a place in the page reached by member names from
  * the root. */
 struct node {
   char *name; /* owned member name (decoded), NULL for root and records */
   size_t nlen;
+  uint64_t kids; /* key_bit of every member child's name */
   int child; /* first member child, or -1 */
   int sib;   /* next sibling, or -1 */
   int wild;  /* the records node when this is the records' container */
@@ -148,6 +151,7 @@ static int child_of(struct jscan *js, int node, const char *name, size_t len)
     return -1;
   js->nodes[k].sib = js->nodes[node].child;
   js->nodes[node].child = k;
+  js->nodes[node].kids |= key_bit((const unsigned char *)name, len);
   return k;
 }
 
@@ -434,13 +438,21 @@ static void switch_to(struct scan *s, struct buf *b)
   s->oend = b->cap ? b->data + b->cap - 1 : s->o;
 }
 
-static inline void skip_ws(struct scan *s)
+static void skip_ws_slow(struct scan *s)
 {
   const unsigned char *p = s->p, *end = s->end;
 
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++;
   s->p = p;
+}
+
+/* Pages are mostly compact: one compare when there is no whitespace. */
+static inline void skip_ws(struct scan *s)
+{
+  if (s->p < s->end && *s->p > ' ')
+    return;
+  skip_ws_slow(s);
 }
 
 static const char hexd[] = "0123456789abcdef";
@@ -732,40 +744,120 @@ static inline int digit(unsigned c)
   return c - '0' < 10;
 }
 
-/* Is the real's text exactly what jsonw_format_real (Python's repr)
- * writes for its value? True for the fixed form with at most 15
- * significant digits: a double has one such decimal of a given length
- * (DBL_DIG), so it is the shortest that reads back. */
-static int real_is_repr(const unsigned char *i, size_t ni,
-                        const unsigned char *f, size_t nf)
+/* Python's repr (what jsonw_format_real writes) of the real whose text
+ * is st..end, worked out on the text alone: the significant digits, when
+ * there are at most 15 and the value is a normal double, are the repr's
+ * digits (a double holds exactly one decimal of 15 or fewer digits at a
+ * given length, DBL_DIG, so it is the shortest that reads back), and only
+ * the exponent and the form change: "6.02214076e23" -> "6.02214076e+23",
+ * "1E5" -> "100000.0", "100.50" -> "100.5". Writes into out
+ * (JSONW_REAL_MAX bytes) and returns the length; 0 when the digits or the
+ * range need strtod. */
+static size_t real_repr(const unsigned char *p, const unsigned char *end,
+                        char *out)
 {
-  size_t z = 0, sig;
+  char digits[16], *o = out;
+  size_t nd = 0, zeros = 0;
+  long exp10 = 0, decpt = 0;
+  int seen = 0, in_frac = 0;
 
-  if (nf == 1 && f[0] == '0') {
-    if (ni == 1 && i[0] == '0')
-      return 1;
-    if (ni > 16)
+  if (*p == '-') {
+    *o++ = '-';
+    p++;
+  }
+  for (; p < end && *p != 'e' && *p != 'E'; p++) {
+    if (*p == '.') {
+      in_frac = 1;
+      continue;
+    }
+    if (*p == '0' && !seen) {
+      /* a leading zero: after the point it moves the point left */
+      decpt -= in_frac;
+      continue;
+    }
+    seen = 1;
+    if (!in_frac)
+      decpt++;
+    if (*p == '0') {
+      zeros++; /* kept only if a non-zero digit follows */
+      continue;
+    }
+    if (nd + zeros + 1 > 15)
       return 0;
-    sig = ni;
-    while (sig > 1 && i[sig - 1] == '0')
-      sig--;
-    return sig <= 15;
+    while (zeros) {
+      digits[nd++] = '0';
+      zeros--;
+    }
+    digits[nd++] = (char)*p;
   }
-  if (f[nf - 1] == '0')
+  if (!seen) {
+    memcpy(o, "0.0", 3);
+    return (size_t)(o + 3 - out);
+  }
+  if (p < end) {
+    int neg = 0;
+    size_t n = 0;
+
+    p++;
+    if (*p == '+' || *p == '-')
+      neg = *p++ == '-';
+    while (p < end && *p == '0')
+      p++;
+    for (; p < end; p++, n++) {
+      if (n == 6)
+        return 0;
+      exp10 = exp10 * 10 + (*p - '0');
+    }
+    decpt += neg ? -exp10 : exp10;
+  }
+  /* Normal doubles only: 1e-307 <= |d| < 1e308. */
+  if (decpt - 1 < -307 || decpt - 1 > 307)
     return 0;
-  if (ni == 1 && i[0] == '0') {
-    while (z < nf && f[z] == '0')
-      z++;
-    return z <= 3 && nf - z <= 15;
+  if (decpt <= -4 || decpt > 16) {
+    long ex = decpt - 1;
+    unsigned long ue = (unsigned long)(ex < 0 ? -ex : ex);
+
+    *o++ = digits[0];
+    if (nd > 1) {
+      *o++ = '.';
+      memcpy(o, digits + 1, nd - 1);
+      o += nd - 1;
+    }
+    *o++ = 'e';
+    *o++ = ex < 0 ? '-' : '+';
+    if (ue >= 100)
+      *o++ = (char)('0' + ue / 100);
+    *o++ = (char)('0' + ue / 10 % 10);
+    *o++ = (char)('0' + ue % 10);
+  } else if (decpt <= 0) {
+    *o++ = '0';
+    *o++ = '.';
+    for (long i = decpt; i < 0; i++)
+      *o++ = '0';
+    memcpy(o, digits, nd);
+    o += nd;
+  } else if ((size_t)decpt >= nd) {
+    memcpy(o, digits, nd);
+    o += nd;
+    for (long i = (long)nd; i < decpt; i++)
+      *o++ = '0';
+    *o++ = '.';
+    *o++ = '0';
+  } else {
+    memcpy(o, digits, (size_t)decpt);
+    o += decpt;
+    *o++ = '.';
+    memcpy(o, digits + decpt, nd - (size_t)decpt);
+    o += nd - (size_t)decpt;
   }
-  return ni + nf <= 15;
+  return (size_t)(o - out);
 }
 
 /* A number at s->p, as jansson lexes it. */
 static int number(struct scan *s)
 {
-  const unsigned char *p = s->p, *st = p, *end = s->end, *i, *f = NULL;
-  size_t ni, nf = 0;
+  const unsigned char *p = s->p, *st = p, *end = s->end, *i;
+  size_t ni;
   int real = 0;
 
   if (*p == '-')
@@ -783,12 +875,11 @@ static int number(struct scan *s)
   }
   ni = (size_t)(p - i);
   if (p < end && *p == '.') {
-    f = ++p;
+    p++;
     if (p >= end || !digit(*p))
       return syntax(s, p, "invalid number: no digit after '.'");
     while (p < end && digit(*p))
       p++;
-    nf = (size_t)(p - f);
     real = 1;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
@@ -799,9 +890,12 @@ static int number(struct scan *s)
       return syntax(s, p, "invalid number: no digit in the exponent");
     while (p < end && digit(*p))
       p++;
-    real = 2;
+    real = 1;
   }
-  s->p = p;
+  /* jansson's lexer reads one byte past a number or a literal and puts it
+   * back; its stream ends a pushed-back run at a NUL byte, so a NUL there
+   * is dropped and the page accepted ("[1\0]" is [1]). Do the same. */
+  s->p = p + (p < end && !*p);
   if (!real) {
     if (ni > 19 ||
         (ni == 19 &&
@@ -814,12 +908,14 @@ static int number(struct scan *s)
     }
     return put(s, st, (size_t)(p - st));
   }
-  if (real == 1 && real_is_repr(i, ni, f, nf))
-    return put(s, st, (size_t)(p - st));
   {
     char small[64], *text = small, out[JSONW_REAL_MAX];
-    size_t n = (size_t)(p - st);
+    size_t n = real_repr(st, p, out);
     double d;
+
+    if (n)
+      return put(s, out, n);
+    n = (size_t)(p - st);
 
     if (n >= sizeof(small) && !(text = malloc(n + 1)))
       return nomem(s);
@@ -841,19 +937,32 @@ static int literal(struct scan *s, const char *word, size_t n)
   if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
     return syntax(s, s->p, "invalid token");
   s->p += n;
+  s->p += s->p < s->end && !*s->p; /* as after a number */
   return put(s, word, n);
 }
 
 /* ---- duplicate keys ---- */
 
+/* One bit of 64 for a key (decoded bytes): an object's keys so far, or a
+ * node's member names, as a one-hash Bloom filter. */
 static inline uint64_t key_bit(const unsigned char *k, size_t n)
 {
-  uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+  uint64_t a = 0, b = 0, h;
 
-  if (n)
-    h ^= (uint64_t)k[0] << 8 ^ (uint64_t)k[n - 1] << 24 ^
-         (uint64_t)k[n / 2] << 40;
-  h *= 0xff51afd7ed558ccdull;
+  if (n >= 8) {
+    memcpy(&a, k, 8);
+    memcpy(&b, k + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t x, y;
+
+    memcpy(&x, k, 4);
+    memcpy(&y, k + n - 4, 4);
+    a = x;
+    b = y;
+  } else if (n) {
+    a = (uint64_t)k[0] | (uint64_t)k[n / 2] << 8 | (uint64_t)k[n - 1] << 16;
+  }
+  h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ n) * 0xff51afd7ed558ccdull;
   return 1ull << (h >> 58);
 }
 
@@ -1055,6 +1164,22 @@ static int take_fields(struct scan *s, int node, const unsigned char *p)
 
 static int value(struct scan *s, int depth, int node);
 
+/* A value where most are scalars of no interest: those without the call
+ * and the checks of value(). */
+static inline int elem(struct scan *s, int depth, int node)
+{
+  if (node < 0 && depth <= JSCAN_MAX_DEPTH && s->p < s->end) {
+    unsigned c = *s->p;
+    int esc;
+
+    if (c == '"')
+      return string(s, 0, &esc);
+    if (c == '-' || digit(c))
+      return number(s);
+  }
+  return value(s, depth, node);
+}
+
 static int object(struct scan *s, int depth, int node)
 {
   struct jscan *js = s->js;
@@ -1110,7 +1235,7 @@ static int object(struct scan *s, int depth, int node)
 
       if (n->wild >= 0) {
         child = n->wild;
-      } else {
+      } else if (n->kids & bit) {
         for (child = n->child; child >= 0; child = js->nodes[child].sib)
           if (js->nodes[child].nlen == klen &&
               !memcmp(js->nodes[child].name, kp, klen))
@@ -1124,7 +1249,7 @@ static int object(struct scan *s, int depth, int node)
     if ((rc = put1(s, ':')))
       return rc;
     skip_ws(s);
-    if ((rc = value(s, depth + 1, child)))
+    if ((rc = elem(s, depth + 1, child)))
       return rc;
     skip_ws(s);
     if (s->p < s->end && *s->p == ',') {
@@ -1159,7 +1284,7 @@ static int array(struct scan *s, int depth, int node)
     return put1(s, ']');
   }
   for (;;) {
-    if ((rc = value(s, depth + 1, child)))
+    if ((rc = elem(s, depth + 1, child)))
       return rc;
     skip_ws(s);
     if (s->p < s->end && *s->p == ',') {
@@ -1246,11 +1371,6 @@ static int value(struct scan *s, int depth, int node)
     else
       rc = syntax(s, at, "invalid token");
   }
-  /* jansson's lexer reads one byte past a number or a literal and puts it
-   * back; its stream ends a pushed-back run at a NUL byte, so a NUL there
-   * is dropped and the page accepted ("[1\0]" is [1]). Do the same. */
-  if (!rc && *at != '{' && *at != '[' && *at != '"' && s->p < s->end && !*s->p)
-    s->p++;
   if (!rc && node >= 0 && s->js->nodes[node].field >= 0)
     rc = take_fields(s, node, at);
   return rc;

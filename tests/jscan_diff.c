@@ -7,11 +7,14 @@
  * TAP. */
 #include "config.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jscan_ref.h"
+#include "jsonw.h"
 
 static const char *const values[] = {
     /* numbers */
@@ -227,6 +230,86 @@ static int check_all(struct jscan *js, const char *label, const char *page,
   return bad;
 }
 
+/* Reals written in many ways, against jsonw_format_real(strtod(text)):
+ * random short decimals at every exponent (the scanner reformats these
+ * from the text alone) and random doubles (through strtod). */
+static int reals(unsigned long n)
+{
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  struct jscan *js = NULL;
+  struct buf fb = BUF_INIT, out = BUF_INIT;
+  struct jscan_frame frame;
+  struct integ_error err;
+  int bad = 0;
+
+  if (jscan_new("$[*]", NULL, &js, &err) ||
+      jscan_frame_make(&fb, EMIT_JSONL, "s", NULL, 0, &frame))
+    return 1;
+  for (unsigned long i = 0; i < n && !bad; i++) {
+    char text[400], page[440], want[64];
+    struct jscan_result res;
+    double d;
+    int len, plen;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    if (i % 2) {
+      memcpy(&d, &x, sizeof(d));
+      if (!isfinite(d))
+        continue;
+    } else {
+      /* up to 15 digits times a power of ten */
+      d = (double)(x % 1000000000000000ull) *
+          pow(10.0, (double)((int)((x >> 50) % 671) - 340));
+      if (x >> 63)
+        d = -d;
+    }
+    {
+      int prec = (int)((x >> 44) % 18);
+
+      switch ((x >> 40) % 4) {
+      case 0:
+        len = snprintf(text, sizeof(text), "%.*g", prec, d);
+        break;
+      case 1:
+        len = snprintf(text, sizeof(text), "%.*e", prec, d);
+        break;
+      case 2:
+        len = snprintf(text, sizeof(text), "%.*E", prec, d);
+        break;
+      default:
+        len = snprintf(text, sizeof(text), "%.*f", prec, d);
+      }
+    }
+    if (len <= 0 || (size_t)len >= sizeof(text) || !strpbrk(text, "0123456789"))
+      continue;
+    if (!strpbrk(text, ".eE") && (size_t)len + 2 < sizeof(text)) {
+      memcpy(text + len, ".0", 3); /* stays a real */
+      len += 2;
+    }
+    d = strtod(text, NULL);
+    if (!isfinite(d) || strstr(text, "inf") || strstr(text, "nan"))
+      continue;
+    plen = snprintf(page, sizeof(page), "[{\"v\":%s}]", text);
+    snprintf(want, sizeof(want), "{\"v\":");
+    jsonw_format_real(d, want + 5);
+    memcpy(want + strlen(want), "}\n", 3);
+    out.len = 0;
+    if (jscan_page(js, page, (size_t)plen, 0, &frame, &out, &res, &err) ||
+        strcmp(out.data, want)) {
+      printf("# real %s: expected %s got %s (%s)\n", text, want,
+             out.len ? out.data : "", err.message);
+      bad = 1;
+    }
+    json_decref(res.fields);
+  }
+  jscan_free(js);
+  buf_free(&fb);
+  buf_free(&out);
+  return bad;
+}
+
 static char *read_file(const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
@@ -287,7 +370,7 @@ int main(int argc, char **argv)
     else
       nfiles++;
   }
-  printf("1..%d\n", 3 + nfiles);
+  printf("1..%d\n", 4 + nfiles);
   fields = fields_for(records);
   if (jscan_new(records, fields, &js, &err)) {
     printf("Bail out! jscan_new(%s): %s\n", records, err.message);
@@ -372,6 +455,11 @@ int main(int argc, char **argv)
     }
   }
   printf("%sok %d - nesting at the depth limit\n", bad ? "not " : "", ++test);
+  failed |= bad;
+
+  bad = reals(300000);
+  printf("%sok %d - 300000 reals written as Python's repr\n",
+         bad ? "not " : "", ++test);
   failed |= bad;
 
   for (int a = 1; a < argc; a++) {
