@@ -251,7 +251,7 @@ for c in $colls; do
       fi ;;
     esac
     awk -v l="$label" -v n=$n -v w="$w" -v c="$cpu" -v m="$rss" -v r="$ratio" \
-      -v d="$digest" 'BEGIN { printf "%-24s %11.0f %8.2f %8.2f %9d %8s  %s\n",
+      -v d="$digest" 'BEGIN { printf "%-24s %11.0f %8.3f %8.2f %9d %8s  %s\n",
         l, n / (w > 0 ? w : 0.001), w, c, m, (r == "" ? "" : sprintf("%.2f", r)), d }'
     awk -v v="$v" -v n=$n -v w="$w" -v c="$cpu" -v m="$rss" -v r="$ratio" \
       -v d="$digest" -v s="$vsep" 'BEGIN { printf "%s\"%s\": {\"wall_s\": %s, \"cpu_s\": %s, \"records_per_s\": %.0f, \"peak_rss_kib\": %d%s%s}",
