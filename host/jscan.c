@@ -21,10 +21,10 @@ struct node {
   char *name; /* owned member name (decoded), NULL for root and records */
   size_t nlen;
   uint64_t kids; /* key_bit of every member child's name */
-  int child; /* first member child, or -1 */
-  int sib;   /* next sibling, or -1 */
-  int wild;  /* the records node when this is the records' container */
-  int field; /* first field whose value is here, or -1 */
+  int child;     /* first member child, or -1 */
+  int sib;       /* next sibling, or -1 */
+  int wild;      /* the records node when this is the records' container */
+  int field;     /* first field whose value is here, or -1 */
 };
 
 struct field {
@@ -450,7 +450,7 @@ static void skip_ws_slow(struct scan *s)
 /* Pages are mostly compact: one compare when there is no whitespace. */
 static inline void skip_ws(struct scan *s)
 {
-  if (s->p < s->end && *s->p > ' ')
+  if (s->p<s->end && * s->p> ' ')
     return;
   skip_ws_slow(s);
 }
@@ -744,6 +744,26 @@ static inline int digit(unsigned c)
   return c - '0' < 10;
 }
 
+/* Past the run of digits at p: eight at a time while they last. */
+static inline const unsigned char *digits_end(const unsigned char *p,
+                                              const unsigned char *end)
+{
+  while (end - p >= 8) {
+    uint64_t x, y;
+
+    memcpy(&x, p, 8);
+    /* each byte 0x30..0x39: high nibble 3, and +6 stays below 0x40 */
+    y = (x & 0xf0f0f0f0f0f0f0f0ull) |
+        (((x + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4);
+    if (y != 0x3333333333333333ull)
+      break;
+    p += 8;
+  }
+  while (p < end && digit(*p))
+    p++;
+  return p;
+}
+
 /* Python's repr (what jsonw_format_real writes) of the real whose text
  * is st..end, worked out on the text alone: the significant digits, when
  * there are at most 15 and the value is a normal double, are the repr's
@@ -868,8 +888,7 @@ static int number(struct scan *s)
     if (p < end && digit(*p))
       return syntax(s, p, "leading zero in a number");
   } else if (p < end && digit(*p)) {
-    while (p < end && digit(*p))
-      p++;
+    p = digits_end(p, end);
   } else {
     return syntax(s, p, "invalid number");
   }
@@ -878,8 +897,7 @@ static int number(struct scan *s)
     p++;
     if (p >= end || !digit(*p))
       return syntax(s, p, "invalid number: no digit after '.'");
-    while (p < end && digit(*p))
-      p++;
+    p = digits_end(p, end);
     real = 1;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
@@ -888,8 +906,7 @@ static int number(struct scan *s)
       p++;
     if (p >= end || !digit(*p))
       return syntax(s, p, "invalid number: no digit in the exponent");
-    while (p < end && digit(*p))
-      p++;
+    p = digits_end(p, end);
     real = 1;
   }
   /* jansson's lexer reads one byte past a number or a literal and puts it
@@ -1242,16 +1259,21 @@ static int object(struct scan *s, int depth, int node)
             break;
       }
     }
-    skip_ws(s);
-    if (s->p >= s->end || *s->p != ':')
-      return syntax(s, s->p, "':' expected");
+    /* Compact pages first: whitespace is looked for only where the
+     * expected byte is not. */
+    if (s->p >= s->end || *s->p != ':') {
+      skip_ws(s);
+      if (s->p >= s->end || *s->p != ':')
+        return syntax(s, s->p, "':' expected");
+    }
     s->p++;
     if ((rc = put1(s, ':')))
       return rc;
     skip_ws(s);
     if ((rc = elem(s, depth + 1, child)))
       return rc;
-    skip_ws(s);
+    if (s->p >= s->end || (*s->p != ',' && *s->p != '}'))
+      skip_ws(s);
     if (s->p < s->end && *s->p == ',') {
       s->p++;
       if ((rc = put1(s, ',')))
@@ -1286,7 +1308,8 @@ static int array(struct scan *s, int depth, int node)
   for (;;) {
     if ((rc = elem(s, depth + 1, child)))
       return rc;
-    skip_ws(s);
+    if (s->p >= s->end || (*s->p != ',' && *s->p != ']'))
+      skip_ws(s);
     if (s->p < s->end && *s->p == ',') {
       s->p++;
       if ((rc = put1(s, ',')))

@@ -282,7 +282,8 @@ static int reals(unsigned long n)
         len = snprintf(text, sizeof(text), "%.*f", prec, d);
       }
     }
-    if (len <= 0 || (size_t)len >= sizeof(text) || !strpbrk(text, "0123456789"))
+    if (len <= 0 || (size_t)len >= sizeof(text) ||
+        !strpbrk(text, "0123456789"))
       continue;
     if (!strpbrk(text, ".eE") && (size_t)len + 2 < sizeof(text)) {
       memcpy(text + len, ".0", 3); /* stays a real */

@@ -274,6 +274,7 @@ static void a_page_is_appended_after_what_the_buffer_holds(void **state)
   assert_int_equal(
       jscan_page(js, text, strlen(text), 0, &frame, &out, &res, &err), 0);
   assert_string_equal(out.data, "x\n{\"a\":1}\n{\"b\":[]}\n");
+  json_decref(res.fields);
   /* The struct is reused page after page. */
   assert_int_equal(
       jscan_page(js, text, strlen(text), 0, &frame, &out, &res, &err), 0);
