@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -597,6 +600,24 @@ static inline uint64_t special8(uint64_t x)
          HIGHS;
 }
 
+#if defined(__SSE2__)
+/* special8 for 16 bytes with SSE2 (every x86-64 has it): a bit per byte
+ * that does not copy as it is. */
+static inline unsigned special16(const unsigned char *p)
+{
+  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+  __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+  /* x <= 0x1f and x >= 0x7f, unsigned, through max */
+  __m128i c = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)),
+                             _mm_set1_epi8(0x1f));
+  __m128i h = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x7f)), x);
+
+  return (unsigned)_mm_movemask_epi8(
+      _mm_or_si128(_mm_or_si128(q, b), _mm_or_si128(c, h)));
+}
+#endif
+
 /* The string whose opening quote is at s->p: validate it and write it
  * re-escaped; s->p ends after the closing quote. *esc says whether it
  * held a backslash. In keys a NUL is refused, as jansson does. */
@@ -614,13 +635,27 @@ static int string(struct scan *s, int key, int *esc)
   for (;;) {
     unsigned c;
 
-    if (s->oend - o < 24) {
+    if (s->oend - o < 32) {
       s->o = o;
       if (grow(s, 256))
         return FAIL_NOMEM;
       o = s->o;
     }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
+    if (end - p >= 16) {
+      unsigned m = special16(p);
+
+      memcpy(o, p, 16);
+      if (!m) {
+        p += 16;
+        o += 16;
+        continue;
+      }
+      m = (unsigned)__builtin_ctz(m);
+      p += m;
+      o += m;
+    }
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (end - p >= 8) {
       uint64_t x, m;
 
@@ -721,12 +756,76 @@ static int string(struct scan *s, int key, int *esc)
   return 0;
 }
 
+/* string() for the common short string: at most 23 bytes that all copy
+ * as they are, found with one to three 8-byte loads and written without
+ * a call. Anything else goes to string(). */
+static inline int short_string(struct scan *s, int key, int *esc)
+{
+#if defined(__SSE2__)
+  const unsigned char *p = s->p + 1;
+
+  if (s->end - p >= 32 && s->oend - s->o >= 40) {
+    for (unsigned at = 0; at < 32; at += 16) {
+      unsigned m = special16(p + at);
+
+      if (!m)
+        continue;
+      at += (unsigned)__builtin_ctz(m);
+      if (p[at] != '"')
+        break;
+      s->o[0] = '"';
+      memcpy(s->o + 1, p, 32);
+      s->o[at + 1] = '"';
+      s->o += at + 2;
+      s->p = p + at + 1;
+      *esc = 0;
+      return 0;
+    }
+  }
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const unsigned char *p = s->p + 1;
+
+  if (s->end - p >= 24 && s->oend - s->o >= 32) {
+    for (size_t at = 0; at < 24; at += 8) {
+      uint64_t x, m;
+
+      memcpy(&x, p + at, 8);
+      m = special8(x);
+      if (!m)
+        continue;
+      at += (unsigned)__builtin_ctzll(m) >> 3;
+      if (p[at] != '"')
+        break;
+      s->o[0] = '"';
+      memcpy(s->o + 1, p, 24);
+      s->o[at + 1] = '"';
+      s->o += at + 2;
+      s->p = p + at + 1;
+      *esc = 0;
+      return 0;
+    }
+  }
+#endif
+  return string(s, key, esc);
+}
+
 /* Write len bytes (small) at s->o. */
 static inline int put(struct scan *s, const void *p, size_t len)
 {
   if (room(s, len))
     return FAIL_NOMEM;
   memcpy(s->o, p, len);
+  s->o += len;
+  return 0;
+}
+
+/* put() for at most 32 bytes from a source with 32 readable bytes: one
+ * fixed-size copy the compiler inlines, then the length. */
+static inline int put32(struct scan *s, const void *p, size_t len)
+{
+  if (room(s, 32))
+    return FAIL_NOMEM;
+  memcpy(s->o, p, 32);
   s->o += len;
   return 0;
 }
@@ -873,12 +972,41 @@ static size_t real_repr(const unsigned char *p, const unsigned char *end,
   return (size_t)(o - out);
 }
 
+/* The common real: fixed form whose text is already the repr (at most 15
+ * significant digits, no trailing zero after the point, the point where
+ * repr puts it): copied as it is, without real_repr's work. i, ni: the
+ * integer digits; f, nf: the fraction's. */
+static inline int real_is_repr(const unsigned char *i, size_t ni,
+                               const unsigned char *f, size_t nf)
+{
+  size_t z = 0, sig;
+
+  if (nf == 1 && f[0] == '0') {
+    if (ni == 1 && i[0] == '0')
+      return 1;
+    if (ni > 16)
+      return 0;
+    sig = ni;
+    while (sig > 1 && i[sig - 1] == '0')
+      sig--;
+    return sig <= 15;
+  }
+  if (f[nf - 1] == '0')
+    return 0;
+  if (ni == 1 && i[0] == '0') {
+    while (z < nf && f[z] == '0')
+      z++;
+    return z <= 3 && nf - z <= 15;
+  }
+  return ni + nf <= 15;
+}
+
 /* A number at s->p, as jansson lexes it. */
 static int number(struct scan *s)
 {
-  const unsigned char *p = s->p, *st = p, *end = s->end, *i;
-  size_t ni;
-  int real = 0;
+  const unsigned char *p = s->p, *st = p, *end = s->end, *i, *f = NULL;
+  size_t ni, nf = 0;
+  int real = 0, exp = 0;
 
   if (*p == '-')
     p++;
@@ -894,10 +1022,11 @@ static int number(struct scan *s)
   }
   ni = (size_t)(p - i);
   if (p < end && *p == '.') {
-    p++;
+    f = ++p;
     if (p >= end || !digit(*p))
       return syntax(s, p, "invalid number: no digit after '.'");
     p = digits_end(p, end);
+    nf = (size_t)(p - f);
     real = 1;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
@@ -907,7 +1036,7 @@ static int number(struct scan *s)
     if (p >= end || !digit(*p))
       return syntax(s, p, "invalid number: no digit in the exponent");
     p = digits_end(p, end);
-    real = 1;
+    real = exp = 1;
   }
   /* jansson's lexer reads one byte past a number or a literal and puts it
    * back; its stream ends a pushed-back run at a NUL byte, so a NUL there
@@ -923,6 +1052,13 @@ static int number(struct scan *s)
     } else if (st < i && ni == 1 && i[0] == '0') {
       return put1(s, '0');
     }
+    if (p - st <= 32 && end - st >= 32)
+      return put32(s, st, (size_t)(p - st));
+    return put(s, st, (size_t)(p - st));
+  }
+  if (!exp && real_is_repr(i, ni, f, nf)) {
+    if (p - st <= 32 && end - st >= 32)
+      return put32(s, st, (size_t)(p - st));
     return put(s, st, (size_t)(p - st));
   }
   {
@@ -931,7 +1067,7 @@ static int number(struct scan *s)
     double d;
 
     if (n)
-      return put(s, out, n);
+      return put32(s, out, n);
     n = (size_t)(p - st);
 
     if (n >= sizeof(small) && !(text = malloc(n + 1)))
@@ -1190,7 +1326,7 @@ static inline int elem(struct scan *s, int depth, int node)
     int esc;
 
     if (c == '"')
-      return string(s, 0, &esc);
+      return short_string(s, 0, &esc);
     if (c == '-' || digit(c))
       return number(s);
   }
@@ -1221,7 +1357,7 @@ static int object(struct scan *s, int depth, int node)
     if (s->p >= s->end || *s->p != '"')
       return syntax(s, s->p, "string or '}' expected");
     k = s->p + 1;
-    if ((rc = string(s, 1, &esc)))
+    if ((rc = short_string(s, 1, &esc)))
       return rc;
     klen = (size_t)(s->p - 1 - k);
     kp = k;
@@ -1377,7 +1513,7 @@ static int value(struct scan *s, int depth, int node)
     rc = array(s, depth, node);
     break;
   case '"':
-    rc = string(s, 0, &esc);
+    rc = short_string(s, 0, &esc);
     break;
   case 't':
     rc = literal(s, "true", 4);
