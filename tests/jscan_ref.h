@@ -6,6 +6,7 @@
 #define INTEG_TESTS_JSCAN_REF_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -162,6 +163,7 @@ static int ref_check(struct jscan *js, const char *label, const char *page,
   struct jscan_result res;
   struct integ_error err = {0, ""};
   struct ref r;
+  char *exact;
   int rc, bad = 0;
 
   if (ref_page(page, len, records, fields, fmt, &r)) {
@@ -180,8 +182,17 @@ static int ref_check(struct jscan *js, const char *label, const char *page,
                    &frame);
   /* Something before: the page must be appended, and undone whole. */
   buf_append(&out, "KEEP", 4);
-  rc = jscan_page(js, page, len, jscan_format_flags(fmt) | extra, &frame, &out,
-                  &res, &err);
+  /* The page in a block of its exact size, so the sanitizer sees any read
+   * past its end. */
+  exact = malloc(len ? len : 1);
+  if (!exact) {
+    printf("# %s: out of memory\n", label);
+    return 1;
+  }
+  memcpy(exact, page, len);
+  rc = jscan_page(js, exact, len, jscan_format_flags(fmt) | extra, &frame,
+                  &out, &res, &err);
+  free(exact);
   if (rc != r.rc) {
     printf("# %s (%s): slow path %d (%s), scanner %d (%s)\n", label,
            emit_format_name(fmt), r.rc, r.why, rc, err.message);
