@@ -54,7 +54,22 @@ struct jscan {
   struct buf arena;   /* decoded keys that held escapes */
   struct key *keys;
   size_t nkeys, kcap;
+  /* Hash sets of the keys of wide objects, one per depth (reused). */
+  struct kset *sets;
+  size_t nsets;
 };
+
+/* The keys of one object with more than KSET_FROM keys, so that finding a
+ * repeated key stays linear in the object's size: slots hold an index into
+ * jscan.keys, valid when their generation is the set's current one. */
+struct kset {
+  uint32_t *gen;
+  size_t *idx;
+  size_t cap, n;
+  uint32_t cur;
+};
+
+#define KSET_FROM 16
 
 static int node_add(struct jscan *js, const char *name, size_t nlen)
 {
@@ -309,6 +324,11 @@ void jscan_free(struct jscan *js)
   buf_free(&js->scratch);
   buf_free(&js->arena);
   free(js->keys);
+  for (i = 0; i < js->nsets; i++) {
+    free(js->sets[i].gen);
+    free(js->sets[i].idx);
+  }
+  free(js->sets);
   free(js);
 }
 
@@ -1183,8 +1203,8 @@ static int decode(struct buf *b, const unsigned char *p,
   return 0;
 }
 
-static int push_key(struct scan *s, const unsigned char *p, size_t off,
-                    size_t len)
+static inline int push_key(struct scan *s, const unsigned char *p, size_t off,
+                           size_t len)
 {
   struct jscan *js = s->js;
 
@@ -1208,6 +1228,104 @@ static const unsigned char *key_bytes(const struct jscan *js,
                                       const struct key *k)
 {
   return k->p ? k->p : (const unsigned char *)js->arena.data + k->off;
+}
+
+static uint64_t key_hash(const unsigned char *k, size_t n)
+{
+  uint64_t h = 0xcbf29ce484222325ull;
+
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ k[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* Put key index ki in set (no room check): 1 when an equal key is
+ * there already, else 0. */
+static int kset_put(struct jscan *js, struct kset *set, size_t ki)
+{
+  const struct key *k = &js->keys[ki];
+  const unsigned char *kb = key_bytes(js, k);
+  size_t mask = set->cap - 1, at = key_hash(kb, k->len) & mask;
+
+  for (; set->gen[at] == set->cur; at = (at + 1) & mask) {
+    const struct key *e = &js->keys[set->idx[at]];
+
+    if (e->len == k->len && !memcmp(key_bytes(js, e), kb, k->len))
+      return 1;
+  }
+  set->gen[at] = set->cur;
+  set->idx[at] = ki;
+  set->n++;
+  return 0;
+}
+
+/* Fresh, empty arrays of cap slots (a power of two) for set. */
+static int kset_alloc(struct scan *s, struct kset *set, size_t cap)
+{
+  uint32_t *gen = calloc(cap, sizeof(*gen));
+  size_t *idx = malloc(cap * sizeof(*idx));
+
+  if (!gen || !idx) {
+    free(gen);
+    free(idx);
+    return nomem(s);
+  }
+  free(set->gen);
+  free(set->idx);
+  set->gen = gen;
+  set->idx = idx;
+  set->cap = cap;
+  set->cur = 1;
+  set->n = 0;
+  return 0;
+}
+
+/* Make room in set for one more key: double it at half full and put the
+ * object's keys so far (js->keys[kbase..], no duplicates) back. */
+static int kset_room(struct scan *s, struct kset *set, size_t kbase)
+{
+  struct jscan *js = s->js;
+
+  if ((set->n + 1) * 2 <= set->cap)
+    return 0;
+  if (kset_alloc(s, set, set->cap * 2))
+    return s->code;
+  for (size_t i = kbase; i < js->nkeys; i++)
+    kset_put(js, set, i);
+  return 0;
+}
+
+/* The set for an object at depth that has just reached KSET_FROM keys
+ * (js->keys[kbase..]): emptied, then filled with them. */
+static int kset_open(struct scan *s, int depth, size_t kbase,
+                     struct kset **out)
+{
+  struct jscan *js = s->js;
+  struct kset *set;
+
+  if ((size_t)depth >= js->nsets) {
+    size_t n = (size_t)depth + 8;
+    struct kset *p = realloc(js->sets, n * sizeof(*p));
+
+    if (!p)
+      return nomem(s);
+    memset(p + js->nsets, 0, (n - js->nsets) * sizeof(*p));
+    js->sets = p;
+    js->nsets = n;
+  }
+  set = &js->sets[depth];
+  if (!set->cap) {
+    if (kset_alloc(s, set, 64))
+      return s->code;
+  } else if (++set->cur == 0) { /* generations wrapped: clear */
+    memset(set->gen, 0, set->cap * sizeof(*set->gen));
+    set->cur = 1;
+  }
+  set->n = 0;
+  for (size_t i = kbase; i < js->nkeys; i++)
+    kset_put(js, set, i);
+  *out = set;
+  return 0;
 }
 
 /* ---- fields ---- */
@@ -1337,6 +1455,7 @@ static int object(struct scan *s, int depth, int node)
 {
   struct jscan *js = s->js;
   size_t kbase = js->nkeys, abase = js->arena.len;
+  struct kset *set = NULL;
   uint64_t bloom = 0;
   int rc;
 
@@ -1369,20 +1488,29 @@ static int object(struct scan *s, int depth, int node)
       kp = (const unsigned char *)js->arena.data + koff;
     }
     bit = key_bit(kp, klen);
-    if (bloom & bit) {
-      for (size_t i = kbase; i < js->nkeys; i++) {
-        const struct key *e = &js->keys[i];
-
-        if (e->len == klen && !memcmp(key_bytes(js, e), kp, klen)) {
-          s->err_at = (size_t)(k - 1 - s->start);
-          s->code = FAIL_DUP;
-          return FAIL_DUP;
-        }
-      }
-    }
-    bloom |= bit;
+    /* A wide object has a hash set; a narrow one the Bloom filter and,
+     * rarely, a scan of its few keys. */
+    if (set && (rc = kset_room(s, set, kbase)))
+      return rc;
     if ((rc = push_key(s, esc ? NULL : k, koff, klen)))
       return rc;
+    if (set) {
+      if (kset_put(js, set, js->nkeys - 1))
+        goto dup;
+    } else {
+      if (bloom & bit) {
+        for (size_t i = kbase; i + 1 < js->nkeys; i++) {
+          const struct key *e = &js->keys[i];
+
+          if (e->len == klen && !memcmp(key_bytes(js, e), kp, klen))
+            goto dup;
+        }
+      }
+      bloom |= bit;
+      if (js->nkeys - kbase == KSET_FROM &&
+          (rc = kset_open(s, depth, kbase, &set)))
+        return rc;
+    }
     if (node >= 0) {
       const struct node *n = &js->nodes[node];
 
@@ -1426,6 +1554,10 @@ static int object(struct scan *s, int depth, int node)
   js->nkeys = kbase;
   js->arena.len = abase;
   return put1(s, '}');
+dup:
+  s->err_at = (size_t)(s->p - s->start);
+  s->code = FAIL_DUP;
+  return FAIL_DUP;
 }
 
 static int array(struct scan *s, int depth, int node)

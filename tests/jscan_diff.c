@@ -311,6 +311,29 @@ static int reals(unsigned long n)
   return bad;
 }
 
+/* A page of two records with `keys` keys each ("k0", "k1", ...); the
+ * second record repeats key `dup` at its end (none when dup < 0), written
+ * with an escape when esc. */
+static int wide(struct buf *b, int keys, int dup, int esc)
+{
+  buf_reset(b);
+  if (buf_appends(b, "{\"data\":["))
+    return -1;
+  for (int r = 0; r < 2; r++) {
+    if (buf_appends(b, r ? ",{" : "{"))
+      return -1;
+    for (int k = 0; k < keys; k++)
+      if (buf_printf(b, "%s\"k%d\":%d", k ? "," : "", k, k))
+        return -1;
+    if (r && dup >= 0 &&
+        buf_printf(b, ",\"%s%d\":0", esc ? "\\u006b" : "k", dup))
+      return -1;
+    if (buf_appends(b, "}"))
+      return -1;
+  }
+  return buf_appends(b, "]}");
+}
+
 static char *read_file(const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
@@ -371,7 +394,7 @@ int main(int argc, char **argv)
     else
       nfiles++;
   }
-  printf("1..%d\n", 4 + nfiles);
+  printf("1..%d\n", 5 + nfiles);
   fields = fields_for(records);
   if (jscan_new(records, fields, &js, &err)) {
     printf("Bail out! jscan_new(%s): %s\n", records, err.message);
@@ -456,6 +479,29 @@ int main(int argc, char **argv)
     }
   }
   printf("%sok %d - nesting at the depth limit\n", bad ? "not " : "", ++test);
+  failed |= bad;
+
+  /* Wide objects: repeated keys found through the hash set. */
+  bad = 0;
+  {
+    static const struct {
+      int keys, dup, esc;
+    } w[] = {{15, 3, 0},   {16, -1, 0},  {16, 15, 0},  {17, 16, 1},
+             {40, 20, 0},  {40, -1, 0},  {64, 63, 1},  {300, 299, 0},
+             {300, -1, 0}, {3000, 7, 1}, {3000, -1, 0}};
+    struct buf b = BUF_INIT;
+    char label[64];
+
+    for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+      snprintf(label, sizeof(label), "%d keys, repeated %d", w[i].keys,
+               w[i].dup);
+      bad |= wide(&b, w[i].keys, w[i].dup, w[i].esc) ||
+             check_all(js, label, b.data, b.len, "$.data[*]", fields);
+    }
+    buf_free(&b);
+  }
+  printf("%sok %d - wide objects, with and without a repeated key\n",
+         bad ? "not " : "", ++test);
   failed |= bad;
 
   bad = reals(300000);
