@@ -3,7 +3,8 @@
  * each pass scans every page with the pager plugin's records path and
  * fields into a 1 MiB output buffer that is emptied when full, as the
  * output would flush it.
- *   jscan_bench [-f singer|airbyte|jsonl] [-n PASSES] FILE...
+ *   jscan_bench [-f singer|airbyte|jsonl] [-n PASSES] [-x] FILE...
+ * -x: no fields (the records' bytes only).
  * Prints "records N bytes B seconds S records/s R" on stdout. Under
  * callgrind, run it with two values of -n: the difference in instructions
  * over the difference in records is the scanner's cost per record.
@@ -51,10 +52,15 @@ int main(int argc, char **argv)
   char **pages;
   size_t *lens, npages = 0;
   json_t *fields;
-  int a = 1, rc = 1;
+  int a = 1, rc = 1, nofields = 0;
   double secs;
 
   for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
+    if (strcmp(argv[a], "-x") == 0) {
+      nofields = 1;
+      a--;
+      continue;
+    }
     if (strcmp(argv[a], "-f") == 0 &&
         emit_format_parse(argv[a + 1], &fmt, &err) == 0)
       continue;
@@ -65,7 +71,8 @@ int main(int argc, char **argv)
     break;
   }
   if (a >= argc) {
-    fprintf(stderr, "usage: jscan_bench [-f FORMAT] [-n PASSES] FILE...\n");
+    fprintf(stderr,
+            "usage: jscan_bench [-f FORMAT] [-n PASSES] [-x] FILE...\n");
     return 2;
   }
   pages = calloc((size_t)(argc - a), sizeof(*pages));
@@ -74,7 +81,7 @@ int main(int argc, char **argv)
                      "$.has_more", "ids", "$.data[*].id", "ats",
                      "$.data[*].updated_at");
   if (!pages || !lens || !fields ||
-      jscan_new("$.data[*]", fields, &js, &err) ||
+      jscan_new("$.data[*]", nofields ? NULL : fields, &js, &err) ||
       jscan_frame_make(&fb, fmt, "items", NULL, 1700000000000LL, &frame) ||
       buf_reserve(&out, 1 << 20))
     goto out;
