@@ -154,7 +154,10 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
                                       .config = c->config,
                                       .node = c->node,
                                       .store = store,
-                                      .progress = 1};
+                                      .progress = 1,
+                                      .token_key = json_string_value(
+                                          json_object_get(m->root,
+                                                          "token_key"))};
 
       rc = run_one(pl, &ca, &ma);
     }

@@ -69,6 +69,10 @@ struct http_config {
    * NULL: nanosleep. Returns non-zero to abandon the wait. */
   int (*sleep_ms)(void *arg, int64_t ms);
   void *sleep_arg;
+  /* Credentials (auth.h), borrowed; NULL: none. With one, redirects are
+   * followed here, each hop getting credentials only when its origin is
+   * one of the auth's; a 401 refreshes the token and retries once. */
+  struct auth *auth;
 };
 
 void http_config_init(struct http_config *c);

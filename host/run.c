@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
@@ -873,6 +874,7 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   struct clock clk;
   struct run_opts o;
   struct http_config http;
+  struct auth *auth = NULL;
   json_t *state = NULL;
   int64_t run_id = 0;
   int rc;
@@ -891,6 +893,16 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   rc = run_http_config(&http, c->node, err);
   if (rc)
     goto out;
+  {
+    struct auth_env env = {c->name,      c->account,    c->store,
+                           c->token_key, c->tokens,     c->save_token,
+                           c->save_arg,  &http};
+
+    rc = auth_new(json_object_get(c->node, "auth"), &env, &auth, err);
+    if (rc)
+      goto out;
+    http.auth = auth;
+  }
   rc = emit_format_parse(s->format ? s->format : "jsonl", &oc.format, err);
   if (rc)
     goto out;
@@ -940,6 +952,7 @@ out:
       log_warn("run history: %s", herr.message);
   }
   json_decref(state);
+  auth_free(auth);
   return rc;
 }
 

@@ -106,6 +106,12 @@ struct run_connector_args {
                           http), or NULL */
   struct store *store; /* NULL: no resume, no commits, no history */
   int progress;        /* a progress line on stderr when it is a TTY */
+  const char *token_key; /* the token key file (auth.h); NULL: default */
+  /* Without a store: tokens and the rotated-token callback (auth.h's
+   * auth_env); NULL for none. */
+  json_t *tokens;
+  int (*save_token)(void *arg, const json_t *token, struct integ_error *err);
+  void *save_arg;
 };
 
 struct run_result {
