@@ -32,6 +32,8 @@
 #include "auth.h"
 #include "buf.h"
 #include "clock.h"
+#include "configfile.h"
+#include "emit.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -494,6 +496,11 @@ int auth_apply(struct auth *a, const char *url, struct curl_slist **headers,
 
 static int relogin(struct auth *a, struct integ_error *err, const char *why)
 {
+  if (!a->env.store)
+    return error_set(err, INTEG_EHTTP,
+                     "%s: category auth: %s at %s: put a new refresh_token "
+                     "(or access_token) in the config's auth",
+                     a->env.connector, why, a->oc.token_url);
   return error_set(err, INTEG_EHTTP,
                    "%s: category auth: %s for account %s at %s: run integ "
                    "auth login %s --account %s",
@@ -869,4 +876,160 @@ int auth_prepare(struct auth *a, int rejected, int *changed,
   if (!rc && changed)
     *changed = 1;
   return rc;
+}
+
+/* ------------------------------------------- integ tap, integ source */
+
+json_t *auth_config_schema(void)
+{
+  return json_pack(
+      "{s:s, s:s, s:[s], s:b, s:{"
+      "s:{s:s, s:[s,s,s,s,s]}, s:{s:s, s:{s:s}}, s:{s:s, s:b}, "
+      "s:{s:s, s:[s,s]}, s:{s:s}, s:{s:s, s:b}, s:{s:s}, s:{s:s, s:b}, "
+      "s:{s:s, s:[s,s,s]}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:b}, "
+      "s:{s:s, s:[s,s]}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+      "s:{s:s, s:b}, s:{s:s, s:b}, s:{s:s}}}",
+      "type", "object", "description",
+      "How integ authenticates the requests (the host applies it; the "
+      "plugin never sees it). A refreshed token is written back.",
+      "required", "type", "additionalProperties", 0, "properties", "type",
+      "type", "string", "enum", "none", "api_key", "bearer", "basic",
+      "oauth2", "origins", "type", "array", "items", "type", "string", "key",
+      "type", "string", "airbyte_secret", 1, "in", "type", "string", "enum",
+      "header", "query", "name", "type", "string", "token", "type", "string",
+      "airbyte_secret", 1, "username", "type", "string", "password", "type",
+      "string", "airbyte_secret", 1, "grant", "type", "string", "enum",
+      "authorization_code", "refresh_token", "client_credentials",
+      "authorize_url", "type", "string", "token_url", "type", "string",
+      "client_id", "type", "string", "client_secret", "type", "string",
+      "airbyte_secret", 1, "client_auth", "type", "string", "enum",
+      "client_secret_basic", "client_secret_post", "scopes", "type",
+      "string", "token_params", "type", "object", "redirect_port", "type",
+      "integer", "refresh_at", "type", "number", "refresh_token", "type",
+      "string", "airbyte_secret", 1, "access_token", "type", "string",
+      "airbyte_secret", 1, "expires_at", "type", "integer");
+}
+
+char *auth_spec_with(const char *spec)
+{
+  json_t *s = json_loads(spec ? spec : "{}", 0, NULL);
+  json_t *props, *a = auth_config_schema();
+  char *out = NULL;
+
+  if (!json_is_object(s) || !a)
+    goto out;
+  props = json_object_get(s, "properties");
+  if (!props) {
+    props = json_object();
+    if (!props || json_object_set_new(s, "properties", props))
+      goto out;
+  }
+  if (json_is_object(props) && !json_object_get(props, "auth") &&
+      json_object_set(props, "auth", a))
+    goto out;
+  out = json_dumps(s, JSON_COMPACT);
+out:
+  json_decref(s);
+  json_decref(a);
+  return out;
+}
+
+/* The token members a refresh writes back into the auth mapping. */
+static int merge_token(json_t *cfg, const json_t *tok)
+{
+  json_t *e = json_object_get(tok, "expires_ms");
+
+  if (json_object_set(cfg, "access_token",
+                      json_object_get(tok, "access_token")) ||
+      (json_object_get(tok, "refresh_token") &&
+       json_object_set(cfg, "refresh_token",
+                       json_object_get(tok, "refresh_token"))))
+    return INTEG_ENOMEM;
+  if (json_is_integer(e) &&
+      json_object_set_new(cfg, "expires_at",
+                          json_integer(json_integer_value(e) / 1000)))
+    return INTEG_ENOMEM;
+  return 0;
+}
+
+static int tap_save(void *arg, const json_t *tok, struct integ_error *err)
+{
+  struct auth_tap *t = arg;
+  json_t *doc = NULL, *whole = NULL;
+  struct buf b = BUF_INIT;
+  int rc;
+
+  if (merge_token(t->cfg, tok))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  if (!t->source) {
+    /* Re-read the file: write back what the user wrote, with the new
+     * token, not the config with its defaults filled in. */
+    rc = configfile_read_json(t->file, "config", INTEG_ECONFIG, &doc, err);
+    if (rc)
+      return rc;
+    if (!json_is_object(json_object_get(doc, "auth")) ||
+        merge_token(json_object_get(doc, "auth"), tok))
+      rc = error_set(err, INTEG_ECONFIG,
+                     "config %s: no auth object to write the token to",
+                     t->file);
+    else
+      rc = configfile_write_atomic(t->file, doc, err);
+    json_decref(doc);
+    return rc;
+  }
+  whole = json_deep_copy(t->config);
+  if (!whole || json_object_set(whole, "auth", t->cfg)) {
+    json_decref(whole);
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  rc = emit_airbyte_control_config(&b, whole, clock_now_ms(t->clk), err);
+  for (size_t off = 0; !rc && off < b.len;) {
+    ssize_t n = write(STDOUT_FILENO, b.data + off, b.len - off);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      rc = error_set(err, INTEG_EIO, "standard output: %s", strerror(errno));
+    else
+      off += (size_t)n;
+  }
+  buf_free(&b);
+  json_decref(whole);
+  return rc;
+}
+
+int auth_tap_start(struct auth_tap *t, json_t *config, const char *file,
+                   int source, struct http_config *http,
+                   const struct clock *clk, struct integ_error *err)
+{
+  struct auth_env env;
+  int rc;
+
+  memset(t, 0, sizeof(*t));
+  t->cfg = json_incref(json_object_get(config, "auth"));
+  if (!t->cfg)
+    return 0;
+  json_object_del(config, "auth");
+  t->config = config;
+  t->file = file;
+  t->source = source;
+  t->clk = clk;
+  memset(&env, 0, sizeof(env));
+  env.connector = http->tag ? http->tag : "tap";
+  env.account = "default";
+  env.tokens = t->cfg;
+  env.save = tap_save;
+  env.save_arg = t;
+  env.http = http;
+  rc = auth_new(t->cfg, &env, &t->a, err);
+  if (!rc)
+    http->auth = t->a;
+  return rc;
+}
+
+void auth_tap_end(struct auth_tap *t)
+{
+  auth_free(t->a);
+  json_decref(t->cfg);
+  memset(t, 0, sizeof(*t));
 }

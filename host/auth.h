@@ -31,6 +31,7 @@
 
 #include <integ/plugin.h>
 
+struct clock;
 struct http_config;
 struct store;
 
@@ -97,5 +98,39 @@ char *auth_origin(const char *url);
 
 /* The store's name for a grant: token URL and client id. New string. */
 char *auth_provider(const char *token_url, const char *client_id);
+
+/* ------------------------------------------- integ tap, integ source */
+
+/* The JSON Schema of the "auth" member of a tap's or source's --config:
+ * the manifest's auth keys, plus the tokens (access_token, refresh_token,
+ * expires_at in seconds since the epoch) that a run refreshes and writes
+ * back. */
+json_t *auth_config_schema(void);
+
+/* The plugin's spec (JSON text, may be NULL) with "auth" added to its
+ * properties, as text: what --config is checked against and what `spec`
+ * and --about show. New string, or NULL when out of memory or the spec is
+ * not an object. */
+char *auth_spec_with(const char *spec);
+
+/* A tap's or source's auth: from the config's "auth" member, which is
+ * taken out of config (the plugin never sees it). A rotated token is
+ * written back: tap (source 0) into the --config file, atomically (same
+ * directory, fsync, rename, same mode); source as an Airbyte CONTROL
+ * CONNECTOR_CONFIG message on standard output. */
+struct auth_tap {
+  struct auth *a;       /* NULL: no auth */
+  json_t *cfg;          /* the auth member, owned */
+  json_t *config;       /* the plugin's config, borrowed */
+  const char *file;     /* --config FILE */
+  int source;
+  const struct clock *clk;
+};
+
+/* Set t up and hand the auth to http (http->auth). */
+int auth_tap_start(struct auth_tap *t, json_t *config, const char *file,
+                   int source, struct http_config *http,
+                   const struct clock *clk, struct integ_error *err);
+void auth_tap_end(struct auth_tap *t);
 
 #endif
