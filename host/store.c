@@ -1169,7 +1169,9 @@ int store_token_get(struct store *s, const char *account, const char *provider,
   }
   rc = 0;
   out->key_id = col_strdup(st, 0);
-  if (sqlite3_column_type(st, 1) == SQLITE_BLOB) {
+  /* Any non-NULL value is taken as the sealed bytes: a row changed into
+   * text is reported by tokens.c as damaged, never taken for no token. */
+  if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
     int n = sqlite3_column_bytes(st, 1);
 
     out->sealed = malloc(n > 0 ? (size_t)n : 1);
