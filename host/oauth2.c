@@ -158,13 +158,19 @@ static json_t *form_parse(const char *body, size_t len)
     eq = i;
     while (eq < end && body[eq] != '=')
       eq++;
-    k = curl_easy_unescape(NULL, body + i, (int)(eq - i), &kl);
-    v = curl_easy_unescape(NULL, eq < end ? body + eq + 1 : "",
-                           eq < end ? (int)(end - eq - 1) : 0, &vl);
-    for (int j = 0; v && j < vl; j++)
-      if (v[j] == '+')
-        v[j] = ' ';
-    if (!k || !v || (kl && json_object_set_new(o, k, json_stringn(v, (size_t)vl)))) {
+    char *raw = strndup(body + i, end - i);
+
+    /* '+' is a space; only then percent-decode (%2B stays a '+'). */
+    for (size_t j = 0; raw && raw[j]; j++)
+      if (raw[j] == '+')
+        raw[j] = ' ';
+    k = raw ? curl_easy_unescape(NULL, raw, (int)(eq - i), &kl) : NULL;
+    v = raw ? curl_easy_unescape(NULL, eq < end ? raw + (eq - i) + 1 : "",
+                                 eq < end ? (int)(end - eq - 1) : 0, &vl)
+            : NULL;
+    free(raw);
+    if (!k || !v ||
+        (kl && json_object_set_new(o, k, json_stringn(v, (size_t)vl)))) {
       json_decref(o);
       o = NULL;
     }
