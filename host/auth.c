@@ -132,6 +132,22 @@ static void check_origin(const char *s, auth_report_fn report, void *arg)
   free(o);
 }
 
+static void not_of_type(int t, const char *tn, const char *k,
+                        auth_report_fn report, void *arg)
+{
+  struct buf list = BUF_INIT;
+  char msg[512];
+
+  for (size_t i = 0; type_keys[t][i]; i++)
+    buf_printf(&list, "%s%s", i ? ", " : "",
+               type_keys[t][i] + (type_keys[t][i][0] == '!'));
+  snprintf(msg, sizeof(msg), "'%s' is not a key of auth type %s%s%s%s", k,
+           tn, list.data ? " (its keys: " : "", list.data ? list.data : "",
+           list.data ? ")" : "");
+  buf_free(&list);
+  report(arg, k, 1, msg);
+}
+
 void auth_check(const json_t *auth, auth_is_ref_fn is_ref,
                 auth_report_fn report, void *arg)
 {
@@ -143,16 +159,16 @@ void auth_check(const json_t *auth, auth_is_ref_fn is_ref,
 
   if (!json_is_object(auth))
     return;
-  if (t < 0) {
-    if (tn) {
-      snprintf(msg, sizeof(msg),
-               "unknown auth type '%s': use none, api_key, bearer, basic or "
-               "oauth2",
-               tn);
-      report(arg, "type", 0, msg);
-    }
-    return; /* a missing type is the schema table's */
+  if (t < 0 && tn) {
+    snprintf(msg, sizeof(msg),
+             "unknown auth type '%s': use none, api_key, bearer, basic or "
+             "oauth2",
+             tn);
+    report(arg, "type", 0, msg);
+    return;
   }
+  /* Without a type the keys fill a plugin's declared auth: only what
+   * holds for every type is checked. */
   json_object_foreach((json_t *)auth, k, v)
   {
     int secret = 0;
@@ -167,24 +183,17 @@ void auth_check(const json_t *auth, auth_is_ref_fn is_ref,
           check_origin(json_string_value(e), report, arg);
       continue;
     }
-    if (!key_of_type(t, k, &secret)) {
-      struct buf list = BUF_INIT;
+    if (t < 0 || !key_of_type(t, k, &secret)) {
       int known = 0;
 
       for (int o = 0; o <= T_OAUTH2 && !known; o++)
         known = key_of_type(o, k, &secret);
       if (!known)
         continue; /* an unknown key: the schema table says so */
-
-      for (size_t i = 0; type_keys[t][i]; i++)
-        buf_printf(&list, "%s%s", i ? ", " : "",
-                   type_keys[t][i] + (type_keys[t][i][0] == '!'));
-      snprintf(msg, sizeof(msg), "'%s' is not a key of auth type %s%s%s%s",
-               k, tn, list.data ? " (its keys: " : "",
-               list.data ? list.data : "", list.data ? ")" : "");
-      buf_free(&list);
-      report(arg, k, 1, msg);
-      continue;
+      if (t >= 0) {
+        not_of_type(t, tn, k, report, arg);
+        continue;
+      }
     }
     if (secret && is_ref && json_is_string(v) && !is_ref(arg, k)) {
       snprintf(msg, sizeof(msg),
@@ -195,6 +204,8 @@ void auth_check(const json_t *auth, auth_is_ref_fn is_ref,
       report(arg, k, 0, msg);
     }
   }
+  if (t < 0)
+    return;
 #define NEED(key, why)                                                        \
   do {                                                                        \
     if (!json_object_get(auth, key)) {                                        \

@@ -38,6 +38,7 @@ struct http_client {
   struct http_stats stats;
   int share_failed; /* stop sharing buckets after a failure */
   char user_agent[64];
+  struct auth *auth; /* borrowed: cfg->auth, or what a plugin declared */
 };
 
 struct kv {
@@ -99,6 +100,7 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
   if (!c)
     return error_set(err, INTEG_ENOMEM, "out of memory");
   c->cfg = cfg;
+  c->auth = cfg->auth;
   c->rng = (uint64_t)clock_now_ms(NULL) ^ ((uint64_t)(uintptr_t)c << 16);
   snprintf(c->user_agent, sizeof(c->user_agent), "integ/%s", PACKAGE_VERSION);
   if (cfg->replay_file) {
@@ -124,6 +126,11 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
 out:
   http_client_free(c);
   return rc;
+}
+
+void http_client_set_auth(struct http_client *c, struct auth *a)
+{
+  c->auth = a;
 }
 
 void http_client_free(struct http_client *c)
@@ -722,7 +729,7 @@ static CURLcode perform(struct http_client *c, const struct http_request *req,
 
 again:
   if (build_headers(req, c->user_agent, &headers) ||
-      auth_apply(c->cfg->auth, url, &headers, &authed)) {
+      auth_apply(c->auth, url, &headers, &authed)) {
     curl_slist_free_all(headers);
     free(hop_url);
     return CURLE_OUT_OF_MEMORY;
@@ -736,7 +743,7 @@ again:
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   /* With credentials, each hop is sent here, so that a hop to another
    * origin goes without them (libcurl keeps custom headers). */
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, c->cfg->auth ? 0L : 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, c->auth ? 0L : 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, lim->max_redirects);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, lim->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, lim->timeout_ms);
@@ -779,7 +786,7 @@ again:
   headers = NULL;
   free(authed);
   authed = NULL;
-  if (cc == CURLE_OK && c->cfg->auth && status >= 300 && status < 400 &&
+  if (cc == CURLE_OK && c->auth && status >= 300 && status < 400 &&
       status != 304 && !t.too_large && !t.oom) {
     char *next = NULL;
 
@@ -981,7 +988,7 @@ int http_do(struct http_client *c, const struct http_request *req,
   int rc;
 
   *out = NULL;
-  rc = auth_prepare(c->cfg->auth, 0, NULL, err);
+  rc = auth_prepare(c->auth, 0, NULL, err);
   if (rc)
     return rc;
   rc = full_url(req, &url, err);
@@ -1136,9 +1143,9 @@ int http_do(struct http_client *c, const struct http_request *req,
         /* Refresh once and retry once, at once; a second 401 fails as
          * category auth. */
         retry = 0;
-        if (c->cfg->auth && !reauth) {
+        if (c->auth && !reauth) {
           reauth = 1;
-          rc = auth_prepare(c->cfg->auth, 1, &changed, err);
+          rc = auth_prepare(c->auth, 1, &changed, err);
           if (rc)
             goto out;
           rc = INTEG_EHTTP;

@@ -34,6 +34,8 @@
 #include "ratelimit.h"
 #include "retry.h"
 
+struct auth; /* auth.h */
+
 /* Limits per connector (`http:` in the manifest); HTTP_LIMITS_DEFAULT. */
 struct http_limits {
   long connect_timeout_ms; /* TCP + TLS handshake */
@@ -84,6 +86,9 @@ struct http_client;
 int http_client_new(const struct http_config *cfg, struct http_client **out,
                     struct integ_error *err);
 void http_client_free(struct http_client *c);
+/* Use credentials a (borrowed; NULL: none) from now on, in place of
+ * cfg->auth: what a plugin declared at load. */
+void http_client_set_auth(struct http_client *c, struct auth *a);
 
 /* Statistics for notes and tests. */
 struct http_stats {

@@ -108,10 +108,11 @@ static const struct manifest_key keys[] = {
     {"connectors.*.auth", MANIFEST_OBJECT, 0, NULL, NULL,
      "How the host authenticates the connector's requests; plugins never "
      "see a credential."},
-    {"connectors.*.auth.type", MANIFEST_STRING, MANIFEST_REQUIRED, NULL,
+    {"connectors.*.auth.type", MANIFEST_STRING, 0, NULL,
      "none|api_key|bearer|basic|oauth2",
      "none; api_key (key, in, name); bearer (token); basic (username, "
-     "password); oauth2 (grant, token_url, client_id, ...)."},
+     "password); oauth2 (grant, token_url, client_id, ...). Without it, "
+     "the keys fill or override the auth the plugin declares."},
     {"connectors.*.auth.origins", MANIFEST_STRINGS, 0, NULL, NULL,
      "The scheme://host[:port] the credential is sent to; requests and "
      "redirects elsewhere go without it. Required but for oauth2, whose "

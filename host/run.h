@@ -16,12 +16,19 @@
 #include "loader.h"
 #include "output.h"
 
+struct auth_env;
+
 struct run_opts {
   const char *tag;                    /* connector or plugin name for logs */
   const struct clock *clock;          /* borrowed */
   const struct http_config *http;     /* borrowed; NULL: defaults */
   const struct output_config *output; /* borrowed: format, sink, commit */
   int progress; /* show a progress line on stderr when it is a TTY */
+  /* For a plugin that declares its own auth (auth_declare): the
+   * connector's auth mapping that fills or overrides it, and where its
+   * tokens live. Borrowed; NULL: none, and tokens in memory. */
+  json_t *auth;
+  const struct auth_env *auth_env;
 };
 
 struct run_stats {

@@ -8,7 +8,7 @@
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to look into the store"
 command -v curl >/dev/null || skip_all "curl is needed as the browser"
-plan 74
+plan 78
 tmpdir
 
 # Server B: another origin, where a redirect leads.
@@ -84,6 +84,19 @@ connectors:
     account: dave
     config: {requests: [{url: "$U/me"}]}
     auth: {type: oauth2, grant: client_credentials, token_url: $U/oauth/token, client_id: cid, client_secret: "\${env:CS}", client_auth: client_secret_post}
+  decl:
+    plugin: httpprobe
+    account: erin
+    config:
+      requests: [{url: "$U/me"}]
+      fail_on_error: true
+      declare_auth: {type: oauth2, grant: client_credentials, token_url: "$U/oauth/token", origins: ["$U"]}
+    auth: {client_id: cid, client_secret: "\${env:CS}"}
+  decl2:
+    plugin: httpprobe
+    config:
+      requests: [{url: "$U/me"}]
+      declare_auth: {type: oauth2, grant: client_credentials, token_url: "$U/oauth/token"}
   key:
     plugin: httpprobe
     config: {requests: [{url: "$U/landing"}, {url: "$U/hop/away"}]}
@@ -247,6 +260,15 @@ run $I run key
 is "$RC" 0 "api_key in a header"
 is "$(py 'hits("/landing")[0]["headers"].get("x-token")')" "key-CANARYk2" "the key goes to its origin"
 is "$(LOG=$B py '[r["headers"].get("x-token") for r in hits("/landing")]')" "[None]" "... never across a redirect to another"
+
+# --- a plugin's own auth block (ABI 0.4), filled by the manifest's
+scenario
+run $I run decl
+is "$RC" 0 "a plugin-declared oauth2 block, client id and secret from the manifest"
+is "$(py '(form(tok[-1])["grant_type"], hits("/me")[-1]["status"])')" "('client_credentials', 200)" "... the host got the token and applied it"
+run $I run decl2
+is "$RC" 1 "a declared block the manifest does not complete fails at load"
+like "$ERR" "plugin httpprobe: auth: auth type oauth2 needs 'client_id'" "... naming what is missing"
 
 # --- eight processes, one expiring token: exactly one refresh
 scenario access_ttl_ms=60000 reuse_revokes=true

@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 3
+#define INTEG_ABI_MINOR 4
 /* The oldest minor of this major whose plugins still load: 0.3 gave
  * request_new an error, so plugins built for 0.2 must be rebuilt. */
 #define INTEG_ABI_MINOR_MIN 3
@@ -313,7 +313,19 @@ struct integ_host {
   int (*http_detail)(integ_ctx *ctx, const integ_response *resp,
                      struct integ_http_detail *d);
 
-  /* ABI 0.3 ends here. Later minors append below. */
+  /* ---- ABI 0.4: auth ---- */
+
+  /* Describe the plugin's own auth, during load only: an object of the
+   * shape of a manifest connector's auth: (type, token_url, client_id,
+   * origins, ...; see integ.yaml(5), AUTH), borrowed. The connector's
+   * auth: keys fill or override it (its client id and secret). The host
+   * then applies the credentials to the plugin's requests itself, only to
+   * the origins the block names; the plugin never sees a token. Returns
+   * 0; INTEG_ECONFIG naming the key when the merged block is not a valid
+   * auth; INTEG_EINVAL outside load. */
+  int (*auth_declare)(integ_ctx *ctx, json_t *auth, struct integ_error *err);
+
+  /* ABI 0.4 ends here. Later minors append below. */
 };
 
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
@@ -457,6 +469,10 @@ INTEG_PIN_AT(integ_host, jsonpath_query, 18)
 INTEG_PIN_AT(integ_host, jsonpath_free, 19)
 INTEG_PIN_AT(integ_host, http_detail, 20)
 INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(21), "integ_host 0.3 size")
+/* ABI 0.4: auth */
+INTEG_PIN(offsetof(struct integ_host, auth_declare) == INTEG_SLOT(21),
+          "ABI 0.4: integ_host.auth_declare must be in slot 21")
+INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(22), "integ_host 0.4 size")
 
 INTEG_PIN(offsetof(struct integ_plugin, abi_major) == 0,
           "integ_plugin.abi_major")
