@@ -47,8 +47,8 @@
 
 enum auth_type { T_NONE, T_API_KEY, T_BEARER, T_BASIC, T_OAUTH2 };
 
-static const char *const type_names[] = {"none", "api_key", "bearer",
-                                          "basic", "oauth2"};
+static const char *const type_names[] = {"none", "api_key", "bearer", "basic",
+                                         "oauth2"};
 
 /* Keys of each type, besides type and origins; secrets marked '!'. */
 static const char *const type_keys[][12] = {
@@ -63,8 +63,7 @@ static const char *const type_keys[][12] = {
 
 static int type_of(const char *s)
 {
-  for (size_t i = 0; s && i < sizeof(type_names) / sizeof(type_names[0]);
-       i++)
+  for (size_t i = 0; s && i < sizeof(type_names) / sizeof(type_names[0]); i++)
     if (strcmp(s, type_names[i]) == 0)
       return (int)i;
   return -1;
@@ -141,8 +140,8 @@ static void not_of_type(int t, const char *tn, const char *k,
   for (size_t i = 0; type_keys[t][i]; i++)
     buf_printf(&list, "%s%s", i ? ", " : "",
                type_keys[t][i] + (type_keys[t][i][0] == '!'));
-  snprintf(msg, sizeof(msg), "'%s' is not a key of auth type %s%s%s%s", k,
-           tn, list.data ? " (its keys: " : "", list.data ? list.data : "",
+  snprintf(msg, sizeof(msg), "'%s' is not a key of auth type %s%s%s%s", k, tn,
+           list.data ? " (its keys: " : "", list.data ? list.data : "",
            list.data ? ")" : "");
   buf_free(&list);
   report(arg, k, 1, msg);
@@ -254,8 +253,8 @@ void auth_check(const json_t *auth, auth_is_ref_fn is_ref,
 struct auth {
   int type;
   int in_query;
-  char *name;   /* header or query parameter */
-  char *value;  /* header value or parameter value */
+  char *name;  /* header or query parameter */
+  char *value; /* header value or parameter value */
   char **origins;
   size_t n_origins;
   /* oauth2 */
@@ -268,7 +267,7 @@ struct auth {
   struct tokens_ring *ring;
   struct http_config hcfg;
   struct http_client *hc;
-  json_t *tok;          /* the open token, cached for the run */
+  json_t *tok;           /* the open token, cached for the run */
   int64_t row_refreshed; /* refreshed_ms of the row it came from */
   char owner[96];
 };
@@ -322,8 +321,8 @@ static int set_bearer(struct auth *a, const char *token)
   return secrets_add_credential(v);
 }
 
-int auth_new(const json_t *cfg, const struct auth_env *env,
-             struct auth **out, struct integ_error *err)
+int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
+             struct integ_error *err)
 {
   struct auth *a = NULL;
   const char *tn = str(cfg, "type");
@@ -374,8 +373,9 @@ int auth_new(const json_t *cfg, const struct auth_env *env,
     unsigned char *b64 = NULL;
 
     a->name = strdup("Authorization");
-    if (!a->name || buf_printf(&pair, "%s:%s", str(cfg, "username") ?: "",
-                               str(cfg, "password") ?: "") ||
+    if (!a->name ||
+        buf_printf(&pair, "%s:%s", str(cfg, "username") ?: "",
+                   str(cfg, "password") ?: "") ||
         !(b64 = malloc(4 * ((pair.len + 2) / 3) + 1))) {
       buf_free(&pair);
       goto nomem;
@@ -575,9 +575,8 @@ static const char **other_accounts(struct auth *a, json_t **rows)
   if (store_token_list(a->env.store, NULL, rows, NULL))
     return NULL;
   out = calloc(json_array_size(*rows) + 1, sizeof(*out));
-  json_array_foreach(*rows, i, e) if (out &&
-                                      strcmp(str(e, "provider"),
-                                             a->provider) == 0)
+  json_array_foreach(
+      *rows, i, e) if (out && strcmp(str(e, "provider"), a->provider) == 0)
       out[n++] = str(e, "account");
   return out;
 }
@@ -591,8 +590,9 @@ static int open_row(struct auth *a, struct store_token *row,
   int rc;
 
   if (row->needs_login)
-    return relogin(a, err, "the grant was lost (revoked or a rotated "
-                           "refresh token was not saved)");
+    return relogin(a, err,
+                   "the grant was lost (revoked or a rotated "
+                   "refresh token was not saved)");
   if (!a->ring) {
     rc = tokens_ring_load(a->env.key_file ? a->env.key_file
                                           : TOKENS_KEY_DEFAULT,
@@ -621,11 +621,11 @@ static int fetch(struct auth *a, const char *refresh, json_t **tok,
   int rc;
 
   if (refresh)
-    rc = oauth2_token_request(a->hc, &a->oc, "refresh_token", params,
-                              refresh, now, tok, fail, err);
+    rc = oauth2_token_request(a->hc, &a->oc, "refresh_token", params, refresh,
+                              now, tok, fail, err);
   else if (strcmp(a->grant, "client_credentials") == 0)
-    rc = oauth2_token_request(a->hc, &a->oc, "client_credentials", NULL,
-                              NULL, now, tok, fail, err);
+    rc = oauth2_token_request(a->hc, &a->oc, "client_credentials", NULL, NULL,
+                              now, tok, fail, err);
   else
     return relogin(a, err, "no refresh token is stored");
   if (!rc && json_object_set_new(*tok, "obtained_ms", json_integer(now)))
@@ -682,8 +682,7 @@ static int refresh_store(struct auth *a, const char *rejected_access,
     rc = store_token_get(s, a->env.account, a->provider, &row, err);
     if (rc) {
       if (got)
-        store_token_release(s, a->env.account, a->provider, a->owner, 0,
-                            NULL);
+        store_token_release(s, a->env.account, a->provider, a->owner, 0, NULL);
       return rc;
     }
     if (!got) {
@@ -709,8 +708,7 @@ static int refresh_store(struct auth *a, const char *rejected_access,
         pid = strtol(c1 + 1, NULL, 10);
       if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH)
         rc = store_token_lease(s, a->env.account, a->provider, a->owner,
-                               row.lease_until_ms, now + LEASE_MS, &got,
-                               err);
+                               row.lease_until_ms, now + LEASE_MS, &got, err);
       store_token_clear(&row);
       if (rc)
         return rc;
@@ -719,8 +717,7 @@ static int refresh_store(struct auth *a, const char *rejected_access,
           return error_set(err, INTEG_EHTTP,
                            "%s: category auth: another process has been "
                            "refreshing the token of account %s for %d s",
-                           a->env.connector, a->env.account,
-                           LEASE_MS / 1000);
+                           a->env.connector, a->env.account, LEASE_MS / 1000);
         nap(WAIT_STEP_MS);
         continue;
       }
@@ -735,13 +732,12 @@ static int refresh_store(struct auth *a, const char *rejected_access,
           !(rejected_access &&
             strcmp(rejected_access, str(a->tok, "access_token")) == 0)) {
         store_token_clear(&row);
-        return store_token_release(s, a->env.account, a->provider, a->owner,
-                                   0, err);
+        return store_token_release(s, a->env.account, a->provider, a->owner, 0,
+                                   err);
       }
       if (rc) {
         store_token_clear(&row);
-        store_token_release(s, a->env.account, a->provider, a->owner, 0,
-                            NULL);
+        store_token_release(s, a->env.account, a->provider, a->owner, 0, NULL);
         return rc;
       }
     }
@@ -752,9 +748,9 @@ static int refresh_store(struct auth *a, const char *rejected_access,
     }
     {
       const char *rt = a->tok ? str(a->tok, "refresh_token") : NULL;
-      char *was = rt ? strdup(rt) : a->config_refresh
-                                        ? strdup(a->config_refresh)
-                                        : NULL;
+      char *was = rt                  ? strdup(rt)
+                  : a->config_refresh ? strdup(a->config_refresh)
+                                      : NULL;
 
       if (!a->ring)
         rc = tokens_ring_load(a->env.key_file ? a->env.key_file
@@ -783,16 +779,16 @@ static int refresh_store(struct auth *a, const char *rejected_access,
      * answer came. */
     row.refreshed_ms = now_ms();
     row.needs_login = 0;
-    row.expires_ms = json_is_integer(json_object_get(tok, "expires_ms"))
-                         ? json_integer_value(json_object_get(tok,
-                                                              "expires_ms"))
-                         : 0;
+    row.expires_ms =
+        json_is_integer(json_object_get(tok, "expires_ms"))
+            ? json_integer_value(json_object_get(tok, "expires_ms"))
+            : 0;
     free(row.scopes);
     row.scopes = str(tok, "scope") ? strdup(str(tok, "scope")) : NULL;
     rc = tokens_seal(a->ring, a->env.account, a->provider, tok, &row, err);
     if (!rc)
-      rc = store_token_put(s, a->env.account, a->provider, &row, a->owner,
-                           err);
+      rc =
+          store_token_put(s, a->env.account, a->provider, &row, a->owner, err);
     if (!rc) {
       a->row_refreshed = row.refreshed_ms;
       rc = use_token(a, tok, err);
@@ -813,9 +809,9 @@ static int load_first(struct auth *a, struct integ_error *err)
     const json_t *t = a->env.tokens;
 
     if (str(t, "access_token")) {
-      json_t *tok = json_pack("{s:s, s:s?}", "access_token",
-                              str(t, "access_token"), "refresh_token",
-                              str(t, "refresh_token"));
+      json_t *tok =
+          json_pack("{s:s, s:s?}", "access_token", str(t, "access_token"),
+                    "refresh_token", str(t, "refresh_token"));
       json_t *ea = json_object_get(t, "expires_at");
 
       if (!tok || secrets_add_json(json_object_get(tok, "access_token")) ||
@@ -879,9 +875,10 @@ int auth_prepare(struct auth *a, int rejected, int *changed,
   }
   if (rejected && !(was = strdup(str(a->tok, "access_token"))))
     return error_set(err, INTEG_ENOMEM, "out of memory");
-  log_msg(INTEG_LOG_DEBUG, a->env.connector, "refreshing the token of "
-          "account %s (%s)", a->env.account,
-          rejected ? "the API answered 401" : "due");
+  log_msg(INTEG_LOG_DEBUG, a->env.connector,
+          "refreshing the token of "
+          "account %s (%s)",
+          a->env.account, rejected ? "the API answered 401" : "due");
   rc = a->env.store ? refresh_store(a, was, err) : refresh_memory(a, err);
   free(was);
   if (!rc && changed)
@@ -904,21 +901,21 @@ json_t *auth_config_schema(void)
       "How integ authenticates the requests (the host applies it; the "
       "plugin never sees it). A refreshed token is written back.",
       "required", "type", "additionalProperties", 0, "properties", "type",
-      "type", "string", "enum", "none", "api_key", "bearer", "basic",
-      "oauth2", "origins", "type", "array", "items", "type", "string", "key",
-      "type", "string", "airbyte_secret", 1, "in", "type", "string", "enum",
-      "header", "query", "name", "type", "string", "token", "type", "string",
+      "type", "string", "enum", "none", "api_key", "bearer", "basic", "oauth2",
+      "origins", "type", "array", "items", "type", "string", "key", "type",
+      "string", "airbyte_secret", 1, "in", "type", "string", "enum", "header",
+      "query", "name", "type", "string", "token", "type", "string",
       "airbyte_secret", 1, "username", "type", "string", "password", "type",
       "string", "airbyte_secret", 1, "grant", "type", "string", "enum",
       "authorization_code", "refresh_token", "client_credentials",
       "authorize_url", "type", "string", "token_url", "type", "string",
       "client_id", "type", "string", "client_secret", "type", "string",
       "airbyte_secret", 1, "client_auth", "type", "string", "enum",
-      "client_secret_basic", "client_secret_post", "scopes", "type",
-      "string", "token_params", "type", "object", "redirect_port", "type",
-      "integer", "refresh_at", "type", "number", "refresh_token", "type",
-      "string", "airbyte_secret", 1, "access_token", "type", "string",
-      "airbyte_secret", 1, "expires_at", "type", "integer");
+      "client_secret_basic", "client_secret_post", "scopes", "type", "string",
+      "token_params", "type", "object", "redirect_port", "type", "integer",
+      "refresh_at", "type", "number", "refresh_token", "type", "string",
+      "airbyte_secret", 1, "access_token", "type", "string", "airbyte_secret",
+      1, "expires_at", "type", "integer");
 }
 
 char *auth_spec_with(const char *spec)

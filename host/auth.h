@@ -55,11 +55,11 @@ void auth_check(const json_t *auth, auth_is_ref_fn is_ref,
 struct auth_env {
   const char *connector; /* for messages: integ auth login CONNECTOR */
   const char *account;
-  struct store *store;   /* NULL: tokens from `tokens` (tap, source) */
-  const char *key_file;  /* the token key; NULL: TOKENS_KEY_DEFAULT */
-  json_t *tokens;        /* without a store: {access_token, refresh_token,
-                            expires_at (seconds since the epoch)}, or
-                            NULL */
+  struct store *store;  /* NULL: tokens from `tokens` (tap, source) */
+  const char *key_file; /* the token key; NULL: TOKENS_KEY_DEFAULT */
+  json_t *tokens;       /* without a store: {access_token, refresh_token,
+                           expires_at (seconds since the epoch)}, or
+                           NULL */
   /* Without a store: called with the new token object (borrowed) after
    * each refresh that rotated the refresh token. */
   int (*save)(void *arg, const json_t *token, struct integ_error *err);
@@ -72,8 +72,8 @@ struct auth;
 
 /* Make the run's auth from the mapping (borrowed; NULL or type none: *out
  * NULL). Nothing is read from the store yet. */
-int auth_new(const json_t *auth, const struct auth_env *env,
-             struct auth **out, struct integ_error *err);
+int auth_new(const json_t *auth, const struct auth_env *env, struct auth **out,
+             struct integ_error *err);
 void auth_free(struct auth *a);
 
 /* Make sure a usable credential is at hand: open the stored token the
@@ -119,10 +119,10 @@ char *auth_spec_with(const char *spec);
  * directory, fsync, rename, same mode); source as an Airbyte CONTROL
  * CONNECTOR_CONFIG message on standard output. */
 struct auth_tap {
-  struct auth *a;       /* NULL: no auth */
-  json_t *cfg;          /* the auth member, owned */
-  json_t *config;       /* the plugin's config, borrowed */
-  const char *file;     /* --config FILE */
+  struct auth *a;   /* NULL: no auth */
+  json_t *cfg;      /* the auth member, owned */
+  json_t *config;   /* the plugin's config, borrowed */
+  const char *file; /* --config FILE */
   int source;
   const struct clock *clk;
 };

@@ -50,40 +50,39 @@ struct auth_cmd {
 
 static void auth_usage(void)
 {
-  printf(
-      "Usage: integ auth login CONNECTOR [--account NAME] [--port N] "
-      "[--no-listen]\n"
-      "       integ auth status [CONNECTOR] [--account NAME] [--json]\n"
-      "       integ auth logout CONNECTOR [--account NAME]\n"
-      "       integ auth import CONNECTOR [--account NAME] < TOKEN.json\n"
-      "       integ auth rekey\n"
-      "Manage the OAuth2 tokens of the manifest's connectors, kept sealed "
-      "in the\nstore (AES-256-GCM under the token_key file).\n\n"
-      "login   prints the authorization URL to open, waits (up to %d s) "
-      "for the\n        provider's redirect on 127.0.0.1, checks state, "
-      "exchanges the code\n        with the PKCE verifier and stores the "
-      "token\n"
-      "status  account, provider, scopes, expiry, last refresh, and "
-      "whether a\n        login is needed\n"
-      "logout  removes the account's token\n"
-      "import  stores a token given as JSON on standard input "
-      "({access_token,\n        refresh_token, expires_in or expires_at, "
-      "scope})\n"
-      "rekey   re-seals every token under a new key (safe to run again "
-      "if killed)\n\n"
-      "Options:\n"
-      "  --account NAME  the account (default: the connector's account:)\n"
-      "  --port N        login: the callback port (default: "
-      "auth.redirect_port;\n                  0 picks a free one)\n"
-      "  --no-listen     login: read the redirected URL from standard "
-      "input\n"
-      "  --json          status: JSON instead of a table\n"
-      "  -h, --help      show this help\n\n"
-      "Exit status: 0 ok; 1 the login failed (state mismatch, provider "
-      "error,\nreused code), no token stored, a token needs a login "
-      "(status), or the\nstore or key failed; 2 usage or configuration "
-      "error.\n",
-      LOGIN_WAIT_S);
+  printf("Usage: integ auth login CONNECTOR [--account NAME] [--port N] "
+         "[--no-listen]\n"
+         "       integ auth status [CONNECTOR] [--account NAME] [--json]\n"
+         "       integ auth logout CONNECTOR [--account NAME]\n"
+         "       integ auth import CONNECTOR [--account NAME] < TOKEN.json\n"
+         "       integ auth rekey\n"
+         "Manage the OAuth2 tokens of the manifest's connectors, kept sealed "
+         "in the\nstore (AES-256-GCM under the token_key file).\n\n"
+         "login   prints the authorization URL to open, waits (up to %d s) "
+         "for the\n        provider's redirect on 127.0.0.1, checks state, "
+         "exchanges the code\n        with the PKCE verifier and stores the "
+         "token\n"
+         "status  account, provider, scopes, expiry, last refresh, and "
+         "whether a\n        login is needed\n"
+         "logout  removes the account's token\n"
+         "import  stores a token given as JSON on standard input "
+         "({access_token,\n        refresh_token, expires_in or expires_at, "
+         "scope})\n"
+         "rekey   re-seals every token under a new key (safe to run again "
+         "if killed)\n\n"
+         "Options:\n"
+         "  --account NAME  the account (default: the connector's account:)\n"
+         "  --port N        login: the callback port (default: "
+         "auth.redirect_port;\n                  0 picks a free one)\n"
+         "  --no-listen     login: read the redirected URL from standard "
+         "input\n"
+         "  --json          status: JSON instead of a table\n"
+         "  -h, --help      show this help\n\n"
+         "Exit status: 0 ok; 1 the login failed (state mismatch, provider "
+         "error,\nreused code), no token stored, a token needs a login "
+         "(status), or the\nstore or key failed; 2 usage or configuration "
+         "error.\n",
+         LOGIN_WAIT_S);
 }
 
 static int parse_args(struct auth_cmd *c, int argc, char **argv)
@@ -186,9 +185,9 @@ static int load(struct auth_cmd *c)
     rc = EXIT_USAGE;
     goto out;
   }
-  c->provider = auth_provider(
-      json_string_value(json_object_get(c->auth, "token_url")),
-      json_string_value(json_object_get(c->auth, "client_id")));
+  c->provider =
+      auth_provider(json_string_value(json_object_get(c->auth, "token_url")),
+                    json_string_value(json_object_get(c->auth, "client_id")));
   if (!c->provider) {
     fprintf(stderr, "integ auth: out of memory\n");
     rc = EXIT_RUN;
@@ -285,8 +284,8 @@ static enum MHD_Result on_callback(void *cls, struct MHD_Connection *conn,
     int sep = '?';
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-      const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-                                                  names[i]);
+      const char *v =
+          MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, names[i]);
       char *e = v ? oauth2_form_encode(v) : NULL;
 
       if (e)
@@ -368,7 +367,7 @@ static int do_login(struct auth_cmd *c, struct store *s)
   char *redirect = NULL, *url = NULL, *got = NULL, *code = NULL;
   char *gstate = NULL, *perr = NULL;
   json_t *tok = NULL, *rp = json_object_get(c->auth, "redirect_port");
-  long port = c->port >= 0 ? c->port
+  long port = c->port >= 0          ? c->port
               : json_is_integer(rp) ? (long)json_integer_value(rp)
                                     : 8976;
   int status = EXIT_RUN;
@@ -444,8 +443,9 @@ static int do_login(struct auth_cmd *c, struct store *s)
   if (perr) {
     char *desc = oauth2_query_param(got, "error_description");
 
-    fprintf(stderr, "integ auth: the provider refused: %s%s%s: nothing "
-                    "stored\n",
+    fprintf(stderr,
+            "integ auth: the provider refused: %s%s%s: nothing "
+            "stored\n",
             perr, desc ? ": " : "", desc ? desc : "");
     free(desc);
     goto out;
@@ -470,12 +470,13 @@ static int do_login(struct auth_cmd *c, struct store *s)
     goto out;
   }
   {
-    const char *params[] = {"code", code, "redirect_uri", redirect,
-                            "code_verifier", verifier, NULL};
+    const char *params[] = {
+        "code",   code, "redirect_uri", redirect, "code_verifier",
+        verifier, NULL};
     int64_t now = clock_now_ms(NULL);
 
-    if (oauth2_token_request(hc, &oc, "authorization_code", params, NULL,
-                             now, &tok, &fail, &err) ||
+    if (oauth2_token_request(hc, &oc, "authorization_code", params, NULL, now,
+                             &tok, &fail, &err) ||
         json_object_set_new(tok, "obtained_ms", json_integer(now))) {
       fprintf(stderr, "integ auth: %s: nothing stored\n", err.message);
       goto out;
@@ -529,10 +530,10 @@ static int do_status(struct auth_cmd *c, struct store *s)
   size_t i;
   int status = EXIT_OK;
 
-  if (!shown || store_token_list(s, c->connector ? c->account : NULL, &rows,
-                                 &err)) {
-    fprintf(stderr, "integ auth: %s\n", err.message[0] ? err.message
-                                                       : "out of memory");
+  if (!shown ||
+      store_token_list(s, c->connector ? c->account : NULL, &rows, &err)) {
+    fprintf(stderr, "integ auth: %s\n",
+            err.message[0] ? err.message : "out of memory");
     json_decref(shown);
     return EXIT_RUN;
   }
@@ -615,8 +616,8 @@ static int do_import(struct auth_cmd *c, struct store *s)
   int status = EXIT_USAGE;
 
   if (!in) {
-    fprintf(stderr, "integ auth: <stdin>:%d:%d: %s\n", jerr.line,
-            jerr.column, jerr.text);
+    fprintf(stderr, "integ auth: <stdin>:%d:%d: %s\n", jerr.line, jerr.column,
+            jerr.text);
     goto out;
   }
   if (!at && !json_string_value(json_object_get(in, "refresh_token"))) {
@@ -660,8 +661,9 @@ static int do_rekey(struct auth_cmd *c, struct store *s)
   size_t n = 0;
 
   if (tokens_rekey(key_file(c), s, &n, &err)) {
-    fprintf(stderr, "integ auth: rekey: %s (%zu rows re-sealed so far; run "
-                    "it again)\n",
+    fprintf(stderr,
+            "integ auth: rekey: %s (%zu rows re-sealed so far; run "
+            "it again)\n",
             err.message, n);
     return EXIT_RUN;
   }

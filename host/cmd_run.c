@@ -149,15 +149,15 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
       break;
     }
     {
-      struct run_connector_args ca = {.name = c->name,
-                                      .account = c->account,
-                                      .config = c->config,
-                                      .node = c->node,
-                                      .store = store,
-                                      .progress = 1,
-                                      .token_key = json_string_value(
-                                          json_object_get(m->root,
-                                                          "token_key"))};
+      struct run_connector_args ca = {
+          .name = c->name,
+          .account = c->account,
+          .config = c->config,
+          .node = c->node,
+          .store = store,
+          .progress = 1,
+          .token_key =
+              json_string_value(json_object_get(m->root, "token_key"))};
 
       rc = run_one(pl, &ca, &ma);
     }

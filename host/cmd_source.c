@@ -179,8 +179,10 @@ static int source_spec(const struct plugin *pl, struct buf *b,
   {
     char *with = auth_spec_with(pl->vt->spec);
 
-    spec = json_loads(with ? with : pl->vt->spec ? pl->vt->spec : "{}", 0,
-                      &jerr);
+    spec = json_loads(with           ? with
+                      : pl->vt->spec ? pl->vt->spec
+                                     : "{}",
+                      0, &jerr);
     free(with);
   }
   if (!spec) {

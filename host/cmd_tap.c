@@ -173,8 +173,10 @@ static int tap_about(const struct plugin *pl, const char *format,
   const struct integ_plugin *vt = pl->vt;
   json_error_t jerr;
   char *spec = auth_spec_with(vt->spec);
-  json_t *settings = json_loads(spec ? spec : vt->spec ? vt->spec : "{}", 0,
-                                &jerr);
+  json_t *settings = json_loads(spec       ? spec
+                                : vt->spec ? vt->spec
+                                           : "{}",
+                                0, &jerr);
   json_t *about = NULL, *list, *sub;
   const char *name;
   int rc = 0;

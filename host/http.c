@@ -802,8 +802,8 @@ again:
       url = hop_url = next;
       /* As browsers and libcurl do: 303, and 301/302 after a POST, go
        * on as GET. */
-      if (status == 303 || ((status == 301 || status == 302) &&
-                            strcmp(method, "POST") == 0))
+      if (status == 303 ||
+          ((status == 301 || status == 302) && strcmp(method, "POST") == 0))
         method = "GET";
       headers_free(resp);
       buf_reset(&resp->body);

@@ -58,8 +58,7 @@ char *oauth2_pkce_challenge(const char *verifier)
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
 
-  if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(),
-                  NULL))
+  if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL))
     return NULL;
   return b64url(md, mdlen);
 }
@@ -92,11 +91,12 @@ char *oauth2_authorize_url(const struct oauth2_client *c,
                            const char *redirect_uri, const char *state,
                            const char *challenge)
 {
-  const char *names[] = {"response_type", "client_id", "redirect_uri",
-                         "state", "code_challenge", "code_challenge_method",
+  const char *names[] = {"response_type",  "client_id",
+                         "redirect_uri",   "state",
+                         "code_challenge", "code_challenge_method",
                          "scope"};
-  const char *values[] = {"code", c->client_id, redirect_uri, state,
-                          challenge, "S256", c->scopes};
+  const char *values[] = {"code",    c->client_id, redirect_uri, state,
+                          challenge, "S256",       c->scopes};
   struct buf b = BUF_INIT;
   int sep = strchr(c->authorize_url, '?') ? '&' : '?';
   int rc = buf_appends(&b, c->authorize_url);
@@ -128,8 +128,8 @@ char *oauth2_query_param(const char *url, const char *name)
 
     if ((size_t)(end - p) > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
       int outlen = 0;
-      char *v = curl_easy_unescape(NULL, p + nl + 1,
-                                   (int)(end - p - (ptrdiff_t)nl - 1), &outlen);
+      char *v = curl_easy_unescape(
+          NULL, p + nl + 1, (int)(end - p - (ptrdiff_t)nl - 1), &outlen);
       char *r = v ? strndup(v, (size_t)outlen) : NULL;
 
       curl_free(v);
@@ -191,8 +191,8 @@ static json_t *answer_parse(const char *body, size_t len, const char *ctype)
     i++;
   if (i < len && body[i] == '{')
     v = json_loadb(body, len, 0, NULL);
-  else if (ctype && strncasecmp(ctype, "application/x-www-form-urlencoded",
-                                33) == 0)
+  else if (ctype &&
+           strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0)
     v = form_parse(body, len);
   else if (len && !memchr(body, '<', len) && memchr(body, '=', len))
     v = form_parse(body, len);
@@ -221,19 +221,18 @@ int oauth2_parse_token(const char *body, size_t len, const char *ctype,
   json_t *a = answer_parse(body ? body : "", len, ctype);
   const char *access = json_string_value(json_object_get(a, "access_token"));
   const char *type = json_string_value(json_object_get(a, "token_type"));
-  const char *refresh =
-      json_string_value(json_object_get(a, "refresh_token"));
+  const char *refresh = json_string_value(json_object_get(a, "refresh_token"));
   int64_t expires_in = number_of(json_object_get(a, "expires_in"));
   json_t *t = NULL;
   int rc = 0;
 
   *tok = NULL;
   if (!a || !access || !*access) {
-    rc = error_set(err, INTEG_EHTTP,
-                   "POST %s: invalid_response: the token endpoint's answer "
-                   "is %s: check token_url",
-                   url,
-                   a ? "missing access_token" : "neither JSON nor form-encoded");
+    rc = error_set(
+        err, INTEG_EHTTP,
+        "POST %s: invalid_response: the token endpoint's answer "
+        "is %s: check token_url",
+        url, a ? "missing access_token" : "neither JSON nor form-encoded");
     goto out;
   }
   /* RFC 6749 7.1: the type is case-insensitive; only bearer is used. */
@@ -251,8 +250,8 @@ int oauth2_parse_token(const char *body, size_t len, const char *ctype,
   }
   if (!refresh || !*refresh)
     refresh = old_refresh;
-  t = json_pack("{s:s, s:s, s:s?, s:s?}", "access_token", access,
-                "token_type", "Bearer", "refresh_token", refresh, "scope",
+  t = json_pack("{s:s, s:s, s:s?, s:s?}", "access_token", access, "token_type",
+                "Bearer", "refresh_token", refresh, "scope",
                 json_string_value(json_object_get(a, "scope")));
   if (!t || (expires_in > 0 &&
              json_object_set_new(t, "expires_ms",
@@ -298,9 +297,8 @@ out:
 
 int oauth2_token_request(struct http_client *hc, const struct oauth2_client *c,
                          const char *grant, const char *const *params,
-                         const char *old_refresh, int64_t now_ms,
-                         json_t **tok, struct oauth2_failure *fail,
-                         struct integ_error *err)
+                         const char *old_refresh, int64_t now_ms, json_t **tok,
+                         struct oauth2_failure *fail, struct integ_error *err)
 {
   struct http_request *r = http_request_new("POST", c->token_url, 0);
   struct http_response *resp = NULL;
@@ -336,12 +334,11 @@ int oauth2_token_request(struct http_client *hc, const struct oauth2_client *c,
   }
   rc = http_do(hc, r, &resp, err);
   if (rc && resp && resp->status >= 400 && resp->status < 500) {
-    json_t *a = answer_parse(resp->body.data ? resp->body.data : "",
-                             resp->body.len,
-                             http_response_header(resp, "Content-Type"));
+    json_t *a =
+        answer_parse(resp->body.data ? resp->body.data : "", resp->body.len,
+                     http_response_header(resp, "Content-Type"));
     const char *e = json_string_value(json_object_get(a, "error"));
-    const char *d =
-        json_string_value(json_object_get(a, "error_description"));
+    const char *d = json_string_value(json_object_get(a, "error_description"));
 
     if (e) {
       snprintf(fail->error, sizeof(fail->error), "%s", e);

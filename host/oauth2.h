@@ -46,9 +46,8 @@ struct oauth2_failure {
  * URL) and fail->error set. Every token value becomes a known secret. */
 int oauth2_token_request(struct http_client *hc, const struct oauth2_client *c,
                          const char *grant, const char *const *params,
-                         const char *old_refresh, int64_t now_ms,
-                         json_t **tok, struct oauth2_failure *fail,
-                         struct integ_error *err);
+                         const char *old_refresh, int64_t now_ms, json_t **tok,
+                         struct oauth2_failure *fail, struct integ_error *err);
 
 /* Read a token answer (body of len bytes; content type may be NULL).
  * As for oauth2_token_request. */

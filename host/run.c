@@ -42,9 +42,9 @@ struct integ_ctx {
   /* The response of the last emit_batch that failed with one, for
    * http_detail(ctx, NULL); owned, freed by the next emit_batch. */
   struct http_response *batch_failed;
-  int loading;            /* inside the plugin's load */
-  struct auth *declared;  /* what auth_declare made; owned */
-  json_t *declared_cfg;   /* its mapping (the auth borrows from it) */
+  int loading;           /* inside the plugin's load */
+  struct auth *declared; /* what auth_declare made; owned */
+  json_t *declared_cfg;  /* its mapping (the auth borrows from it) */
 };
 
 static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
@@ -540,8 +540,8 @@ static void declare_report(void *arg, const char *key, int at_key,
 static int host_auth_declare(integ_ctx *ctx, json_t *block,
                              struct integ_error *err)
 {
-  struct auth_env dflt = {ctx->o->tag, "default", NULL, NULL, NULL,
-                          NULL,        NULL,      ctx->o->http};
+  struct auth_env dflt = {ctx->o->tag, "default", NULL, NULL,
+                          NULL,        NULL,      NULL, ctx->o->http};
   struct integ_error cerr = {0, ""};
   struct auth *a = NULL;
   json_t *merged;
@@ -567,8 +567,7 @@ static int host_auth_declare(integ_ctx *ctx, json_t *block,
     return error_set(err, cerr.code, "plugin %s: %s", ctx->pl->vt->name,
                      cerr.message);
   }
-  rc = auth_new(merged, ctx->o->auth_env ? ctx->o->auth_env : &dflt, &a,
-                err);
+  rc = auth_new(merged, ctx->o->auth_env ? ctx->o->auth_env : &dflt, &a, err);
   if (rc) {
     json_decref(merged);
     return rc;

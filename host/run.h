@@ -106,13 +106,13 @@ int run_state_load(struct store *s, const char *account, const char *connector,
 
 /* One connector to run. Borrowed. */
 struct run_connector_args {
-  const char *name;    /* connector (or plugin) name: logs, store key */
-  const char *account; /* tenant: state and history are per account */
-  json_t *config;      /* the plugin's config, checked against its spec */
-  json_t *node;        /* the manifest's connector (retry, rate_limit,
-                          http), or NULL */
-  struct store *store; /* NULL: no resume, no commits, no history */
-  int progress;        /* a progress line on stderr when it is a TTY */
+  const char *name;      /* connector (or plugin) name: logs, store key */
+  const char *account;   /* tenant: state and history are per account */
+  json_t *config;        /* the plugin's config, checked against its spec */
+  json_t *node;          /* the manifest's connector (retry, rate_limit,
+                            http), or NULL */
+  struct store *store;   /* NULL: no resume, no commits, no history */
+  int progress;          /* a progress line on stderr when it is a TTY */
   const char *token_key; /* the token key file (auth.h); NULL: default */
   /* Without a store: tokens and the rotated-token callback (auth.h's
    * auth_env); NULL for none. */

@@ -1370,9 +1370,8 @@ int store_token_list(struct store *s, const char *account, json_t **out,
         "{s:s, s:s, s:s, s:s?, s:I, s:I, s:b, s:b}", "account",
         (const char *)sqlite3_column_text(st, 0), "provider",
         (const char *)sqlite3_column_text(st, 1), "key_id",
-        (const char *)sqlite3_column_text(st, 2), "scopes",
-        (const char *)sc, "expires_ms",
-        (json_int_t)sqlite3_column_int64(st, 4), "refreshed_ms",
+        (const char *)sqlite3_column_text(st, 2), "scopes", (const char *)sc,
+        "expires_ms", (json_int_t)sqlite3_column_int64(st, 4), "refreshed_ms",
         (json_int_t)sqlite3_column_int64(st, 5), "needs_login",
         sqlite3_column_int(st, 6), "has_token", sqlite3_column_int(st, 7));
 

@@ -120,14 +120,14 @@ int store_bucket_update(struct store *s, const char *key, store_bucket_fn fn,
  * provider is the token URL and the client id (one grant, one row). */
 
 struct store_token {
-  char *key_id;        /* id of the key that sealed it ("" for none) */
-  void *sealed;        /* nonce, ciphertext and tag; NULL: no token yet */
+  char *key_id; /* id of the key that sealed it ("" for none) */
+  void *sealed; /* nonce, ciphertext and tag; NULL: no token yet */
   size_t sealed_len;
-  char *scopes;        /* space-separated, or NULL */
-  int64_t expires_ms;  /* 0: unknown */
+  char *scopes;       /* space-separated, or NULL */
+  int64_t expires_ms; /* 0: unknown */
   int64_t refreshed_ms;
-  int needs_login;     /* the grant is lost: an operator must log in */
-  char *lease_owner;   /* who is refreshing it, or NULL */
+  int needs_login;   /* the grant is lost: an operator must log in */
+  char *lease_owner; /* who is refreshing it, or NULL */
   int64_t lease_until_ms;
 };
 

@@ -235,8 +235,7 @@ static int make_ad(struct buf *ad, const char *account, const char *provider,
 {
   return buf_printf(ad, "integ-token-v%d", SEAL_VERSION) ||
          buf_append(ad, "", 1) || buf_append(ad, account, strlen(account)) ||
-         buf_append(ad, "", 1) ||
-         buf_append(ad, provider, strlen(provider)) ||
+         buf_append(ad, "", 1) || buf_append(ad, provider, strlen(provider)) ||
          buf_append(ad, "", 1) || buf_append(ad, id, strlen(id));
 }
 
@@ -267,16 +266,20 @@ int tokens_seal(const struct tokens_ring *r, const char *account,
                          (int)ad.len) ||
       !EVP_EncryptUpdate(ctx, out + len, &n, (const unsigned char *)plain,
                          (int)plen)) {
-    rc = error_set(err, INTEG_ESTATE, "sealing the token of account %s at "
-                   "%s: libcrypto failed", account, provider);
+    rc = error_set(err, INTEG_ESTATE,
+                   "sealing the token of account %s at "
+                   "%s: libcrypto failed",
+                   account, provider);
     goto out;
   }
   len += (size_t)n;
   if (!EVP_EncryptFinal_ex(ctx, out + len, &n) ||
       !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOKENS_TAG_LEN,
                            out + len + (size_t)n)) {
-    rc = error_set(err, INTEG_ESTATE, "sealing the token of account %s at "
-                   "%s: libcrypto failed", account, provider);
+    rc = error_set(err, INTEG_ESTATE,
+                   "sealing the token of account %s at "
+                   "%s: libcrypto failed",
+                   account, provider);
     goto out;
   }
   len += (size_t)n + TOKENS_TAG_LEN;
@@ -386,9 +389,9 @@ int tokens_open(const struct tokens_ring *r, const char *account,
                      r->keys[0].id);
   rc = try_open(k, account, provider, row, &plain);
   if (rc < 0)
-    return error_set(err, rc, rc == INTEG_ENOMEM
-                                  ? "out of memory"
-                                  : "opening a token: libcrypto failed");
+    return error_set(err, rc,
+                     rc == INTEG_ENOMEM ? "out of memory"
+                                        : "opening a token: libcrypto failed");
   if (rc == 1) {
     for (size_t i = 0; others && others[i]; i++) {
       if (strcmp(others[i], account) == 0)

@@ -15,7 +15,8 @@
 
 static void pkce_challenge_matches_rfc7636_appendix_b(void **state)
 {
-  char *c = oauth2_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+  char *c =
+      oauth2_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 
   (void)state;
   assert_string_equal(c, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
@@ -103,11 +104,10 @@ static void form_answer_without_refresh_keeps_the_old_one(void **state)
   json_t *t = NULL;
 
   (void)state;
-  assert_int_equal(oauth2_parse_token(b, strlen(b),
-                                      "application/x-www-form-urlencoded",
-                                      "https://p/token", "rt-old", 0, &t,
-                                      &err),
-                   0);
+  assert_int_equal(
+      oauth2_parse_token(b, strlen(b), "application/x-www-form-urlencoded",
+                         "https://p/token", "rt-old", 0, &t, &err),
+      0);
   assert_string_equal(json_string_value(json_object_get(t, "access_token")),
                       "at+1");
   assert_string_equal(json_string_value(json_object_get(t, "refresh_token")),

@@ -31,8 +31,8 @@ static int setup(void **state)
 
 static json_t *token(const char *rt)
 {
-  return json_pack("{s:s, s:s}", "access_token", "at-secret",
-                   "refresh_token", rt);
+  return json_pack("{s:s, s:s}", "access_token", "at-secret", "refresh_token",
+                   rt);
 }
 
 static void key_file_is_made_0600_and_refused_when_others_read_it(void **s)
@@ -47,7 +47,8 @@ static void key_file_is_made_0600_and_refused_when_others_read_it(void **s)
   assert_int_equal(tokens_ring_load(key, 1, &r, &err), 0);
   assert_int_equal(stat(key, &st), 0);
   assert_int_equal(st.st_size, 32);
-  assert_int_equal(st.st_mode & 0777, geteuid() == 0 ? (st.st_gid ? 0640 : 0600) : 0600);
+  assert_int_equal(st.st_mode & 0777,
+                   geteuid() == 0 ? (st.st_gid ? 0640 : 0600) : 0600);
   tokens_ring_free(r);
   chmod(key, 0604);
   assert_int_equal(tokens_ring_load(key, 0, &r, &err), INTEG_ECONFIG);
@@ -178,18 +179,15 @@ static void lease_is_exclusive_until_it_expires(void **s)
   (void)s;
   unlink(db);
   assert_int_equal(store_open(db, &st, &err), 0);
-  assert_int_equal(store_token_lease(st, "a", "p", "one", 100, 200, &got,
-                                     &err),
-                   0);
+  assert_int_equal(
+      store_token_lease(st, "a", "p", "one", 100, 200, &got, &err), 0);
   assert_int_equal(got, 1);
-  assert_int_equal(store_token_lease(st, "a", "p", "two", 150, 250, &got,
-                                     &err),
-                   0);
+  assert_int_equal(
+      store_token_lease(st, "a", "p", "two", 150, 250, &got, &err), 0);
   assert_int_equal(got, 0);
   /* one's lease ran out: two takes it; one can no longer commit */
-  assert_int_equal(store_token_lease(st, "a", "p", "two", 200, 300, &got,
-                                     &err),
-                   0);
+  assert_int_equal(
+      store_token_lease(st, "a", "p", "two", 200, 300, &got, &err), 0);
   assert_int_equal(got, 1);
   assert_int_equal(store_token_put(st, "a", "p", &row, "one", &err),
                    INTEG_ESTATE);

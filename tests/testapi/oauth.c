@@ -17,20 +17,21 @@
 struct oauth {
   json_t *spec;
   char *client_id, *client_secret;
-  int auth_style;       /* 0 any, 1 basic, 2 post */
+  int auth_style; /* 0 any, 1 basic, 2 post */
   int64_t access_ttl_ms;
   int rotate, reuse_revokes;
-  json_t *protect;      /* array of paths */
-  json_t *codes;        /* code -> {redirect_uri, challenge, used, grant} */
-  json_t *refresh;      /* token -> {grant, rotated} */
-  json_t *access;       /* token -> {grant, expires_ms} */
-  json_t *revoked;      /* grant -> true */
+  json_t *protect; /* array of paths */
+  json_t *codes;   /* code -> {redirect_uri, challenge, used, grant} */
+  json_t *refresh; /* token -> {grant, rotated} */
+  json_t *access;  /* token -> {grant, expires_ms} */
+  json_t *revoked; /* grant -> true */
   unsigned long next;
 };
 
 static const char *const keys[] = {
-    "client_id", "client_secret", "client_auth", "access_ttl_ms", "rotate",
-    "reuse_revokes", "protect", "refresh_tokens", NULL};
+    "client_id",     "client_secret",  "client_auth",
+    "access_ttl_ms", "rotate",         "reuse_revokes",
+    "protect",       "refresh_tokens", NULL};
 
 static void reset_state(struct oauth *o)
 {
@@ -42,10 +43,9 @@ static void reset_state(struct oauth *o)
   json_object_clear(o->access);
   json_object_clear(o->revoked);
   /* Pre-issued refresh tokens, one grant each. */
-  json_array_foreach(rts, i, e) if (json_is_string(e))
-      json_object_set_new(o->refresh, json_string_value(e),
-                          json_pack("{s:I, s:b}", "grant", (json_int_t)i,
-                                    "rotated", 0));
+  json_array_foreach(rts, i, e) if (json_is_string(e)) json_object_set_new(
+      o->refresh, json_string_value(e),
+      json_pack("{s:I, s:b}", "grant", (json_int_t)i, "rotated", 0));
   o->next = 1000;
 }
 
@@ -79,9 +79,10 @@ int oauth_load(json_t *spec, struct oauth **out, struct integ_error *err)
   o->client_secret = strdup(
       json_string_value(json_object_get(spec, "client_secret")) ?: "secret");
   ca = json_string_value(json_object_get(spec, "client_auth"));
-  o->auth_style = !ca ? 0 : strcmp(ca, "basic") == 0 ? 1
-                          : strcmp(ca, "post") == 0  ? 2
-                                                     : 0;
+  o->auth_style = !ca                        ? 0
+                  : strcmp(ca, "basic") == 0 ? 1
+                  : strcmp(ca, "post") == 0  ? 2
+                                             : 0;
   v = json_object_get(spec, "access_ttl_ms");
   o->access_ttl_ms = json_is_integer(v) ? json_integer_value(v) : 3600000;
   o->rotate = !json_is_false(json_object_get(spec, "rotate"));
@@ -211,9 +212,9 @@ static int answer(struct reply *r, json_t *headers, int status, json_t *v)
 static int oerror(struct reply *r, json_t *headers, int status,
                   const char *code, const char *desc)
 {
-  return answer(r, headers, status,
-                json_pack("{s:s, s:s}", "error", code, "error_description",
-                          desc));
+  return answer(
+      r, headers, status,
+      json_pack("{s:s, s:s}", "error", code, "error_description", desc));
 }
 
 static char *new_token(struct oauth *o, const char *kind)
@@ -231,7 +232,8 @@ static char *new_token(struct oauth *o, const char *kind)
 static int issue(struct oauth *o, struct reply *r, json_t *headers,
                  json_int_t grant, int with_refresh)
 {
-  char *at = new_token(o, "at"), *rt = with_refresh ? new_token(o, "rt") : NULL;
+  char *at = new_token(o, "at"),
+       *rt = with_refresh ? new_token(o, "rt") : NULL;
   json_t *v;
 
   if (!at || (with_refresh && !rt)) {
@@ -239,15 +241,15 @@ static int issue(struct oauth *o, struct reply *r, json_t *headers,
     free(rt);
     return INTEG_ENOMEM;
   }
-  json_object_set_new(o->access, at,
-                      json_pack("{s:I, s:I}", "grant", grant, "expires_ms",
-                                (json_int_t)(util_now_ms() + o->access_ttl_ms)));
+  json_object_set_new(
+      o->access, at,
+      json_pack("{s:I, s:I}", "grant", grant, "expires_ms",
+                (json_int_t)(util_now_ms() + o->access_ttl_ms)));
   if (rt)
     json_object_set_new(o->refresh, rt,
                         json_pack("{s:I, s:b}", "grant", grant, "rotated", 0));
-  v = json_pack("{s:s, s:s, s:I}", "access_token", at, "token_type",
-                "bearer", "expires_in",
-                (json_int_t)((o->access_ttl_ms + 999) / 1000));
+  v = json_pack("{s:s, s:s, s:I}", "access_token", at, "token_type", "bearer",
+                "expires_in", (json_int_t)((o->access_ttl_ms + 999) / 1000));
   if (rt)
     json_object_set_new(v, "refresh_token", json_string(rt));
   free(at);
@@ -265,8 +267,8 @@ static int client_ok(struct oauth *o, json_t *headers, json_t *f)
 
   if (h && strncasecmp(h, "Basic ", 6) == 0 && o->auth_style != 2) {
     unsigned char buf[512];
-    int n = EVP_DecodeBlock(buf, (const unsigned char *)h + 6,
-                            (int)strlen(h + 6));
+    int n =
+        EVP_DecodeBlock(buf, (const unsigned char *)h + 6, (int)strlen(h + 6));
     char *colon;
     json_t *pair;
     int ok;
@@ -333,14 +335,14 @@ static int token(struct oauth *o, json_t *headers, const char *body,
       rc = oerror(r, headers, 400, "invalid_grant", "unknown code");
     else if (json_is_true(json_object_get(c, "used")))
       rc = oerror(r, headers, 400, "invalid_grant", "code already used");
-    else if (!ru || strcmp(ru, json_string_value(json_object_get(
-                                     c, "redirect_uri"))) != 0)
+    else if (!ru || strcmp(ru, json_string_value(
+                                   json_object_get(c, "redirect_uri"))) != 0)
       rc = oerror(r, headers, 400, "invalid_grant",
                   "redirect_uri does not match");
     else if (!ch || strcmp(ch, json_string_value(
                                    json_object_get(c, "challenge"))) != 0)
-      rc = oerror(r, headers, 400, "invalid_grant",
-                  "PKCE verification failed");
+      rc =
+          oerror(r, headers, 400, "invalid_grant", "PKCE verification failed");
     else {
       json_object_set_new(c, "used", json_true());
       rc = issue(o, r, headers, (json_int_t)o->next++, 1);
@@ -365,8 +367,8 @@ static int token(struct oauth *o, json_t *headers, const char *body,
     } else {
       if (o->rotate)
         json_object_set_new(t, "rotated", json_true());
-      rc = issue(o, r, headers, json_integer_value(json_object_get(t, "grant")),
-                 o->rotate);
+      rc = issue(o, r, headers,
+                 json_integer_value(json_object_get(t, "grant")), o->rotate);
     }
   } else if (gt && strcmp(gt, "client_credentials") == 0) {
     rc = issue(o, r, headers, 0, 0);
@@ -388,11 +390,11 @@ static int authorize(struct oauth *o, json_t *args, struct reply *r)
   const char *id = json_string_value(json_object_get(args, "client_id"));
   char *code, *enc, loc[1024];
 
-  if (!ru || !ch || !m || strcmp(m, "S256") || !id ||
-      strcmp(id, o->client_id))
+  if (!ru || !ch || !m || strcmp(m, "S256") || !id || strcmp(id, o->client_id))
     return reply_set_error(r, 400,
                            "authorize needs client_id, redirect_uri and a "
-                           "S256 code_challenge") ?: 1;
+                           "S256 code_challenge")
+               ?: 1;
   code = new_token(o, "code");
   if (!code)
     return INTEG_ENOMEM;
@@ -400,8 +402,9 @@ static int authorize(struct oauth *o, json_t *args, struct reply *r)
                       json_pack("{s:s, s:s, s:b}", "redirect_uri", ru,
                                 "challenge", ch, "used", 0));
   enc = st ? util_url_encode(st) : NULL;
-  snprintf(loc, sizeof(loc), "%s%ccode=%s%s%s", ru, strchr(ru, '?') ? '&' : '?',
-           code, enc ? "&state=" : "", enc ? enc : "");
+  snprintf(loc, sizeof(loc), "%s%ccode=%s%s%s", ru,
+           strchr(ru, '?') ? '&' : '?', code, enc ? "&state=" : "",
+           enc ? enc : "");
   free(enc);
   free(code);
   r->status = 302;
@@ -409,8 +412,8 @@ static int authorize(struct oauth *o, json_t *args, struct reply *r)
 }
 
 int oauth_respond(struct oauth *o, const char *method, const char *path,
-                  json_t *args, json_t *headers, const char *body,
-                  size_t len, struct reply *r)
+                  json_t *args, json_t *headers, const char *body, size_t len,
+                  struct reply *r)
 {
   json_t *e;
   size_t i;

@@ -27,7 +27,7 @@ void oauth_reset(struct oauth *o);
  * scenario answers. headers: the request's, names lower-case. Negative:
  * out of memory. */
 int oauth_respond(struct oauth *o, const char *method, const char *path,
-                  json_t *args, json_t *headers, const char *body,
-                  size_t len, struct reply *r);
+                  json_t *args, json_t *headers, const char *body, size_t len,
+                  struct reply *r);
 
 #endif
