@@ -160,7 +160,7 @@ is "$RC" 0 "the test manifest validates"
 $I auth login code --port 0 >"$TMP/login.out" 2>"$TMP/login.err" &
 lp=$!
 i=0
-while ! grep -q 'oauth/authorize' "$TMP/login.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+while ! grep -q 'Waiting for' "$TMP/login.out" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 url=$(grep -o "$U/oauth/authorize?[^ ]*" "$TMP/login.out")
 like "$url" "code_challenge_method=S256&.*|code_challenge=.*&state=|state=.*code_challenge=" "the authorization URL carries a S256 challenge and state"
 curl -s -L "$url" >"$TMP/browser.out"
@@ -187,13 +187,14 @@ login_nl() {
   nlp=$!
   exec 4>"$TMP/fifo"
   i=0
-  while ! grep -q 'oauth/authorize' "$TMP/nl.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  while ! grep -q 'Then paste' "$TMP/nl.out" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
   url=$(grep -o "$U/oauth/authorize?[^ ]*" "$TMP/nl.out")
   loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$url")
   printf '%s\n' "$loc" | sed "$1" >&4
   exec 4>&-
   wait $nlp
   NLRC=$?
+  [ -n "$loc" ] || diag "no redirect from $url: $(cat "$TMP/nl.out" "$TMP/nl.err")"
 }
 login_nl 's/state=[^&]*/state=forged/'
 is "$NLRC" 1 "a state mismatch exits 1"
@@ -203,6 +204,7 @@ is "$NLRC" 1 "a wrong redirect exits 1"
 like "$(cat "$TMP/nl.err")" "not the redirect URI" "... saying so"
 login_nl 's/x/x/'
 is "$NLRC" 0 "--no-listen reads the redirected URL from stdin"
+[ "$NLRC" = 0 ] || diag "$(cat "$TMP/nl.err")"
 code_used=$(printf '%s' "$loc" | sed -n 's/.*code=\([^&]*\).*/\1/p')
 login_nl "s/code=[^&]*/code=$code_used/"
 is "$NLRC" 1 "a reused code exits 1"
