@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "log.h"
 #include "manifest.h"
+#include "plugin_check.h"
 #include "run.h"
 #include "store.h"
 
@@ -138,7 +139,7 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
       wanted = strcmp(names[i], c->name) == 0;
     if (!wanted)
       continue;
-    if (manifest_check_connector(m, c, &lp, &pl, &errs)) {
+    if (plugin_check_connector(m, c, &lp, &pl, &errs)) {
       status = EXIT_USAGE;
       break;
     }

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "loader.h"
 #include "manifest.h"
+#include "plugin_check.h"
 
 static void usage(void)
 {
@@ -193,7 +194,7 @@ int cmd_validate(int argc, char **argv)
       rc = EXIT_RUN;
       goto out;
     }
-    if (manifest_check_plugins(m, &lp, &errs) == INTEG_ENOMEM) {
+    if (plugin_check_manifest(m, &lp, &errs) == INTEG_ENOMEM) {
       rc = nomem();
       goto out;
     }

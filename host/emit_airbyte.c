@@ -350,8 +350,10 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
     return NULL;
   }
   state = json_object();
-  if (!state)
-    goto nomem;
+  if (!state) {
+    error_set(err, INTEG_ENOMEM, "out of memory reading state");
+    goto out;
+  }
   for (i = 0; i < json_array_size(messages); i++) {
     json_t *m = json_array_get(messages, i);
     json_t *type = json_object_get(m, "type");
@@ -359,12 +361,12 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
 
     if (!json_is_object(m)) {
       error_set(err, INTEG_ESTATE, "state[%zu]: expected an object", i);
-      goto fail;
+      goto out;
     }
     if (t && strcmp(t, "STREAM") == 0) {
       snprintf(path, sizeof path, "state[%zu].stream", i);
       if (merge_stream_state(state, json_object_get(m, "stream"), path, err))
-        goto fail;
+        goto out;
     } else if (t && strcmp(t, "GLOBAL") == 0) {
       json_t *g = json_object_get(m, "global");
       json_t *shared = json_object_get(g, "shared_state");
@@ -377,15 +379,17 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
                   "state[%zu].global: expected {\"shared_state\": {...}, "
                   "\"stream_states\": [...]}",
                   i);
-        goto fail;
+        goto out;
       }
-      if (json_is_object(shared) && json_object_update(state, shared))
-        goto nomem;
+      if (json_is_object(shared) && json_object_update(state, shared)) {
+        error_set(err, INTEG_ENOMEM, "out of memory reading state");
+        goto out;
+      }
       for (j = 0; j < json_array_size(list); j++) {
         snprintf(path, sizeof path, "state[%zu].global.stream_states[%zu]", i,
                  j);
         if (merge_stream_state(state, json_array_get(list, j), path, err))
-          goto fail;
+          goto out;
       }
     } else if (!t || strcmp(t, "LEGACY") == 0) {
       json_t *data = json_object_get(m, "data");
@@ -393,20 +397,20 @@ json_t *emit_airbyte_state_from_messages(json_t *messages,
       if (!json_is_object(data)) {
         error_set(err, INTEG_ESTATE,
                   "state[%zu].data: expected an object (legacy state)", i);
-        goto fail;
+        goto out;
       }
-      if (json_object_update(state, data))
-        goto nomem;
+      if (json_object_update(state, data)) {
+        error_set(err, INTEG_ENOMEM, "out of memory reading state");
+        goto out;
+      }
     } else {
       error_set(err, INTEG_ESTATE,
                 "state[%zu].type: '%s' is not STREAM, GLOBAL or LEGACY", i, t);
-      goto fail;
+      goto out;
     }
   }
   return state;
-nomem:
-  error_set(err, INTEG_ENOMEM, "out of memory reading state");
-fail:
+out:
   json_decref(state);
   return NULL;
 }

@@ -27,7 +27,7 @@
  *     -> yaml_errors_print(&errs, stderr), exit 2
  *   loader_path_init(&lp, m->plugin_path, m->n_plugin_path, &err);
  *   c = manifest_connector(m, name);   NULL -> "no connector NAME", exit 2
- *   if (manifest_check_connector(m, c, &lp, &pl, &errs))
+ *   if (plugin_check_connector(m, c, &lp, &pl, &errs))   plugin_check.h
  *     -> print errs, exit 2
  *   pl->vt->load(host, ctx, c->config, state, &inst, &err); ...
  *   loader_close(pl); loader_path_free(&lp); manifest_free(m);
@@ -40,7 +40,6 @@
 
 #include <jansson.h>
 
-#include "loader.h"
 #include "yaml.h"
 
 /* Types of manifest keys. */
@@ -93,7 +92,7 @@ struct manifest_connector {
   int enabled;
   const char *account;
   json_t *config;   /* the resolved config (a mapping); after
-                       manifest_check_connector, with defaults filled */
+                       plugin_check_connector, with defaults filled */
   json_t *node;     /* the connector's whole mapping */
   const char *file; /* the file whose definition won */
   unsigned line, col;
@@ -136,22 +135,6 @@ void manifest_free(struct manifest *m);
 /* The connector called `name`, or NULL. Borrowed. */
 const struct manifest_connector *manifest_connector(const struct manifest *m,
                                                     const char *name);
-
-/* Open c's plugin from lp, check c's config against the plugin's spec
- * (filling its defaults, marking airbyte_secret values secret) and report
- * errors at the config's positions. When `opened` is not NULL and all is
- * well, *opened gets the open plugin (new; loader_close it); otherwise the
- * plugin is closed. Returns 0, INTEG_ECONFIG (errors added) or
- * INTEG_ENOMEM. */
-int manifest_check_connector(struct manifest *m,
-                             const struct manifest_connector *c,
-                             const struct loader_path *lp,
-                             struct plugin **opened, struct yaml_errors *errs);
-
-/* manifest_check_connector for every enabled connector. Returns 0,
- * INTEG_ECONFIG or INTEG_ENOMEM. */
-int manifest_check_plugins(struct manifest *m, const struct loader_path *lp,
-                           struct yaml_errors *errs);
 
 /* Position of `path` (or its nearest ancestor) in the files, or NULL;
  * borrowed. Plugins get their config errors' positions through this. */

@@ -1104,6 +1104,20 @@ int output_state(struct output *o, json_t *state, struct integ_error *err)
 
   if (!copy)
     return error_set(err, INTEG_ENOMEM, "out of memory copying a state");
+  /* The position of a stream the catalog leaves out is not passed on: its
+   * records were not written, so a later run that selects it must start
+   * from the beginning, not from where the plugin read to. */
+  if (o->cfg.catalog && json_is_object(copy)) {
+    const char *name;
+    json_t *v;
+    void *tmp;
+
+    json_object_foreach_safe(copy, tmp, name, v)
+    {
+      if (!catalog_selected(o->cfg.catalog, name))
+        json_object_del(copy, name);
+    }
+  }
   json_decref(o->state);
   o->state = copy;
   if (o->since >= o->cfg.checkpoint_records ||

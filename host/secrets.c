@@ -19,29 +19,9 @@
 
 #define MAX_SECRET_FILE (64u * 1024u)
 
-/* error_set's work, done here because error.c scrubs through this file:
- * secrets.c sits below error.c and must not call back into it. The
+/* Errors are set with the SDK's integ_error_set, not error_set: error.c
+ * scrubs through this file, so secrets.c must not call back into it. The
  * messages name references and files, never a secret value. */
-static int fail(struct integ_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct integ_error *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  if (!err)
-    return code;
-  err->code = code;
-  va_start(ap, fmt);
-  n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    err->message[0] = '\0';
-  else if ((size_t)n >= sizeof(err->message))
-    memcpy(err->message + sizeof(err->message) - 4, "...", 4);
-  return code;
-}
 
 /* ------------------------------------------------------- known values */
 
@@ -277,23 +257,24 @@ static int file_refused(const char *ref, const char *path,
   int rc = 0;
 
   if (!S_ISREG(st->st_mode))
-    return fail(err, INTEG_ECONFIG,
-                "${file:%s}: %s is not a regular file (a FIFO, device "
-                "or directory): name a file that holds the secret",
-                ref, path);
+    return integ_error_set(
+        err, INTEG_ECONFIG,
+        "${file:%s}: %s is not a regular file (a FIFO, device "
+        "or directory): name a file that holds the secret",
+        ref, path);
   if (st->st_size > (off_t)MAX_SECRET_FILE)
-    return fail(err, INTEG_ECONFIG,
-                "${file:%s}: %s is larger than %u bytes: is it the "
-                "right file?",
-                ref, path, MAX_SECRET_FILE);
+    return integ_error_set(err, INTEG_ECONFIG,
+                           "${file:%s}: %s is larger than %u bytes: is it the "
+                           "right file?",
+                           ref, path, MAX_SECRET_FILE);
   if (!(st->st_mode & (S_IRWXO | S_IWGRP)) &&
       (st->st_uid == geteuid() || st->st_uid == 0))
     return 0;
   q = shell_quote(path);
   if (!q)
-    return fail(err, INTEG_ENOMEM, "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   if (st->st_mode & (S_IRWXO | S_IWGRP)) {
-    rc = fail(
+    rc = integ_error_set(
         err, INTEG_ECONFIG,
         "${file:%s}: the secret file %s is %s by others (mode %04o): run "
         "chmod %o %s",
@@ -304,15 +285,17 @@ static int file_refused(const char *ref, const char *path,
     struct passwd *pw = getpwuid(geteuid());
 
     if (pw)
-      rc = fail(err, INTEG_ECONFIG,
-                "${file:%s}: the secret file %s belongs to uid %u, not "
-                "to this user: run chown %s %s",
-                ref, path, (unsigned)st->st_uid, pw->pw_name, q);
+      rc = integ_error_set(
+          err, INTEG_ECONFIG,
+          "${file:%s}: the secret file %s belongs to uid %u, not "
+          "to this user: run chown %s %s",
+          ref, path, (unsigned)st->st_uid, pw->pw_name, q);
     else
-      rc = fail(err, INTEG_ECONFIG,
-                "${file:%s}: the secret file %s belongs to uid %u, not "
-                "to this user: run chown %u %s",
-                ref, path, (unsigned)st->st_uid, (unsigned)geteuid(), q);
+      rc = integ_error_set(
+          err, INTEG_ECONFIG,
+          "${file:%s}: the secret file %s belongs to uid %u, not "
+          "to this user: run chown %u %s",
+          ref, path, (unsigned)st->st_uid, (unsigned)geteuid(), q);
   }
   free(q);
   return rc;
@@ -331,8 +314,8 @@ int secrets_read_file(const char *ref, const char *path, char **out,
    * refused below as not a regular file. */
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0 || fstat(fd, &st) != 0) {
-    rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref, path,
-              strerror(errno));
+    rc = integ_error_set(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s",
+                         ref, path, strerror(errno));
     goto out;
   }
   rc = file_refused(ref, path, &st, err);
@@ -340,7 +323,7 @@ int secrets_read_file(const char *ref, const char *path, char **out,
     goto out;
   buf = malloc((size_t)st.st_size + 1);
   if (!buf) {
-    rc = fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   while (len < (size_t)st.st_size) {
@@ -349,8 +332,9 @@ int secrets_read_file(const char *ref, const char *path, char **out,
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
-      rc = fail(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s", ref,
-                path, strerror(errno));
+      rc =
+          integ_error_set(err, INTEG_ECONFIG, "${file:%s}: cannot read %s: %s",
+                          ref, path, strerror(errno));
       goto out;
     }
     if (r == 0)
@@ -364,13 +348,13 @@ int secrets_read_file(const char *ref, const char *path, char **out,
   if (len && buf[len - 1] == '\r')
     buf[--len] = '\0';
   if (strlen(buf) != len) {
-    rc =
-        fail(err, INTEG_ECONFIG, "${file:%s}: %s holds a NUL byte", ref, path);
+    rc = integ_error_set(err, INTEG_ECONFIG, "${file:%s}: %s holds a NUL byte",
+                         ref, path);
     goto out;
   }
   rc = secrets_add(buf, len);
   if (rc) {
-    fail(err, rc, "out of memory");
+    integ_error_set(err, rc, "out of memory");
     goto out;
   }
   *out = buf;
@@ -417,37 +401,38 @@ static int resolve_one(const char *kind, size_t klen, const char *arg,
   int rc = 0;
 
   if (!name)
-    return fail(err, INTEG_ENOMEM, "out of memory");
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   if (klen == 3 && memcmp(kind, "env", 3) == 0) {
     const char *v;
 
     if (!valid_env_name(arg, alen)) {
-      rc =
-          fail(err, INTEG_ECONFIG,
-               "${env:%s}: not a variable name (letters, digits and _)", name);
+      rc = integ_error_set(
+          err, INTEG_ECONFIG,
+          "${env:%s}: not a variable name (letters, digits and _)", name);
       goto out;
     }
     v = getenv(name);
     if (!v) {
-      rc = fail(err, INTEG_ECONFIG,
-                "${env:%s}: the environment variable %s is not set", name,
-                name);
+      rc = integ_error_set(err, INTEG_ECONFIG,
+                           "${env:%s}: the environment variable %s is not set",
+                           name, name);
       goto out;
     }
     rc = secrets_add(v, strlen(v));
     if (!rc)
       rc = buf_appends(out, v);
     if (rc)
-      fail(err, rc, "out of memory");
+      integ_error_set(err, rc, "out of memory");
     goto out;
   }
   if (!alen) {
-    rc = fail(err, INTEG_ECONFIG, "${file:}: the file name is empty");
+    rc = integ_error_set(err, INTEG_ECONFIG,
+                         "${file:}: the file name is empty");
     goto out;
   }
   full = relative_to(base, name);
   if (!full) {
-    rc = fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   rc = secrets_read_file(name, full, &val, err);
@@ -455,7 +440,7 @@ static int resolve_one(const char *kind, size_t klen, const char *arg,
     goto out;
   rc = buf_appends(out, val);
   if (rc)
-    fail(err, rc, "out of memory");
+    integ_error_set(err, rc, "out of memory");
 out:
   free(name);
   free(full);
@@ -504,19 +489,19 @@ int secrets_resolve(const char *text, size_t len, const char *base, char **out,
       continue;
     }
     if (!close) {
-      rc = fail(err, INTEG_ECONFIG,
-                "unterminated reference '%.*s': end it with '}'",
-                (int)(rest > 40 ? 40 : rest), p);
+      rc = integ_error_set(err, INTEG_ECONFIG,
+                           "unterminated reference '%.*s': end it with '}'",
+                           (int)(rest > 40 ? 40 : rest), p);
       goto out;
     }
     if (!((klen == 3 && memcmp(p + 2, "env", 3) == 0) ||
           (klen == 4 && memcmp(p + 2, "file", 4) == 0))) {
       size_t n = (size_t)(close - p) + 1;
 
-      rc = fail(err, INTEG_ECONFIG,
-                "unknown reference '%.*s': use ${env:NAME} or "
-                "${file:PATH} (write $${ for a literal ${)",
-                (int)(n > 60 ? 60 : n), p);
+      rc = integ_error_set(err, INTEG_ECONFIG,
+                           "unknown reference '%.*s': use ${env:NAME} or "
+                           "${file:PATH} (write $${ for a literal ${)",
+                           (int)(n > 60 ? 60 : n), p);
       goto out;
     }
     rc = resolve_one(p + 2, klen, colon + 1, (size_t)(close - colon - 1), base,
@@ -527,19 +512,19 @@ int secrets_resolve(const char *text, size_t len, const char *base, char **out,
     *refs = 1;
   }
   if (rc) {
-    rc = fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   if (!*refs && !changed)
     goto out;
   if (!res.data && buf_reserve(&res, 1)) {
-    rc = fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   res.data[res.len] = '\0';
   /* The whole value is a secret too ("Bearer ${env:T}"). */
   if (*refs && secrets_add(res.data, res.len)) {
-    rc = fail(err, INTEG_ENOMEM, "out of memory");
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
   *out = res.data;

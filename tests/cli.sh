@@ -73,7 +73,7 @@ like "$(printf '%s\n' "$OUT" | sed -n 2p)" '^[0-9-]{10}T[0-9:]{8}Z  run   ok, 9 
   "state history: a run with its start, outcome, records and end"
 run "$INTEG" -c "$TMP/integ.yaml" state clear shop
 run "$INTEG" -c "$TMP/integ.yaml" state history shop --limit 1
-like "$OUT" "^[^ ]+  note  state of all 1 streams cleared by operator \(was: \{\"users\":\{\"replication_key\":\"id\",\"replication_key_value\":1\}\}\)$" \
+like "$OUT" "^[^ ]+  note  state of all 2 streams cleared by operator \(was: \{\"orders\":\{\"replication_key\":\"user_id\",\"replication_key_value\":3\},\"users\":\{\"replication_key\":\"id\",\"replication_key_value\":1\}\}\)$" \
   "state history --limit 1: only the newest, the clear with what it removed"
 run "$INTEG" state --store "$TMP/integ.db" history nosuch
 is "$RC" 1 "state history of a connector with no history exits 1"

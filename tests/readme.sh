@@ -25,7 +25,7 @@ new=$(grep -c '"stream":"users","record":{"id":\(12[1-3]\|6[12]\),' "$TMP/d1/rec
 is "$new" 5 "...the 3 users who signed up and the 2 who changed"
 like "$(grep -o '"stream":"orders","record":{"id":12[1-3]00[0-9]' "$TMP/d1/records.jsonl" | head -1)" . \
   "...with the new users' orders"
-like "$(cat "$TMP/run2.out")" '^demo: resumed from the state the last run committed: \{"users"' \
+like "$(cat "$TMP/run2.out")" '^demo: resumed from the state the last run committed: \{.*"users"' \
   "the summary says the run resumed, and from what"
 demo "$TMP/d1" >"$TMP/run3.out" 2>"$TMP/run3.err"
 n3=$(count "$TMP/d1/records.jsonl")

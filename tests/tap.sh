@@ -84,9 +84,9 @@ is "$(python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))
 md = {s["tap_stream_id"]: s["metadata"][0]["metadata"] for s in c["streams"]}
-print(md["users"]["valid-replication-keys"], md["orders"]["forced-replication-method"], md["users"]["table-key-properties"])
-' "$TMP/catalog.json")" "['updated_at'] FULL_TABLE ['id']" \
-  "users: valid replication key updated_at; orders: FULL_TABLE; keys"
+print(md["users"]["valid-replication-keys"], md["orders"]["valid-replication-keys"], md["users"]["table-key-properties"])
+' "$TMP/catalog.json")" "['updated_at'] ['updated_at'] ['id']" \
+  "users: valid replication key updated_at; orders too (the child of users); keys"
 
 python3 - "$TMP/catalog.json" "$TMP/selected.json" <<'EOT'
 import json, sys
@@ -174,9 +174,9 @@ like "$RC:$OUT:$ERR" "^2::.*catalog .*badcat.json: streams\[0\]\.metadata\[0\]\.
 printf '{"streams": [{"tap_stream_id": "nope"}]}' >"$TMP/nope.json"
 run "$INTEG" tap example --config "$TMP/config.json" --catalog "$TMP/nope.json"
 like "$RC:$ERR" "^2:.*streams\[0\]: the plugin has no stream 'nope'" "a catalog naming an unknown stream is refused"
-printf '{"streams": [{"tap_stream_id": "orders", "metadata": [{"breadcrumb": [], "metadata": {"replication-method": "INCREMENTAL"}}]}]}' >"$TMP/inc.json"
-run "$INTEG" tap example --config "$TMP/config.json" --catalog "$TMP/inc.json"
-like "$RC:$ERR" "^2:.*stream 'orders' has no replication key" "INCREMENTAL on a stream without a cursor is refused"
+printf '{"streams": [{"tap_stream_id": "gen", "metadata": [{"breadcrumb": [], "metadata": {"replication-method": "INCREMENTAL"}}]}]}' >"$TMP/inc.json"
+INTEG_PLUGIN_PATH="$TEST_PLUGIN_DIR" run "$INTEG" tap gen --catalog "$TMP/inc.json"
+like "$RC:$ERR" "^2:.*stream 'gen' has no replication key" "INCREMENTAL on a stream without a cursor is refused"
 printf '{"streams": [{"tap_stream_id": "users", "metadata": [{"breadcrumb": [], "metadata": {"replication-key": "created_at"}}]}]}' >"$TMP/rk.json"
 run "$INTEG" tap example --config "$TMP/config.json" --catalog "$TMP/rk.json"
 like "$ERR" "metadata.replication-key: stream 'users' can only be synced incrementally by 'updated_at'" \

@@ -19,6 +19,7 @@
 
 #include "loader.h"
 #include "manifest.h"
+#include "plugin_check.h"
 #include "secrets.h"
 
 static char *srcdir_path(const char *rel)
@@ -416,14 +417,14 @@ static void plugin_configs_are_checked_against_the_spec(void **state)
              0644);
   assert_int_equal(manifest_load(man, &m, &errs), 0);
   c = manifest_connector(m, "good");
-  assert_int_equal(manifest_check_connector(m, c, &lp, &pl, &errs), 0);
+  assert_int_equal(plugin_check_connector(m, c, &lp, &pl, &errs), 0);
   assert_non_null(pl);
   assert_string_equal(pl->vt->name, "example");
   loader_close(pl);
   /* Defaults from the spec are filled. */
   assert_int_equal(
       json_integer_value(json_object_get(c->config, "orders_per_user")), 2);
-  assert_int_equal(manifest_check_plugins(m, &lp, &errs), INTEG_ECONFIG);
+  assert_int_equal(plugin_check_manifest(m, &lp, &errs), INTEG_ECONFIG);
   assert_int_equal(errs.n, 3);
   assert_non_null(strstr(errs.msgs[0], "integ.yaml:9:14: "
                                        "connectors.bad.config.users: -1 is "

@@ -3,10 +3,17 @@
  * Two streams, "users" and "orders", through the host's vtable alone.
  * With {"base_url": "http://host:port"} it pulls them from an HTTP API
  * (the demo API in tests/testapi): users incrementally by updated_at with
- * cursor pagination, using the fast path emit_batch; orders in full on
- * every run, each user's page by page with http_do and emit_record, so
- * both styles are shown. Without base_url it generates
- * {"users": 3, "orders_per_user": 2}.
+ * cursor pagination, using the fast path emit_batch; orders as an
+ * incremental child of users: the orders of each user the users cursor
+ * returns, page by page with http_do and emit_record, so both styles are
+ * shown. Without base_url it generates {"users": 3, "orders_per_user": 2}.
+ *
+ * The child relies on one property of the API: a change to an order
+ * (a new one, or a new status) always bumps its user's updated_at. So
+ * the users that changed since the cursor are the only ones whose orders
+ * can have changed, and reading all orders of those users brings every
+ * changed order. An API without that property needs its own cursor on
+ * the child (or the child synced in full).
  * discover() declares both streams, so the same plugin runs as a Singer
  * tap (`integ tap example`) and an Airbyte source (`integ source
  * example`), whose catalogs choose streams, fields and sync modes.
@@ -30,11 +37,14 @@ struct example {
   json_int_t orders_per_user;
   char *base_url; /* HTTP mode when set */
   json_int_t page_size;
-  /* Where the state says users stand (orders are synced in full, so they
-   * have no state): the last user id synced in generated mode, the
-   * updated_at cursor (NULL: none yet) in HTTP mode. */
-  json_int_t users_done;
-  char *users_after;
+  /* Where the state says each stream stands: the last user id synced in
+   * generated mode, the users' updated_at cursor (NULL: none yet) in HTTP
+   * mode. orders keeps the users position up to which the orders of every
+   * user are synced; it is absent (orders_done < 0, orders_after NULL) on
+   * a first run and when a catalog syncs orders in full, and then the
+   * orders of every user come. */
+  json_int_t users_done, orders_done;
+  char *users_after, *orders_after;
 };
 
 static const char spec[] =
@@ -104,6 +114,7 @@ static void example_unload(void *instance)
 
   free(ex->base_url);
   free(ex->users_after);
+  free(ex->orders_after);
   free(ex);
 }
 
@@ -124,11 +135,16 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
   ex->page_size = int_or(config, "page_size", 25);
   /* The state is keyed by stream, in singer-sdk's shape:
    *   {"users": {"replication_key": "updated_at",
-   *              "replication_key_value": "2024-03-01T09:00:00Z"}}
-   * (generated mode keeps the last user's id there). The host leaves out
+   *              "replication_key_value": "2024-03-01T09:00:00Z"},
+   *    "orders": {"replication_key": "updated_at",
+   *               "replication_key_value": "2024-03-01T09:00:00Z"}}
+   * (generated mode keeps the last user's id there). orders' value is
+   * the users cursor its orders are complete up to. The host leaves out
    * the streams a catalog syncs in full. */
   ex->users_done =
       int_or(json_object_get(state, "users"), "replication_key_value", 0);
+  ex->orders_done =
+      int_or(json_object_get(state, "orders"), "replication_key_value", -1);
   v = json_object_get(config, "base_url");
   if (json_is_string(v) && !(ex->base_url = strdup(json_string_value(v)))) {
     rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
@@ -136,6 +152,9 @@ static int example_load(const struct integ_host *host, integ_ctx *ctx,
   }
   rc = string_at(state, "users", "replication_key_value", &ex->users_after,
                  err);
+  if (!rc)
+    rc = string_at(state, "orders", "replication_key_value", &ex->orders_after,
+                   err);
   if (rc)
     goto out;
   *instance = ex;
@@ -160,19 +179,40 @@ static int emit(struct example *ex, const char *stream, json_t *rec,
   return rc;
 }
 
-/* A consistent point: where users stand, as the state. */
+/* One stream's state, {"replication_key": key, "replication_key_value":
+ * value}, set into state[stream]; value (stolen) NULL: no position yet,
+ * nothing set. Returns 0 or -1 when out of memory. */
+static int position(json_t *state, const char *stream, const char *key,
+                    json_t *value)
+{
+  if (!value)
+    return 0;
+  return json_object_set_new(state, stream,
+                             json_pack("{s:s, s:o}", "replication_key", key,
+                                       "replication_key_value", value));
+}
+
+/* A consistent point: where users and orders stand, as the state. */
 static int emit_position(struct example *ex, struct integ_error *err)
 {
-  json_t *state =
-      ex->base_url
-          ? json_pack("{s:{s:s, s:s}}", "users", "replication_key",
-                      "updated_at", "replication_key_value", ex->users_after)
-          : json_pack("{s:{s:s, s:I}}", "users", "replication_key", "id",
-                      "replication_key_value", ex->users_done);
-  int rc;
+  json_t *state = json_object();
+  int rc, bad;
 
-  if (!state)
+  if (ex->base_url)
+    bad = !state ||
+          position(state, "users", "updated_at",
+                   ex->users_after ? json_string(ex->users_after) : NULL) ||
+          position(state, "orders", "updated_at",
+                   ex->orders_after ? json_string(ex->orders_after) : NULL);
+  else
+    bad = !state ||
+          position(state, "users", "id", json_integer(ex->users_done)) ||
+          position(state, "orders", "user_id",
+                   ex->orders_done < 0 ? NULL : json_integer(ex->orders_done));
+  if (bad) {
+    json_decref(state);
     return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  }
   rc = ex->host->emit_state(ex->ctx, state, err);
   json_decref(state);
   return rc;
@@ -344,9 +384,22 @@ out:
   return rc;
 }
 
+/* Set *cursor to a copy of value. Returns 0 or INTEG_ENOMEM. */
+static int move_to(char **cursor, const char *value, struct integ_error *err)
+{
+  char *copy = strdup(value);
+
+  if (!copy)
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  free(*cursor);
+  *cursor = copy;
+  return 0;
+}
+
 /* Walk the users updated after `after` (NULL: all), page by page: with
- * `emit` the users are written and their cursor advances (a consistent
- * point after each page); with `orders` each user's orders are pulled. */
+ * `emit` the users are written and their cursor advances; with `orders`
+ * each user's orders are pulled and the orders position advances with
+ * the same value (a consistent point after each page). */
 static int walk_users(struct example *ex, const char *after, int emit,
                       int orders, struct integ_error *err)
 {
@@ -366,17 +419,12 @@ static int walk_users(struct example *ex, const char *after, int emit,
       rc = pull_orders(ex, json_integer_value(json_array_get(ids, i)), err);
     /* The page is done, orders included: a consistent point. */
     stamp = safe_cursor(json_object_get(page, "stamps"));
-    if (!rc && emit && stamp) {
-      char *copy = strdup(stamp);
-
-      if (!copy) {
-        rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
-        break;
-      }
-      free(ex->users_after);
-      ex->users_after = copy;
+    if (!rc && stamp && emit)
+      rc = move_to(&ex->users_after, stamp, err);
+    if (!rc && stamp && orders)
+      rc = move_to(&ex->orders_after, stamp, err);
+    if (!rc && stamp)
       rc = emit_position(ex, err);
-    }
     free(next);
     next = NULL;
     if (!rc && json_is_string(json_object_get(page, "next")) &&
@@ -390,26 +438,36 @@ static int walk_users(struct example *ex, const char *after, int emit,
   return rc;
 }
 
-/* users is incremental on updated_at; orders is synced in full, as
- * discover() declares it: every user's orders on every run, so a
- * destination that replaces the orders table gets all of them. On a
- * first run one walk over all users does both; on a resumed run the new
- * users come first, then the orders of every user (the users read with
- * http_do, not written again). */
+/* users is incremental on updated_at; orders is its incremental child,
+ * as discover() declares it: the orders of the users that changed since
+ * the orders position (all users' orders when there is none: a first
+ * run, or orders synced in full). When both streams stand at the same
+ * position, as they do after a run of both, one walk does both. Else the
+ * users walk first, then the orders walk reads the users again (with
+ * http_do, not written) from the orders position. */
 static int pull(struct example *ex, struct integ_error *err)
 {
-  char *from = NULL;
-  int rc;
+  char *from = NULL, *orders_from = NULL;
+  int rc = 0;
 
-  if (!ex->users_after)
+  if (!ex->users_after && !ex->orders_after)
     return walk_users(ex, NULL, 1, 1, err);
-  /* The filter stays as the run began (see safe_cursor). */
-  if (!(from = strdup(ex->users_after)))
-    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  /* The filters stay as the run began (see safe_cursor). */
+  if ((ex->users_after && !(from = strdup(ex->users_after))) ||
+      (ex->orders_after && !(orders_from = strdup(ex->orders_after)))) {
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (from && orders_from && strcmp(from, orders_from) == 0) {
+    rc = walk_users(ex, from, 1, 1, err);
+    goto out;
+  }
   rc = walk_users(ex, from, 1, 0, err);
   if (!rc)
-    rc = walk_users(ex, NULL, 0, 1, err);
+    rc = walk_users(ex, orders_from, 0, 1, err);
+out:
   free(from);
+  free(orders_from);
   return rc;
 }
 
@@ -428,9 +486,10 @@ static int example_run(void *instance, struct integ_error *err)
                         "user ", u % 2 ? "odd" : "even", "active",
                         (int)(u % 3 != 0)),
               err);
-  /* orders is synced in full: every user's orders, also on a resumed
-   * run. */
-  for (json_int_t u = 1; u <= ex->users && !rc; u++)
+  /* orders follows users: the new users' orders, or every user's when
+   * orders has no position (a first run, or orders synced in full). */
+  for (json_int_t u = ex->orders_done < 0 ? 1 : ex->orders_done + 1;
+       u <= ex->users && !rc; u++)
     for (json_int_t o = 1; o <= ex->orders_per_user && !rc; o++)
       rc = emit(ex, "orders",
                 json_pack("{s:I, s:I, s:f}", "id", u * 1000 + o, "user_id", u,
@@ -439,13 +498,14 @@ static int example_run(void *instance, struct integ_error *err)
   if (rc)
     return rc;
   /* One consistent point: every user up to ex->users is synced. */
-  ex->users_done = ex->users;
+  ex->users_done = ex->orders_done = ex->users;
   return emit_position(ex, err);
 }
 
-/* The streams: JSON Schemas, keys, and the cursor of the incremental
- * one. users is incremental (the host hands back its state), orders is
- * synced in full on every run (all users' orders, not only new users'). */
+/* The streams: JSON Schemas, keys and cursors. Both are incremental (the
+ * host hands back their state): users by updated_at, orders as the child
+ * of users (the orders of the users that changed; all of them when a
+ * catalog syncs orders in full). */
 static const char http_streams[] =
     "[{\"stream\": \"users\", \"key_properties\": [\"id\"],"
     "  \"replication_key\": \"updated_at\","
@@ -470,6 +530,7 @@ static const char http_streams[] =
     "   \"last_login_at\": {\"type\": [\"string\", \"null\"],"
     "    \"format\": \"date-time\"}}}},"
     " {\"stream\": \"orders\", \"key_properties\": [\"id\"],"
+    "  \"replication_key\": \"updated_at\","
     "  \"schema\": {\"type\": \"object\", \"properties\": {"
     "   \"id\": {\"type\": \"integer\"},"
     "   \"user_id\": {\"type\": [\"integer\", \"null\"]},"
@@ -495,6 +556,7 @@ static const char generated_streams[] =
     "   \"id\": {\"type\": \"integer\"}, \"name\": {\"type\": \"string\"},"
     "   \"active\": {\"type\": \"boolean\"}}}},"
     " {\"stream\": \"orders\", \"key_properties\": [\"id\"],"
+    "  \"replication_key\": \"user_id\","
     "  \"schema\": {\"type\": \"object\", \"properties\": {"
     "   \"id\": {\"type\": \"integer\"}, \"user_id\": {\"type\": \"integer\"},"
     "   \"total\": {\"type\": \"number\"}}}}]";
