@@ -321,6 +321,11 @@ static int set_bearer(struct auth *a, const char *token)
   return secrets_add_credential(v);
 }
 
+static int oom(struct integ_error *err)
+{
+  return error_set(err, INTEG_ENOMEM, "out of memory");
+}
+
 int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
              struct integ_error *err)
 {
@@ -357,16 +362,22 @@ int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
     a->in_query = in && strcmp(in, "query") == 0;
     a->name = strdup(name ? name : a->in_query ? "api_key" : "X-Api-Key");
     a->value = str(cfg, "key") ? strdup(str(cfg, "key")) : NULL;
-    if (!a->name || !a->value)
-      goto nomem;
-    if (secrets_add(a->value, strlen(a->value)))
-      goto nomem;
+    if (!a->name || !a->value) {
+      rc = oom(err);
+      goto out;
+    }
+    if (secrets_add(a->value, strlen(a->value))) {
+      rc = oom(err);
+      goto out;
+    }
     break;
   }
   case T_BEARER:
     a->name = strdup("Authorization");
-    if (!a->name || !str(cfg, "token") || set_bearer(a, str(cfg, "token")))
-      goto nomem;
+    if (!a->name || !str(cfg, "token") || set_bearer(a, str(cfg, "token"))) {
+      rc = oom(err);
+      goto out;
+    }
     break;
   case T_BASIC: {
     struct buf pair = BUF_INIT;
@@ -378,14 +389,19 @@ int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
                    str(cfg, "password") ?: "") ||
         !(b64 = malloc(4 * ((pair.len + 2) / 3) + 1))) {
       buf_free(&pair);
-      goto nomem;
+      {
+        rc = oom(err);
+        goto out;
+      }
     }
     EVP_EncodeBlock(b64, (const unsigned char *)pair.data, (int)pair.len);
     buf_free(&pair);
     rc = asprintf(&a->value, "Basic %s", (char *)b64) < 0 ? INTEG_ENOMEM : 0;
     free(b64);
-    if (rc || secrets_add_credential(a->value))
-      goto nomem;
+    if (rc || secrets_add_credential(a->value)) {
+      rc = oom(err);
+      goto out;
+    }
     break;
   }
   case T_OAUTH2: {
@@ -405,21 +421,26 @@ int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
     a->refresh_at = json_is_number(rat) ? json_number_value(rat) : 0.8;
     if (json_is_string(scopes))
       a->oc.scopes = json_string_value(scopes);
-    (void)scopes;
     if (!a->oc.token_url || !a->oc.client_id) {
       rc = error_set(err, INTEG_ECONFIG,
                      "auth: oauth2 needs token_url and client_id");
       goto out;
     }
     if (a->oc.client_secret &&
-        secrets_add(a->oc.client_secret, strlen(a->oc.client_secret)))
-      goto nomem;
+        secrets_add(a->oc.client_secret, strlen(a->oc.client_secret))) {
+      rc = oom(err);
+      goto out;
+    }
     if (a->config_refresh &&
-        secrets_add(a->config_refresh, strlen(a->config_refresh)))
-      goto nomem;
+        secrets_add(a->config_refresh, strlen(a->config_refresh))) {
+      rc = oom(err);
+      goto out;
+    }
     a->provider = auth_provider(a->oc.token_url, a->oc.client_id);
-    if (!a->name || !a->provider)
-      goto nomem;
+    if (!a->name || !a->provider) {
+      rc = oom(err);
+      goto out;
+    }
     if (!a->n_origins && (rc = add_origin(a, a->oc.token_url))) {
       rc = error_set(err, INTEG_ECONFIG, "auth.token_url: not a URL");
       goto out;
@@ -450,9 +471,6 @@ int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
   }
   *out = a;
   a = NULL;
-  goto out;
-nomem:
-  rc = error_set(err, INTEG_ENOMEM, "out of memory");
 out:
   auth_free(a);
   return rc;

@@ -268,15 +268,12 @@ static enum MHD_Result on_callback(void *cls, struct MHD_Connection *conn,
   struct MHD_Response *r;
   enum MHD_Result ret;
   struct buf full = BUF_INIT;
-  const char *q;
 
   (void)version;
   (void)upload_data;
   (void)upload_size;
   (void)con_cls;
   (void)method;
-  q = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-  (void)q;
   /* Rebuild the query: MHD has parsed it; take code, state and error. */
   buf_appends(&full, url);
   {
@@ -381,8 +378,10 @@ static int do_login(struct auth_cmd *c, struct store *s)
     status = EXIT_USAGE;
     goto out;
   }
-  if (!verifier || !state || !challenge)
-    goto nomem;
+  if (!verifier || !state || !challenge) {
+    fputs("integ auth: out of memory\n", stderr);
+    goto out;
+  }
   if (!c->no_listen && start_listener(port, &d, &port, &cb)) {
     fprintf(stderr,
             "integ auth: cannot listen on 127.0.0.1:%ld: is the port in "
@@ -390,11 +389,15 @@ static int do_login(struct auth_cmd *c, struct store *s)
             port);
     goto out;
   }
-  if (asprintf(&redirect, "http://127.0.0.1:%ld/callback", port) < 0)
-    goto nomem;
+  if (asprintf(&redirect, "http://127.0.0.1:%ld/callback", port) < 0) {
+    fputs("integ auth: out of memory\n", stderr);
+    goto out;
+  }
   url = oauth2_authorize_url(&oc, redirect, state, challenge);
-  if (!url)
-    goto nomem;
+  if (!url) {
+    fputs("integ auth: out of memory\n", stderr);
+    goto out;
+  }
   printf("Open this URL in a browser and allow access:\n\n  %s\n\n", url);
   if (c->no_listen)
     printf("Then paste the URL the browser was sent to (it starts with "
@@ -461,8 +464,10 @@ static int do_login(struct auth_cmd *c, struct store *s)
                     "stored\n");
     goto out;
   }
-  if (secrets_add(code, strlen(code)))
-    goto nomem;
+  if (secrets_add(code, strlen(code))) {
+    fputs("integ auth: out of memory\n", stderr);
+    goto out;
+  }
   http_config_init(&hcfg);
   hcfg.tag = c->connector;
   if (http_client_new(&hcfg, &hc, &err)) {
@@ -489,9 +494,6 @@ static int do_login(struct auth_cmd *c, struct store *s)
   printf("Logged in: account %s at %s.\n", c->account,
          json_string_value(json_object_get(c->auth, "token_url")));
   status = EXIT_OK;
-  goto out;
-nomem:
-  fprintf(stderr, "integ auth: out of memory\n");
 out:
   if (d)
     MHD_stop_daemon(d);

@@ -797,7 +797,11 @@ again:
       free(hop_url);
       return CURLE_TOO_MANY_REDIRECTS;
     }
-    if (next && (next = strdup(next))) {
+    if (next && !(next = strdup(next))) {
+      free(hop_url);
+      return CURLE_OUT_OF_MEMORY;
+    }
+    if (next) {
       free(hop_url);
       url = hop_url = next;
       /* As browsers and libcurl do: 303, and 301/302 after a POST, go
