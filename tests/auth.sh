@@ -8,7 +8,7 @@
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to look into the store"
 command -v curl >/dev/null || skip_all "curl is needed as the browser"
-plan 78
+plan 83
 tmpdir
 
 # Server B: another origin, where a redirect leads.
@@ -97,13 +97,22 @@ connectors:
     config:
       requests: [{url: "$U/me"}]
       declare_auth: {type: oauth2, grant: client_credentials, token_url: "$U/oauth/token"}
+  html:
+    plugin: httpprobe
+    config: {fail_on_error: true, requests: [{url: "$U/me"}]}
+    auth: {type: oauth2, grant: client_credentials, token_url: $U/html, client_id: cid, client_secret: "\${env:CS}"}
+  badsec:
+    plugin: httpprobe
+    account: frank
+    config: {fail_on_error: true, requests: [{url: "$U/me"}]}
+    auth: {type: oauth2, grant: client_credentials, token_url: $U/oauth/token, client_id: cid, client_secret: "\${env:BAD}"}
   key:
     plugin: httpprobe
     config: {requests: [{url: "$U/landing"}, {url: "$U/hop/away"}]}
     auth: {type: api_key, key: "\${env:KEY}", name: X-Token, origins: ["$U"]}
 EOT
 }
-export RT=rt-a KEY=key-CANARYk2
+export RT=rt-a KEY=key-CANARYk2 BAD=unused
 manifest
 
 # log PYEXPR: evaluate with log = A's request log (B's with LOG=B).
@@ -257,6 +266,13 @@ is "$(LOG=$B py '[r["headers"].get("authorization") for r in hits("/landing")]')
 run $I run ccp
 is "$RC" 0 "client_secret_post works too"
 is "$(py 'sorted(form(tok[-1]))')" "['client_id', 'client_secret', 'grant_type']" "... with id and secret in the form"
+run $I run html
+is "$RC" 1 "a token endpoint answering HTML fails the run"
+like "$ERR" "POST $U/html: invalid_response: the token endpoint's answer is neither JSON nor form-encoded" "... as invalid_response naming the URL"
+BAD=wrong-CANARYb1 run $I run badsec
+is "$RC" 1 "a wrong client secret fails the run"
+like "$ERR" "HTTP 401, category auth: the provider refused the client_credentials grant: invalid_client: client authentication failed" "... with the provider's error and description on one line"
+unlike "$ERR" "CANARYb1" "... and without the secret"
 curl -s -X POST "$B/_testapi/reset" >/dev/null
 run $I run key
 is "$RC" 0 "api_key in a header"
