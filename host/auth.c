@@ -43,6 +43,8 @@
 #include "tokens.h"
 
 #define LEASE_MS 30000
+/* One token request, all attempts: well inside the lease. */
+#define TOKEN_TIMEOUT_MS 15000
 #define WAIT_STEP_MS 25
 
 enum auth_type { T_NONE, T_API_KEY, T_BEARER, T_BASIC, T_OAUTH2 };
@@ -451,6 +453,14 @@ int auth_new(const json_t *cfg, const struct auth_env *env, struct auth **out,
       http_config_init(&a->hcfg);
     /* Token requests never go to a cassette: the answer holds tokens. */
     a->hcfg.record_file = a->hcfg.replay_file = NULL;
+    /* A refresh must end well inside its lease (LEASE_MS), or another
+     * process could take the lease and send the same rotating token. */
+    if (a->hcfg.limits.timeout_ms > TOKEN_TIMEOUT_MS)
+      a->hcfg.limits.timeout_ms = TOKEN_TIMEOUT_MS;
+    if (a->hcfg.limits.connect_timeout_ms > TOKEN_TIMEOUT_MS / 4)
+      a->hcfg.limits.connect_timeout_ms = TOKEN_TIMEOUT_MS / 4;
+    if (a->hcfg.retry.max_elapsed_ms > TOKEN_TIMEOUT_MS / 4)
+      a->hcfg.retry.max_elapsed_ms = TOKEN_TIMEOUT_MS / 4;
     a->hcfg.auth = NULL;
     rc = http_client_new(&a->hcfg, &a->hc, err);
     if (rc)

@@ -8,7 +8,7 @@
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to look into the store"
 command -v curl >/dev/null || skip_all "curl is needed as the browser"
-plan 83
+plan 85
 tmpdir
 
 # Server B: another origin, where a redirect leads.
@@ -252,6 +252,9 @@ printf '{"access_token": "stale", "refresh_token": "rt-revoked", "expires_in": 3
 run $I run rt
 is "$RC" 1 "invalid_grant fails the run"
 like "$ERR" "invalid_grant.*run integ auth login rt --account bob" "... naming the command to log in again"
+run $I run rt ccp
+is "$RC" 1 "a run of two connectors, one needing a login, fails"
+is "$(py 'hits("/me")[-1]["status"]')" 200 "... while the other account's connector still ran"
 run $I auth status rt --account bob
 is "$RC" 1 "auth status exits 1 when a login is needed"
 like "$OUT" "needs login" "... and says so"
