@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"validate", cmd_validate, "check the manifest and report every error"},
     {"jsonpath", cmd_jsonpath, "query JSON with JSONPath (RFC 9535)"},
     {"state", cmd_state, "show, set or clear a connector's stored state"},
+    {"auth", cmd_auth,
+     "log in, show, remove, import and re-seal OAuth2 tokens"},
     {"tap", cmd_tap, "run a plugin as a Singer tap (--config, --catalog)"},
     {"source", cmd_source,
      "run a plugin as an Airbyte source (spec, check, discover, read)"},

@@ -45,5 +45,6 @@ int cmd_state(int argc, char **argv);
 int cmd_jsonpath(int argc, char **argv);
 int cmd_tap(int argc, char **argv);
 int cmd_source(int argc, char **argv);
+int cmd_auth(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "catalog.h"
 #include "cli.h"
@@ -175,7 +176,15 @@ static int source_spec(const struct plugin *pl, struct buf *b,
   json_t *spec = NULL, *v = NULL;
   int rc = 0;
 
-  spec = json_loads(pl->vt->spec ? pl->vt->spec : "{}", 0, &jerr);
+  {
+    char *with = auth_spec_with(pl->vt->spec);
+
+    spec = json_loads(with           ? with
+                      : pl->vt->spec ? pl->vt->spec
+                                     : "{}",
+                      0, &jerr);
+    free(with);
+  }
   if (!spec) {
     rc = error_set(err, INTEG_EPLUGIN,
                    "plugin %s: its spec is not valid JSON: %d:%d: %s",
@@ -228,6 +237,7 @@ static int source_main(const struct tap_args *a)
   struct plugin *pl = NULL;
   struct buf b = BUF_INIT;
   struct tap_run r;
+  struct auth_tap at = {0};
   json_t *config = NULL;
   const char *verb = a->verb;
   int rc = 0, status = EXIT_OK;
@@ -258,6 +268,8 @@ static int source_main(const struct tap_args *a)
     goto out;
   }
   rc = tap_load_config(pl, a->config, 0, &config, &err);
+  if (!rc)
+    rc = auth_tap_start(&at, config, a->config, 1, &r.http, &r.clk, &err);
   if (strcmp(verb, "check") == 0) {
     /* Whatever is wrong is the answer to the question: exit 0. */
     if (!rc)
@@ -281,6 +293,7 @@ out:
   if (rc)
     status = source_fail(&b, rc, &err, &r.clk);
   buf_free(&b);
+  auth_tap_end(&at);
   json_decref(config);
   loader_close(pl);
   loader_path_free(&lp);

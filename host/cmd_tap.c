@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "catalog.h"
 #include "cli.h"
@@ -171,11 +172,16 @@ static int tap_about(const struct plugin *pl, const char *format,
                                      "properties", "state"};
   const struct integ_plugin *vt = pl->vt;
   json_error_t jerr;
-  json_t *settings = json_loads(vt->spec ? vt->spec : "{}", 0, &jerr);
+  char *spec = auth_spec_with(vt->spec);
+  json_t *settings = json_loads(spec       ? spec
+                                : vt->spec ? vt->spec
+                                           : "{}",
+                                0, &jerr);
   json_t *about = NULL, *list, *sub;
   const char *name;
   int rc = 0;
 
+  free(spec);
   if (!settings)
     return error_set(err, INTEG_EPLUGIN,
                      "plugin %s: its spec is not valid JSON: %d:%d: %s",
@@ -233,9 +239,15 @@ static int tap_about(const struct plugin *pl, const char *format,
 int tap_load_config(const struct plugin *pl, const char *file, int print,
                     json_t **config, struct integ_error *err)
 {
-  if (file)
-    return configfile_load(file, pl->vt->spec, pl->vt->name, print, config,
-                           err);
+  if (file) {
+    /* The host's "auth" member is checked with the plugin's config. */
+    char *spec = auth_spec_with(pl->vt->spec);
+    int rc = configfile_load(file, spec ? spec : pl->vt->spec, pl->vt->name,
+                             print, config, err);
+
+    free(spec);
+    return rc;
+  }
   *config = json_object();
   return *config ? 0 : error_set(err, INTEG_ENOMEM, "out of memory");
 }
@@ -281,6 +293,7 @@ static int tap_main(const struct tap_args *a)
   struct catalog *cat = NULL;
   struct run_stats stats = {0};
   struct tap_run r;
+  struct auth_tap at = {0};
   json_t *config = NULL, *doc = NULL, *state = NULL, *streams = NULL;
   json_t *out = NULL, *value;
   int rc, status = EXIT_OK;
@@ -297,6 +310,9 @@ static int tap_main(const struct tap_args *a)
     goto out;
   rc = tap_run_init(&r, a->plugin, EMIT_SINGER, &err);
   r.o.base = a->config; /* definitions are relative to it */
+  if (rc)
+    goto out;
+  rc = auth_tap_start(&at, config, a->config, 0, &r.http, &r.clk, &err);
   if (rc)
     goto out;
   if (a->discover) {
@@ -356,6 +372,7 @@ out:
     status = tap_exit_status(rc);
   }
   run_stats_free(&stats);
+  auth_tap_end(&at);
   json_decref(out);
   json_decref(streams);
   json_decref(state);

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "breaker.h"
 #include "cassette.h"
 #include "error.h"
@@ -37,6 +38,7 @@ struct http_client {
   struct http_stats stats;
   int share_failed; /* stop sharing buckets after a failure */
   char user_agent[64];
+  struct auth *auth; /* borrowed: cfg->auth, or what a plugin declared */
 };
 
 struct kv {
@@ -98,6 +100,7 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
   if (!c)
     return error_set(err, INTEG_ENOMEM, "out of memory");
   c->cfg = cfg;
+  c->auth = cfg->auth;
   c->rng = (uint64_t)clock_now_ms(NULL) ^ ((uint64_t)(uintptr_t)c << 16);
   snprintf(c->user_agent, sizeof(c->user_agent), "integ/%s", PACKAGE_VERSION);
   if (cfg->replay_file) {
@@ -123,6 +126,11 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
 out:
   http_client_free(c);
   return rc;
+}
+
+void http_client_set_auth(struct http_client *c, struct auth *a)
+{
+  c->auth = a;
 }
 
 void http_client_free(struct http_client *c)
@@ -715,16 +723,27 @@ static CURLcode perform(struct http_client *c, const struct http_request *req,
   CURLcode cc;
   long status = 0, connects = 0;
 
-  if (build_headers(req, c->user_agent, &headers))
+  const char *method = req->method;
+  char *hop_url = NULL, *authed = NULL;
+  long hops = 0;
+
+again:
+  if (build_headers(req, c->user_agent, &headers) ||
+      auth_apply(c->auth, url, &headers, &authed)) {
+    curl_slist_free_all(headers);
+    free(hop_url);
     return CURLE_OUT_OF_MEMORY;
+  }
   /* Reset keeps the connection cache: one TCP connection for the run. */
   curl_easy_reset(h);
-  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_URL, authed ? authed : url);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  /* With credentials, each hop is sent here, so that a hop to another
+   * origin goes without them (libcurl keeps custom headers). */
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, c->auth ? 0L : 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, lim->max_redirects);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, lim->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, lim->timeout_ms);
@@ -744,12 +763,12 @@ static CURLcode perform(struct http_client *c, const struct http_request *req,
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-  if (strcmp(req->method, "GET") == 0) {
+  if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  } else if (strcmp(req->method, "HEAD") == 0) {
+  } else if (strcmp(method, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (req->body.len || strcmp(req->method, "POST") == 0) {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS,
                        req->body.data ? req->body.data : "");
@@ -764,6 +783,38 @@ static CURLcode perform(struct http_client *c, const struct http_request *req,
   c->stats.connects += (uint64_t)connects;
   resp->status = status;
   curl_slist_free_all(headers);
+  headers = NULL;
+  free(authed);
+  authed = NULL;
+  if (cc == CURLE_OK && c->auth && status >= 300 && status < 400 &&
+      status != 304 && !t.too_large && !t.oom) {
+    char *next = NULL;
+
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next);
+    if (next && hops++ >= lim->max_redirects) {
+      snprintf(errbuf, CURL_ERROR_SIZE, "Maximum (%ld) redirects followed",
+               lim->max_redirects);
+      free(hop_url);
+      return CURLE_TOO_MANY_REDIRECTS;
+    }
+    if (next && !(next = strdup(next))) {
+      free(hop_url);
+      return CURLE_OUT_OF_MEMORY;
+    }
+    if (next) {
+      free(hop_url);
+      url = hop_url = next;
+      /* As browsers and libcurl do: 303, and 301/302 after a POST, go
+       * on as GET. */
+      if (status == 303 ||
+          ((status == 301 || status == 302) && strcmp(method, "POST") == 0))
+        method = "GET";
+      headers_free(resp);
+      buf_reset(&resp->body);
+      goto again;
+    }
+  }
+  free(hop_url);
   if (t.too_large)
     return CURLE_FILESIZE_EXCEEDED;
   if (t.oom)
@@ -937,9 +988,13 @@ int http_do(struct http_client *c, const struct http_request *req,
   int64_t start = clock_now_ms(NULL);
   int idempotent = retry_method_is_idempotent(req->method) ||
                    (req->flags & HTTP_REQ_POST_SAFE);
+  int reauth = 0, again_now = 0;
   int rc;
 
   *out = NULL;
+  rc = auth_prepare(c->auth, 0, NULL, err);
+  if (rc)
+    return rc;
   rc = full_url(req, &url, err);
   if (rc)
     goto out;
@@ -1085,9 +1140,21 @@ int http_do(struct http_client *c, const struct http_request *req,
       retry = resp->retryable &&
               (idempotent || ((resp->status == 429 || resp->status == 503) &&
                               resp->retry_after_ms >= 0));
+      again_now = 0;
       if (resp->status == 401) {
-        /* The auth layer will refresh the token and retry once here. */
+        int changed = 0;
+
+        /* Refresh once and retry once, at once; a second 401 fails as
+         * category auth. */
         retry = 0;
+        if (c->auth && !reauth) {
+          reauth = 1;
+          rc = auth_prepare(c->auth, 1, &changed, err);
+          if (rc)
+            goto out;
+          rc = INTEG_EHTTP;
+          again_now = changed;
+        }
       }
     }
     if (errbuf[0] && !(resp->detail = strdup(errbuf))) {
@@ -1101,6 +1168,8 @@ int http_do(struct http_client *c, const struct http_request *req,
     else
       breaker_success(&up->breaker);
 
+    if (again_now)
+      continue;
     if (!retry || resp->attempts >= pol->max_attempts)
       break;
     wait = resp->retry_after_ms >= 0

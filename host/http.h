@@ -34,6 +34,8 @@
 #include "ratelimit.h"
 #include "retry.h"
 
+struct auth; /* auth.h */
+
 /* Limits per connector (`http:` in the manifest); HTTP_LIMITS_DEFAULT. */
 struct http_limits {
   long connect_timeout_ms; /* TCP + TLS handshake */
@@ -69,6 +71,10 @@ struct http_config {
    * NULL: nanosleep. Returns non-zero to abandon the wait. */
   int (*sleep_ms)(void *arg, int64_t ms);
   void *sleep_arg;
+  /* Credentials (auth.h), borrowed; NULL: none. With one, redirects are
+   * followed here, each hop getting credentials only when its origin is
+   * one of the auth's; a 401 refreshes the token and retries once. */
+  struct auth *auth;
 };
 
 void http_config_init(struct http_config *c);
@@ -80,6 +86,9 @@ struct http_client;
 int http_client_new(const struct http_config *cfg, struct http_client **out,
                     struct integ_error *err);
 void http_client_free(struct http_client *c);
+/* Use credentials a (borrowed; NULL: none) from now on, in place of
+ * cfg->auth: what a plugin declared at load. */
+void http_client_set_auth(struct http_client *c, struct auth *a);
 
 /* Statistics for notes and tests. */
 struct http_stats {

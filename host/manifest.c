@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "duration.h"
 #include "jsonschema.h"
 #include "manifest.h"
@@ -43,6 +44,9 @@ static const struct manifest_key keys[] = {
      "Records between checkpoints (output made durable, state committed)."},
     {"output.checkpoint_interval", MANIFEST_DURATION, 0, "\"5s\"", "1ms..",
      "Longest time between checkpoints."},
+    {"token_key", MANIFEST_PATH, 0, "\"" SYSCONFDIR "/integ/token.key\"", NULL,
+     "The file of 32 random bytes that seals stored tokens (made by integ "
+     "auth login, mode 0600, or 0640 root:integ)."},
     {"include", MANIFEST_STRINGS, 0, "[]", NULL,
      "Glob patterns of more manifest files (conf.d drop-ins), relative to "
      "the including file."},
@@ -100,8 +104,58 @@ static const struct manifest_key keys[] = {
      "Consecutive failures that open the upstream's circuit breaker."},
     {"connectors.*.http.breaker_cooldown", MANIFEST_DURATION, 0, "\"30s\"",
      NULL, "Time an open breaker waits before one probe."},
-    {"connectors.*.auth", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("authentication")},
+    {"connectors.*.auth", MANIFEST_OBJECT, 0, NULL, NULL,
+     "How the host authenticates the connector's requests; plugins never "
+     "see a credential."},
+    {"connectors.*.auth.type", MANIFEST_STRING, 0, NULL,
+     "none|api_key|bearer|basic|oauth2",
+     "none; api_key (key, in, name); bearer (token); basic (username, "
+     "password); oauth2 (grant, token_url, client_id, ...). Without it, "
+     "the keys fill or override the auth the plugin declares."},
+    {"connectors.*.auth.origins", MANIFEST_STRINGS, 0, NULL, NULL,
+     "The scheme://host[:port] the credential is sent to; requests and "
+     "redirects elsewhere go without it. Required but for oauth2, whose "
+     "default is the token URL's origin."},
+    {"connectors.*.auth.key", MANIFEST_STRING, MANIFEST_SECRET, NULL, NULL,
+     "api_key: the key, a reference (${env:NAME} or ${file:PATH})."},
+    {"connectors.*.auth.in", MANIFEST_STRING, 0, NULL, "header|query",
+     "api_key: sent in a header (the default) or a query parameter."},
+    {"connectors.*.auth.name", MANIFEST_STRING, 0, NULL, NULL,
+     "api_key: the header (default X-Api-Key) or parameter (default "
+     "api_key) name."},
+    {"connectors.*.auth.token", MANIFEST_STRING, MANIFEST_SECRET, NULL, NULL,
+     "bearer: the token, a reference."},
+    {"connectors.*.auth.username", MANIFEST_STRING, 0, NULL, NULL,
+     "basic: the user name."},
+    {"connectors.*.auth.password", MANIFEST_STRING, MANIFEST_SECRET, NULL,
+     NULL, "basic: the password, a reference."},
+    {"connectors.*.auth.grant", MANIFEST_STRING, 0, NULL,
+     "authorization_code|refresh_token|client_credentials",
+     "oauth2: authorization_code (default; PKCE S256 and state, through "
+     "integ auth login), refresh_token (from refresh_token) or "
+     "client_credentials."},
+    {"connectors.*.auth.authorize_url", MANIFEST_STRING, 0, NULL,
+     "https://*|http://*", "oauth2: the provider's authorization endpoint."},
+    {"connectors.*.auth.token_url", MANIFEST_STRING, 0, NULL,
+     "https://*|http://*", "oauth2: the provider's token endpoint."},
+    {"connectors.*.auth.client_id", MANIFEST_STRING, 0, NULL, NULL,
+     "oauth2: the client id."},
+    {"connectors.*.auth.client_secret", MANIFEST_STRING, MANIFEST_SECRET, NULL,
+     NULL, "oauth2: the client secret, a reference."},
+    {"connectors.*.auth.client_auth", MANIFEST_STRING, 0,
+     "\"client_secret_basic\"", "client_secret_basic|client_secret_post",
+     "oauth2: how the client authenticates at the token endpoint."},
+    {"connectors.*.auth.scopes", MANIFEST_STRING, 0, NULL, NULL,
+     "oauth2: the scopes asked for, separated by spaces."},
+    {"connectors.*.auth.token_params", MANIFEST_ANY, 0, NULL, NULL,
+     "oauth2: extra token-request parameters (a mapping of strings)."},
+    {"connectors.*.auth.redirect_port", MANIFEST_INT, 0, "8976", "1..65535",
+     "oauth2: the loopback port integ auth login listens on."},
+    {"connectors.*.auth.refresh_at", MANIFEST_NUMBER, 0, "0.8", "0.05..1",
+     "oauth2: refresh when this part of the token's lifetime has passed."},
+    {"connectors.*.auth.refresh_token", MANIFEST_STRING, MANIFEST_SECRET, NULL,
+     NULL,
+     "oauth2, grant refresh_token: the first refresh token, a reference."},
     {"connectors.*.webhooks", MANIFEST_ANY, 0, NULL, NULL,
      RESERVED("webhooks")},
 };
@@ -912,6 +966,46 @@ static int misspelt(json_t *obj, const char *name)
   return 0;
 }
 
+/* auth.h's view of a connector's auth mapping, at C->path. */
+static int auth_is_ref(void *arg, const char *key)
+{
+  struct ctx *C = arg;
+  char *p = NULL;
+  int r;
+
+  if (asprintf(&p, "%s.%s", yaml_path_str(&C->path), key) < 0) {
+    C->nomem = 1;
+    return 1;
+  }
+  r = manifest_is_secret(C->m, p);
+  if (!r) {
+    /* A bad reference is reported already. */
+    const struct yaml_loc *loc = yaml_locs_find(C->m->locs, p);
+
+    r = loc && (loc->flags & YAML_LOC_REPORTED);
+  }
+  free(p);
+  return r;
+}
+
+static void auth_report(void *arg, const char *key, int at_key,
+                        const char *msg)
+{
+  struct ctx *C = arg;
+  size_t saved = *key ? yaml_path_push_key(&C->path, key) : 0;
+
+  if (saved == (size_t)-1) {
+    C->nomem = 1;
+    return;
+  }
+  err_at(C, C->m->locs, yaml_path_str(&C->path), at_key, "%s", msg);
+  if (*key) {
+    yaml_locs_add_flags(C->m->locs, yaml_path_str(&C->path),
+                        YAML_LOC_REPORTED);
+    yaml_path_pop(&C->path, saved);
+  }
+}
+
 static void check_object(struct ctx *C, json_t *v)
 {
   const char *pat = yaml_path_str(&C->pat);
@@ -920,6 +1014,9 @@ static void check_object(struct ctx *C, json_t *v)
   const char *k;
   json_t *e;
 
+  /* Before check_value marks the secret rows: references only now. */
+  if (strcmp(pat, "connectors.*.auth") == 0)
+    auth_check(v, auth_is_ref, auth_report, C);
   /* Defaults, then what is required, then every key present. */
   for (size_t i = 0; i < N_KEYS; i++) {
     const char *name = child_name(&keys[i], pat);

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "log.h"
 #include "output.h"
+#include "secrets.h"
 
 /* Written out when this full, and at checkpoints: large writes, few
  * syscalls. */
@@ -211,6 +212,7 @@ static int start_command(struct output *o, const char *cmd,
   posix_spawnattr_t at;
   sigset_t dflt, none;
   char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+  char **env = NULL;
   int rc = 0, e = 0, fa_ok = 0, at_ok = 0;
   size_t i;
 
@@ -254,8 +256,11 @@ static int start_command(struct output *o, const char *cmd,
     e = posix_spawnattr_setsigmask(&at, &none);
   if (!e)
     e = posix_spawnattr_setpgroup(&at, 0);
+  if (!e && !(env = secrets_environ()))
+    e = ENOMEM;
   if (!e)
-    e = posix_spawn(&o->child, "/bin/sh", &fa, &at, argv, environ);
+    e = posix_spawn(&o->child, "/bin/sh", &fa, &at, argv, env);
+  free(env);
   if (e) {
     o->child = 0;
     rc = error_set(err, INTEG_EIO, "cannot start target '%s': %s", cmd,

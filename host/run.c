@@ -10,6 +10,7 @@
 
 #include "cursor.h"
 #include "definition.h"
+#include "auth.h"
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
@@ -45,6 +46,9 @@ struct integ_ctx {
   /* The response of the last emit_batch that failed with one, for
    * http_detail(ctx, NULL); owned, freed by the next emit_batch. */
   struct http_response *batch_failed;
+  int loading;           /* inside the plugin's load */
+  struct auth *declared; /* what auth_declare made; owned */
+  json_t *declared_cfg;  /* its mapping (the auth borrows from it) */
 };
 
 static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
@@ -959,6 +963,61 @@ out:
   return 0;
 }
 
+/* ABI 0.5: the plugin's auth block, filled or overridden by the
+ * connector's auth: keys. */
+static void declare_report(void *arg, const char *key, int at_key,
+                           const char *msg)
+{
+  struct integ_error *err = arg;
+
+  (void)at_key;
+  if (!err->code)
+    error_set(err, INTEG_ECONFIG, "auth%s%s: %s", *key ? "." : "", key, msg);
+}
+
+static int host_auth_declare(integ_ctx *ctx, json_t *block,
+                             struct integ_error *err)
+{
+  struct auth_env dflt = {ctx->o->tag, "default", NULL, NULL,
+                          NULL,        NULL,      NULL, ctx->o->http};
+  struct integ_error cerr = {0, ""};
+  struct auth *a = NULL;
+  json_t *merged;
+  int rc;
+
+  if (!ctx->loading)
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: auth_declare is for load only",
+                     ctx->pl->vt->name);
+  if (!json_is_object(block))
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: auth_declare: the block is not an object",
+                     ctx->pl->vt->name);
+  merged = json_deep_copy(block);
+  if (!merged || (json_is_object(ctx->o->auth) &&
+                  json_object_update(merged, ctx->o->auth))) {
+    json_decref(merged);
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  auth_check(merged, NULL, declare_report, &cerr);
+  if (cerr.code) {
+    json_decref(merged);
+    return error_set(err, cerr.code, "plugin %s: %s", ctx->pl->vt->name,
+                     cerr.message);
+  }
+  rc = auth_new(merged, ctx->o->auth_env ? ctx->o->auth_env : &dflt, &a, err);
+  if (rc) {
+    json_decref(merged);
+    return rc;
+  }
+  auth_free(ctx->declared);
+  json_decref(ctx->declared_cfg);
+  ctx->declared = a;
+  ctx->declared_cfg = merged;
+  http_client_set_auth(ctx->http, a);
+  return 0;
+}
+
 static const struct integ_host host_vtable = {
     .abi_major = INTEG_ABI_MAJOR,
     .abi_minor = INTEG_ABI_MINOR,
@@ -997,6 +1056,7 @@ static const struct integ_host host_vtable = {
     .cursor_state = host_cursor_state,
     .cursor_start = host_cursor_start,
     .cursor_free = host_cursor_free,
+    .auth_declare = host_auth_declare,
 };
 
 /* Make the instance's HTTP client and load the plugin into ctx; on
@@ -1018,7 +1078,9 @@ static int instance_open(struct integ_ctx *ctx, json_t *config, json_t *state,
                        err);
   if (rc)
     return rc;
+  ctx->loading = 1;
   rc = pl->vt->load(&host_vtable, ctx, config, state, inst, &perr);
+  ctx->loading = 0;
   if (rc) {
     *inst = NULL;
     return error_set(err, rc < 0 ? rc : INTEG_EPLUGIN,
@@ -1048,6 +1110,10 @@ static void instance_close(struct integ_ctx *ctx, void *inst, int loaded)
   ctx->paths = NULL;
   http_response_free(ctx->batch_failed);
   ctx->batch_failed = NULL;
+  auth_free(ctx->declared);
+  ctx->declared = NULL;
+  json_decref(ctx->declared_cfg);
+  ctx->declared_cfg = NULL;
 }
 
 int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
@@ -1324,12 +1390,15 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   struct clock clk;
   struct run_opts o;
   struct http_config http;
+  struct auth *auth = NULL;
+  struct auth_env env;
   json_t *state = NULL;
   int64_t run_id = 0;
   int rc;
 
   memset(res, 0, sizeof(*res));
   memset(&oc, 0, sizeof(oc));
+  memset(&o, 0, sizeof(o));
   http_config_init(&http);
   http.tag = c->name;
   http.record_file = s->record;
@@ -1342,6 +1411,18 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   rc = run_http_config(&http, c->node, err);
   if (rc)
     goto out;
+  env.connector = c->name;
+  env.account = c->account;
+  env.store = c->store;
+  env.key_file = c->token_key;
+  env.tokens = c->tokens;
+  env.save = c->save_token;
+  env.save_arg = c->save_arg;
+  env.http = &http;
+  rc = auth_new(json_object_get(c->node, "auth"), &env, &auth, err);
+  if (rc)
+    goto out;
+  http.auth = auth;
   rc = emit_format_parse(s->format ? s->format : "jsonl", &oc.format, err);
   if (rc)
     goto out;
@@ -1372,6 +1453,8 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   o.locs = c->locs;
   o.config_path = c->config_path;
   o.base = c->base;
+  o.auth = json_object_get(c->node, "auth");
+  o.auth_env = &env;
   rc = run_plugin(pl, c->config, state, &o, &res->stats, err);
   res->commits = com.commits;
   if (rc)
@@ -1394,6 +1477,7 @@ out:
       log_warn("run history: %s", herr.message);
   }
   json_decref(state);
+  auth_free(auth);
   return rc;
 }
 

@@ -17,6 +17,7 @@
 #include "output.h"
 
 struct yaml_locs;
+struct auth_env;
 
 struct run_opts {
   const char *tag;                    /* connector or plugin name for logs */
@@ -31,6 +32,11 @@ struct run_opts {
   const struct yaml_locs *locs;
   const char *config_path;
   const char *base;
+  /* For a plugin that declares its own auth (auth_declare): the
+   * connector's auth mapping that fills or overrides it, and where its
+   * tokens live. Borrowed; NULL: none, and tokens in memory. */
+  json_t *auth;
+  const struct auth_env *auth_env;
 };
 
 struct run_stats {
@@ -108,13 +114,19 @@ int run_state_load(struct store *s, const char *account, const char *connector,
 
 /* One connector to run. Borrowed. */
 struct run_connector_args {
-  const char *name;    /* connector (or plugin) name: logs, store key */
-  const char *account; /* tenant: state and history are per account */
-  json_t *config;      /* the plugin's config, checked against its spec */
-  json_t *node;        /* the manifest's connector (retry, rate_limit,
-                          http), or NULL */
-  struct store *store; /* NULL: no resume, no commits, no history */
-  int progress;        /* a progress line on stderr when it is a TTY */
+  const char *name;      /* connector (or plugin) name: logs, store key */
+  const char *account;   /* tenant: state and history are per account */
+  json_t *config;        /* the plugin's config, checked against its spec */
+  json_t *node;          /* the manifest's connector (retry, rate_limit,
+                            http), or NULL */
+  struct store *store;   /* NULL: no resume, no commits, no history */
+  int progress;          /* a progress line on stderr when it is a TTY */
+  const char *token_key; /* the token key file (auth.h); NULL: default */
+  /* Without a store: tokens and the rotated-token callback (auth.h's
+   * auth_env); NULL for none. */
+  json_t *tokens;
+  int (*save_token)(void *arg, const json_t *token, struct integ_error *err);
+  void *save_arg;
   /* As run_opts: the config's positions, its key path, its file. */
   const struct yaml_locs *locs;
   const char *config_path;

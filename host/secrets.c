@@ -710,3 +710,26 @@ json_t *secrets_redact_paths(const json_t *paths, const char *path,
   buf_free(&p);
   return copy;
 }
+
+char **secrets_environ(void)
+{
+  extern char **environ;
+  size_t n = 0, k = 0;
+  char **out;
+
+  while (environ && environ[n])
+    n++;
+  out = calloc(n + 1, sizeof(*out));
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *eq = strchr(environ[i], '=');
+
+    /* ${env:NAME} made NAME's value a secret: a child has no need of it
+     * (its argv and environment are readable in /proc). */
+    if (eq && secrets_found(eq + 1, strlen(eq + 1)))
+      continue;
+    out[k++] = environ[i];
+  }
+  return out;
+}

@@ -105,6 +105,12 @@ int secrets_resolve(const char *text, size_t len, const char *base, char **out,
 int secrets_read_file(const char *ref, const char *path, char **out,
                       struct integ_error *err);
 
+/* The process's environment without the variables whose value holds a
+ * known secret, for the processes integ starts (a command: target).
+ * NULL-terminated; the strings are environ's: free only the array. NULL
+ * when out of memory. */
+char **secrets_environ(void);
+
 /* ------------------------------------------------- redaction by name */
 
 /* Whether a header carries a secret (Authorization, Cookie, X-Api-Key,

@@ -15,6 +15,11 @@
  *     from the caller and may be fixed (INTEG_NOW), insertion order not.
  *   buckets(key PRIMARY KEY, tokens REAL, last_ms) WITHOUT ROWID
  *     Rate-limit token buckets shared by every process on the host.
+ *   tokens(account, provider, key_id, sealed, scopes, expires_ms,
+ *          refreshed_ms, needs_login, lease_owner, lease_until_ms)
+ *     PRIMARY KEY (account, provider), WITHOUT ROWID (version 2). sealed
+ *     is AES-256-GCM ciphertext made by tokens.c; nothing secret is in
+ *     any other column.
  *
  * Migrations: migrations[k] takes the schema from version k to k+1 and
  * runs in its own BEGIN IMMEDIATE transaction together with the bump of
@@ -81,7 +86,21 @@ static const char *const migrations[] = {
     "  tokens REAL NOT NULL,"
     "  last_ms INTEGER NOT NULL"
     ") WITHOUT ROWID;",
-    /* 1 -> 2: tokens (not stored yet) */
+    /* 1 -> 2: OAuth2 tokens, sealed (tokens.h); the lease columns let
+     * one process at a time refresh a token */
+    "CREATE TABLE tokens ("
+    "  account TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  key_id TEXT NOT NULL DEFAULT '',"
+    "  sealed BLOB,"
+    "  scopes TEXT,"
+    "  expires_ms INTEGER NOT NULL DEFAULT 0,"
+    "  refreshed_ms INTEGER NOT NULL DEFAULT 0,"
+    "  needs_login INTEGER NOT NULL DEFAULT 0,"
+    "  lease_owner TEXT,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (account, provider)"
+    ") WITHOUT ROWID;",
     /* 2 -> 3: webhook idempotency keys (not stored yet) */
 };
 
@@ -1089,5 +1108,287 @@ out:
     rc = tx_simple(s, ST_SYNC_FULL, err, "updating a bucket");
   else
     tx_simple(s, ST_SYNC_FULL, NULL, "updating a bucket");
+  return rc;
+}
+
+/* ---- OAuth2 tokens ----
+ * Rare writes (a login, a refresh per token lifetime): statements are
+ * prepared per call. Each write is one BEGIN IMMEDIATE transaction. */
+
+static int tok_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
+                       struct integ_error *err)
+{
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+  if (rc != SQLITE_OK)
+    return store_fail(s, rc, err, "preparing a token statement");
+  return 0;
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+  const unsigned char *t = sqlite3_column_text(st, i);
+
+  return t ? strdup((const char *)t) : NULL;
+}
+
+void store_token_clear(struct store_token *t)
+{
+  free(t->key_id);
+  free(t->sealed);
+  free(t->scopes);
+  free(t->lease_owner);
+  memset(t, 0, sizeof(*t));
+}
+
+int store_token_get(struct store *s, const char *account, const char *provider,
+                    struct store_token *out, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  rc = tok_prepare(s,
+                   "SELECT key_id, sealed, scopes, expires_ms, refreshed_ms,"
+                   " needs_login, lease_owner, lease_until_ms FROM tokens"
+                   " WHERE account = ?1 AND provider = ?2",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    rc = error_set(err, INTEG_ENOTFOUND,
+                   "no token stored for account %s at %s", account, provider);
+    goto out;
+  }
+  if (rc != SQLITE_ROW) {
+    rc = store_fail(s, rc, err, "reading the token of account %s", account);
+    goto out;
+  }
+  rc = 0;
+  out->key_id = col_strdup(st, 0);
+  /* Any non-NULL value is taken as the sealed bytes: a row changed into
+   * text is reported by tokens.c as damaged, never taken for no token. */
+  if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+    int n = sqlite3_column_bytes(st, 1);
+
+    out->sealed = malloc(n > 0 ? (size_t)n : 1);
+    if (out->sealed) {
+      memcpy(out->sealed, sqlite3_column_blob(st, 1), (size_t)n);
+      out->sealed_len = (size_t)n;
+    } else {
+      rc = INTEG_ENOMEM;
+    }
+  }
+  out->scopes = col_strdup(st, 2);
+  out->expires_ms = sqlite3_column_int64(st, 3);
+  out->refreshed_ms = sqlite3_column_int64(st, 4);
+  out->needs_login = sqlite3_column_int(st, 5);
+  out->lease_owner = col_strdup(st, 6);
+  out->lease_until_ms = sqlite3_column_int64(st, 7);
+  if (rc || !out->key_id ||
+      (sqlite3_column_type(st, 2) != SQLITE_NULL && !out->scopes) ||
+      (sqlite3_column_type(st, 6) != SQLITE_NULL && !out->lease_owner)) {
+    store_token_clear(out);
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+out:
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Run one write statement in its own transaction; *changed gets the
+ * rows it changed. */
+static int tok_write(struct store *s, sqlite3_stmt *st, int *changed,
+                     struct integ_error *err, const char *what)
+{
+  int rc = tx_begin(s, err, what);
+
+  if (rc)
+    return rc;
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE) {
+    rc = store_fail(s, rc, err, "%s", what);
+    tx_rollback(s);
+    return rc;
+  }
+  if (changed)
+    *changed = sqlite3_changes(s->db);
+  return tx_commit(s, err, what);
+}
+
+int store_token_put(struct store *s, const char *account, const char *provider,
+                    const struct store_token *t, const char *owner,
+                    struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc, changed = 0;
+
+  /* With an owner, the write happens only while the lease is still ours
+   * (it may have expired and been taken), and releases it in the same
+   * transaction. */
+  rc = tok_prepare(
+      s,
+      owner ? "UPDATE tokens SET key_id = ?3, sealed = ?4, scopes = ?5,"
+              " expires_ms = ?6, refreshed_ms = ?7, needs_login = ?8,"
+              " lease_owner = NULL, lease_until_ms = 0"
+              " WHERE account = ?1 AND provider = ?2 AND lease_owner = ?9"
+            : "INSERT INTO tokens (account, provider, key_id, sealed, scopes,"
+              " expires_ms, refreshed_ms, needs_login) VALUES (?1, ?2, ?3,"
+              " ?4, ?5, ?6, ?7, ?8) ON CONFLICT (account, provider) DO UPDATE"
+              " SET key_id = ?3, sealed = ?4, scopes = ?5, expires_ms = ?6,"
+              " refreshed_ms = ?7, needs_login = ?8",
+      &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, t->key_id ? t->key_id : "", -1, SQLITE_STATIC);
+  if (t->sealed)
+    sqlite3_bind_blob(st, 4, t->sealed, (int)t->sealed_len, SQLITE_STATIC);
+  if (t->scopes)
+    sqlite3_bind_text(st, 5, t->scopes, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, t->expires_ms);
+  sqlite3_bind_int64(st, 7, t->refreshed_ms);
+  sqlite3_bind_int(st, 8, t->needs_login);
+  if (owner)
+    sqlite3_bind_text(st, 9, owner, -1, SQLITE_STATIC);
+  rc = tok_write(s, st, &changed, err, "writing a token");
+  if (!rc && owner && !changed)
+    rc = error_set(err, INTEG_ESTATE,
+                   "the refresh lease on the token of account %s at %s "
+                   "expired before the new token was stored",
+                   account, provider);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int store_token_lease(struct store *s, const char *account,
+                      const char *provider, const char *owner, int64_t now_ms,
+                      int64_t until_ms, int *got, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc, changed = 0;
+
+  *got = 0;
+  /* A row is made when there is none (a first client_credentials token):
+   * the lease needs a row to live in. */
+  rc = tok_prepare(s,
+                   "INSERT INTO tokens (account, provider, lease_owner,"
+                   " lease_until_ms) VALUES (?1, ?2, ?3, ?5)"
+                   " ON CONFLICT (account, provider) DO UPDATE SET"
+                   " lease_owner = ?3, lease_until_ms = ?5"
+                   " WHERE lease_owner IS NULL OR lease_owner = ?3"
+                   " OR lease_until_ms <= ?4",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, now_ms);
+  sqlite3_bind_int64(st, 5, until_ms);
+  rc = tok_write(s, st, &changed, err, "claiming a token's refresh lease");
+  if (!rc)
+    *got = changed > 0;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int store_token_release(struct store *s, const char *account,
+                        const char *provider, const char *owner,
+                        int needs_login, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  rc = tok_prepare(s,
+                   "UPDATE tokens SET lease_owner = NULL, lease_until_ms = 0,"
+                   " needs_login = max(needs_login, ?4)"
+                   " WHERE account = ?1 AND provider = ?2 AND"
+                   " (lease_owner = ?3 OR ?4)",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, owner ? owner : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 4, needs_login ? 1 : 0);
+  rc = tok_write(s, st, NULL, err, "releasing a token's refresh lease");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int store_token_delete(struct store *s, const char *account,
+                       const char *provider, int *removed,
+                       struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc, changed = 0;
+
+  rc = tok_prepare(s,
+                   "DELETE FROM tokens WHERE account = ?1 AND"
+                   " (?2 IS NULL OR provider = ?2)",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  if (provider)
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+  rc = tok_write(s, st, &changed, err, "removing a token");
+  if (removed)
+    *removed = changed;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int store_token_list(struct store *s, const char *account, json_t **out,
+                     struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  json_t *arr = json_array();
+  int rc;
+
+  *out = NULL;
+  if (!arr)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = tok_prepare(s,
+                   "SELECT account, provider, key_id, scopes, expires_ms,"
+                   " refreshed_ms, needs_login, sealed IS NOT NULL"
+                   " FROM tokens WHERE ?1 IS NULL OR account = ?1"
+                   " ORDER BY account, provider",
+                   &st, err);
+  if (rc)
+    goto out;
+  if (account)
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const unsigned char *sc = sqlite3_column_text(st, 3);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:I, s:I, s:b, s:b}", "account",
+        (const char *)sqlite3_column_text(st, 0), "provider",
+        (const char *)sqlite3_column_text(st, 1), "key_id",
+        (const char *)sqlite3_column_text(st, 2), "scopes", (const char *)sc,
+        "expires_ms", (json_int_t)sqlite3_column_int64(st, 4), "refreshed_ms",
+        (json_int_t)sqlite3_column_int64(st, 5), "needs_login",
+        sqlite3_column_int(st, 6), "has_token", sqlite3_column_int(st, 7));
+
+    if (!o || json_array_append_new(arr, o)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    rc = store_fail(s, rc, err, "listing tokens");
+    goto out;
+  }
+  rc = 0;
+  *out = arr;
+  arr = NULL;
+out:
+  sqlite3_finalize(st);
+  json_decref(arr);
   return rc;
 }

@@ -1,5 +1,5 @@
-/* store.h - the host's durable store: connector state, run history and
- * rate-limit buckets (tokens and webhook idempotency keys come later).
+/* store.h - the host's durable store: connector state, run history,
+ * rate-limit buckets and sealed OAuth2 tokens.
  *
  * One narrow interface so another backend (PostgreSQL, for several hosts
  * sharing work) can follow: no SQLite type appears here and `struct store`
@@ -114,5 +114,62 @@ typedef int (*store_bucket_fn)(double *tokens, int64_t *last_ms, int *exists,
  * respect to every other process using the store. */
 int store_bucket_update(struct store *s, const char *key, store_bucket_fn fn,
                         void *arg, struct integ_error *err);
+
+/* ---- OAuth2 tokens: per (account, provider) ----
+ * The store keeps what tokens.c seals; it never sees a token in clear.
+ * provider is the token URL and the client id (one grant, one row). */
+
+struct store_token {
+  char *key_id; /* id of the key that sealed it ("" for none) */
+  void *sealed; /* nonce, ciphertext and tag; NULL: no token yet */
+  size_t sealed_len;
+  char *scopes;       /* space-separated, or NULL */
+  int64_t expires_ms; /* 0: unknown */
+  int64_t refreshed_ms;
+  int needs_login;   /* the grant is lost: an operator must log in */
+  char *lease_owner; /* who is refreshing it, or NULL */
+  int64_t lease_until_ms;
+};
+
+/* Free the strings of t and zero it. */
+void store_token_clear(struct store_token *t);
+
+/* Read a row into *out (free with store_token_clear); INTEG_ENOTFOUND
+ * when there is none. */
+int store_token_get(struct store *s, const char *account, const char *provider,
+                    struct store_token *out, struct integ_error *err);
+
+/* Write the row's token and metadata (not its lease). With owner NULL the
+ * row is created or replaced; with owner, only while owner holds the
+ * lease, which the same transaction releases (INTEG_ESTATE when the lease
+ * was lost meanwhile). */
+int store_token_put(struct store *s, const char *account, const char *provider,
+                    const struct store_token *t, const char *owner,
+                    struct integ_error *err);
+
+/* Claim the row's refresh lease for owner until until_ms, when it is free,
+ * expired (lease_until_ms <= now_ms) or already owner's: *got 1, else 0.
+ * Creates an empty row when there is none. */
+int store_token_lease(struct store *s, const char *account,
+                      const char *provider, const char *owner, int64_t now_ms,
+                      int64_t until_ms, int *got, struct integ_error *err);
+
+/* Release owner's lease; with needs_login set, mark the row as needing a
+ * login whoever holds the lease. */
+int store_token_release(struct store *s, const char *account,
+                        const char *provider, const char *owner,
+                        int needs_login, struct integ_error *err);
+
+/* Remove the row, or with provider NULL every row of the account;
+ * *removed (may be NULL) gets how many. */
+int store_token_delete(struct store *s, const char *account,
+                       const char *provider, int *removed,
+                       struct integ_error *err);
+
+/* The rows' metadata (never the sealed token), of one account or all:
+ * *out a new array of {"account", "provider", "key_id", "scopes",
+ * "expires_ms", "refreshed_ms", "needs_login", "has_token"}. */
+int store_token_list(struct store *s, const char *account, json_t **out,
+                     struct integ_error *err);
 
 #endif

@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to read the run history"
-plan 64
+plan 71
 tmpdir
 start_testapi "$top_srcdir/tests/http/scenario.json" || { not_ok "testapi starts"; exit 1; }
 U=$TESTAPI_URL
@@ -225,6 +225,40 @@ like "$(cat "$TMP/echo.err")" 'error: .*token <redacted> \(key <redacted>\) is n
 like "$(cat "$TMP/echo.cassette")" '"X-Echo","its key <redacted>"' "the cassette scrubs an echo in a response header"
 like "$(cat "$TMP/echo.cassette")" '"Authorization":"REDACTED"' "... and redacts the request's secret headers"
 like "$(cat "$TMP/echo.out")" '"body":"\{.*token <redacted> \(key <redacted>\)' "the failed body the plugin sees is scrubbed"
+
+# --- a token the host applies itself (auth: bearer from ${env:}), with a
+# command: target that records its own argv and environment from /proc:
+# the token is nowhere but in the request the server got.
+curl -s -X POST "$U/_testapi/reset" >/dev/null
+rm -f "$TMP/integ.db"
+cat >"$TMP/target.sh" <<'EOT'
+tr '\0' '\n' </proc/$$/cmdline >"$1"
+tr '\0' '\n' </proc/$$/environ >>"$1"
+tr '\0' '\n' </proc/$PPID/cmdline >>"$1"
+tr '\0' '\n' </proc/$PPID/environ >>"$1"
+cat >/dev/null
+EOT
+cat >"$TMP/integ.yaml" <<EOT
+integ: 1
+plugin_path: ["$TEST_PLUGIN_DIR"]
+store: $TMP/integ.db
+output: {format: singer, to: "command:sh $TMP/target.sh $TMP/target.proc"}
+connectors:
+  p:
+    plugin: httpprobe
+    retry: {max_attempts: 2, base: 10ms}
+    config: {quiet: true, requests: [{url: "$U/ok"}, {url: "$U/bad/401"}]}
+    auth: {type: bearer, token: "\${env:INTEG_CANARY}", origins: ["$U"]}
+EOT
+INTEG_CANARY=$canary-auth "$INTEG" -vv -c "$TMP/integ.yaml" run --record "$TMP/auth.cassette" p >"$TMP/auth.out" 2>"$TMP/auth.err"
+curl -s "$U/_testapi/log" >"$TMP/log.json"
+sqlite3 "$TMP/integ.db" .dump >"$TMP/auth.dump" 2>&1
+is "$(py 'hits("/ok")[0]["headers"].get("authorization")')" "Bearer $canary-auth" "the host applied the bearer token"
+like "$(cat "$TMP/target.proc")" "target.sh" "the target recorded its argv and environment"
+for f in auth.out auth.err auth.cassette auth.dump target.proc; do
+  n=$(grep -c -a "$canary" "$TMP/$f")
+  if [ "$n" = 0 ]; then ok "the applied token is not in $f"; else not_ok "the applied token is not in $f"; diag "$(grep -a "$canary" "$TMP/$f" | head -3)"; fi
+done
 
 # --- record and replay
 stop_testapi

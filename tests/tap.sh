@@ -60,7 +60,7 @@ for k in ("name", "description", "version", "capabilities", "settings"):
     elif type(ours[k]) is not type(sdk[k]): problems.append(k + " has another type")
 if not set(sdk["capabilities"]) <= set(ours["capabilities"]):
     problems.append("capabilities lack some of " + str(sdk["capabilities"]))
-if set(ours["settings"]["properties"]) != {"users", "orders_per_user", "base_url", "page_size"}:
+if set(ours["settings"]["properties"]) != {"users", "orders_per_user", "base_url", "page_size", "auth"}:
     problems.append("settings are not the spec's properties")
 print("; ".join(problems) or "same shape")
 EOT

@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 4
+#define INTEG_ABI_MINOR 5
 /* The oldest minor of this major whose plugins still load: 0.3 gave
  * request_new an error, so plugins built for 0.2 must be rebuilt. */
 #define INTEG_ABI_MINOR_MIN 3
@@ -436,7 +436,19 @@ struct integ_host {
   /* Free a cursor; NULL is ignored. */
   void (*cursor_free)(integ_cursor *c);
 
-  /* ABI 0.4 ends here. Later minors append below. */
+  /* ---- ABI 0.5: auth ---- */
+
+  /* Describe the plugin's own auth, during load only: an object of the
+   * shape of a manifest connector's auth: (type, token_url, client_id,
+   * origins, ...; see integ.yaml(5), AUTH), borrowed. The connector's
+   * auth: keys fill or override it (its client id and secret). The host
+   * then applies the credentials to the plugin's requests itself, only to
+   * the origins the block names; the plugin never sees a token. Returns
+   * 0; INTEG_ECONFIG naming the key when the merged block is not a valid
+   * auth; INTEG_EINVAL outside load. */
+  int (*auth_declare)(integ_ctx *ctx, json_t *auth, struct integ_error *err);
+
+  /* ABI 0.5 ends here. Later minors append below. */
 };
 
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
@@ -599,6 +611,10 @@ INTEG_PIN(offsetof(struct integ_cursor_opts, primary_key) ==
           "ABI 0.4: integ_cursor_opts.primary_key must be in slot 4")
 INTEG_PIN(offsetof(struct integ_mapped_opts, want) == 4 * sizeof(void *),
           "ABI 0.4: integ_mapped_opts.want must be in slot 4")
+/* ABI 0.5: auth */
+INTEG_PIN(offsetof(struct integ_host, auth_declare) == INTEG_SLOT(34),
+          "ABI 0.5: integ_host.auth_declare must be in slot 34")
+INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(35), "integ_host 0.5 size")
 
 INTEG_PIN(offsetof(struct integ_plugin, abi_major) == 0,
           "integ_plugin.abi_major")

@@ -9,10 +9,11 @@
  *                            "fields": {...}},
  *                  "sleep_ms": 0,
  *                  "parse": {"stream": "s", "records": "$.data[*]"}}],
- *    "quiet": false}
+ *    "quiet": false, "declare_auth": {...}}
  * "parse" does what emit_batch does, in the plugin: http_do, parse,
  * select with JSONPath, emit_record each (for the benchmark). "quiet"
- * emits no probe records.
+ * emits no probe records. "declare_auth" is handed to the host's
+ * auth_declare at load (ABI 0.4).
  *    "fail_on_error": false}
  */
 #include <stdio.h>
@@ -41,6 +42,19 @@ static int p_load(const struct integ_host *host, integ_ctx *ctx,
   p->ctx = ctx;
   p->config = json_incref(config);
   *instance = p;
+  /* ABI 0.4: the plugin's own auth block, as a declarative plugin's. */
+  if (json_object_get(config, "declare_auth") &&
+      INTEG_HAS(host, auth_declare)) {
+    int rc =
+        host->auth_declare(ctx, json_object_get(config, "declare_auth"), err);
+
+    if (rc) {
+      json_decref(p->config);
+      free(p);
+      *instance = NULL;
+      return rc;
+    }
+  }
   return 0;
 }
 

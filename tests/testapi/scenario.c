@@ -355,10 +355,10 @@ int scenario_load(json_t *doc, const char *base_dir, uint64_t seed,
   json_object_foreach(doc, key, v)
   {
     if (strcmp(key, "routes") && strcmp(key, "name") &&
-        strcmp(key, "description"))
+        strcmp(key, "description") && strcmp(key, "oauth2"))
       return util_error_set(err, INTEG_ECONFIG,
                             "scenario: unknown key \"%s\" (known: routes, "
-                            "name, description)",
+                            "name, description, oauth2)",
                             key);
   }
   routes = json_object_get(doc, "routes");

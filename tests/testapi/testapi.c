@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "oauth.h"
 #include "reply.h"
 #include "scenario.h"
 #include "util.h"
@@ -51,6 +52,7 @@ struct server {
   json_t *log; /* array of request entries */
   FILE *log_file;
   struct scenario *sc;
+  struct oauth *oauth; /* the scenario's OAuth2 provider, or NULL */
   uint64_t seed;
   uint64_t round; /* --round: how far collections with rounds have moved */
 };
@@ -415,6 +417,7 @@ static enum MHD_Result control_scenario(struct server *s,
                                         struct request *rq)
 {
   struct scenario *sc = NULL, *old;
+  struct oauth *oa = NULL, *old_oa;
   struct integ_error err;
   json_error_t jerr;
   const char *file;
@@ -442,12 +445,19 @@ static enum MHD_Result control_scenario(struct server *s,
     json_decref(doc);
   }
   scenario_set_round(sc, (size_t)s->round);
+  if (oauth_load(json_object_get(scenario_doc(sc), "oauth2"), &oa, &err)) {
+    scenario_free(sc);
+    return send_error(s, conn, 400, err.message);
+  }
   pthread_mutex_lock(&s->lock);
   old = s->sc;
   s->sc = sc;
+  old_oa = s->oauth;
+  s->oauth = oa;
   n = scenario_route_count(sc);
   pthread_mutex_unlock(&s->lock);
   scenario_free(old);
+  oauth_free(old_oa);
   return send_json(s, conn, 200,
                    json_pack("{s:b, s:I}", "ok", 1, "routes", (json_int_t)n));
 }
@@ -494,6 +504,7 @@ static enum MHD_Result control(struct server *s, struct MHD_Connection *conn,
   if (strcmp(what, "reset") == 0 && post) {
     pthread_mutex_lock(&s->lock);
     scenario_reset(s->sc);
+    oauth_reset(s->oauth);
     json_array_clear(s->log);
     s->next_seq = 0;
     pthread_mutex_unlock(&s->lock);
@@ -554,7 +565,12 @@ static enum MHD_Result serve(struct server *s, struct MHD_Connection *conn,
   pthread_mutex_lock(&s->lock);
   if (rq->too_big)
     rc = reply_set_error(&r, 413, "request body too large for testapi");
-  else
+  else if ((rc = oauth_respond(s->oauth, method, url, args,
+                               json_object_get(entry, "headers"),
+                               (const char *)rq->body, rq->len, &r)) == 1) {
+    rc = 0;
+    route = "oauth2";
+  } else if (!rc)
     rc = scenario_respond(s->sc, &srq, &r, &route);
   if (!rc) {
     json_object_set_new(entry, "route",
@@ -831,6 +847,12 @@ int main(int argc, char **argv)
     rc = 2;
     goto out;
   }
+  if (oauth_load(json_object_get(scenario_doc(s.sc), "oauth2"), &s.oauth,
+                 &err)) {
+    fprintf(stderr, "testapi: %s\n", err.message);
+    rc = 2;
+    goto out;
+  }
   scenario_set_round(s.sc, (size_t)s.round);
   if (o.log) {
     s.log_file = fopen(o.log, "a");
@@ -882,6 +904,7 @@ int main(int argc, char **argv)
   rc = 0;
 out:
   scenario_free(s.sc);
+  oauth_free(s.oauth);
   json_decref(s.log);
   if (s.log_file)
     fclose(s.log_file);
