@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "connconf.h"
 #include "error.h"
 #include "loader.h"
 #include "manifest.h"
@@ -184,6 +185,10 @@ int cmd_validate(int argc, char **argv)
   /* With --dump, stdout carries only the JSON. */
   info = dump ? stderr : stdout;
   if (manifest_load(file, &m, &errs) == INTEG_ENOMEM) {
+    rc = nomem();
+    goto out;
+  }
+  if (m && connconf_check(m, CONNCONF_OUTPUTS, &errs) == INTEG_ENOMEM) {
     rc = nomem();
     goto out;
   }

@@ -22,6 +22,7 @@
 #ifndef INTEG_HOST_HTTP_H
 #define INTEG_HOST_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,10 @@ struct http_config {
    * NULL: nanosleep. Returns non-zero to abandon the wait. */
   int (*sleep_ms)(void *arg, int64_t ms);
   void *sleep_arg;
+  /* Stop flag (borrowed, set by a signal handler), or NULL: once it is
+   * non-zero, waits end, transfers in progress abort and requests fail
+   * with INTEG_EINTR. */
+  const volatile sig_atomic_t *stop;
 };
 
 void http_config_init(struct http_config *c);
@@ -87,6 +92,9 @@ struct http_stats {
   uint64_t retries;
   uint64_t connects; /* new TCP connections libcurl made */
   uint64_t bytes;    /* decoded body bytes received */
+  uint64_t by_class[6]; /* responses by status class: [2] 2xx ... [5]
+                           5xx; [0] no response (transport errors) */
+  uint64_t rate_waits;  /* waits for a rate limit or a server's quota */
 };
 void http_client_stats(const struct http_client *c, struct http_stats *s);
 
