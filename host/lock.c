@@ -31,21 +31,38 @@ static pid_t read_pid(int fd)
 int lock_take(const char *dir, const char *connector, int *fd, pid_t *holder,
               struct integ_error *err)
 {
-  char *path = NULL, pid[32];
+  char *path = NULL, *what = NULL;
+  int rc;
+
+  *fd = -1;
+  if (holder)
+    *holder = 0;
+  if (asprintf(&path, "%s/%s.lock", dir, connector) < 0 ||
+      asprintf(&what, "connector %s is running already", connector) < 0) {
+    free(path);
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+    rc = error_set(err, INTEG_ESTATE,
+                   "lock directory %s: %s (create it, writable by the user "
+                   "integ runs as, or set daemon.lock_dir)",
+                   dir, strerror(errno));
+  else
+    rc = lock_take_file(path, what, fd, holder, err);
+  free(path);
+  free(what);
+  return rc;
+}
+
+int lock_take_file(const char *path, const char *what, int *fd,
+                   pid_t *holder, struct integ_error *err)
+{
+  char pid[32];
   int f = -1, rc = 0, n;
 
   *fd = -1;
   if (holder)
     *holder = 0;
-  if (asprintf(&path, "%s/%s.lock", dir, connector) < 0)
-    return error_set(err, INTEG_ENOMEM, "out of memory");
-  if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-    rc = error_set(err, INTEG_ESTATE,
-                   "lock directory %s: %s (create it, writable by the user "
-                   "integ runs as, or set daemon.lock_dir)",
-                   dir, strerror(errno));
-    goto out;
-  }
   f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (f == -1) {
     rc = error_set(err, INTEG_ESTATE, "lock %s: %s (set daemon.lock_dir to "
@@ -60,14 +77,11 @@ int lock_take(const char *dir, const char *connector, int *fd, pid_t *holder,
     if (e != EWOULDBLOCK)
       rc = error_set(err, INTEG_ESTATE, "lock %s: %s", path, strerror(e));
     else if (p > 0)
-      rc = error_set(err, INTEG_ESTATE,
-                     "connector %s is running already: pid %ld holds %s",
-                     connector, (long)p, path);
+      rc = error_set(err, INTEG_ESTATE, "%s: pid %ld holds %s", what,
+                     (long)p, path);
     else
-      rc = error_set(err, INTEG_ESTATE,
-                     "connector %s is running already: another process "
-                     "holds %s",
-                     connector, path);
+      rc = error_set(err, INTEG_ESTATE, "%s: another process holds %s",
+                     what, path);
     if (holder)
       *holder = e == EWOULDBLOCK ? p : 0;
     goto out;
@@ -82,7 +96,6 @@ int lock_take(const char *dir, const char *connector, int *fd, pid_t *holder,
 out:
   if (f != -1)
     close(f);
-  free(path);
   return rc;
 }
 
