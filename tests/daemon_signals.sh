@@ -1,0 +1,135 @@
+# daemon_signals.sh - stopping runs: `integ run` on SIGTERM (exit 3, the
+# run "interrupted", the committed state matching the durable output), the
+# per-connector lock, the daemon's SIGTERM during runs, and SIGKILL of the
+# daemon mid-run then a restart (no second copy, a missed schedule once).
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/daemon_lib.sh"
+command -v python3 >/dev/null || skip_all "python3 is needed (JSON)"
+plan 19
+tmpdir
+SOCK=$TMP/ctl.sock
+LOG=$TMP/daemon.log
+
+# head_of FILE: the manifest's common part.
+head_of() {
+  cat >"$1" <<EOT
+integ: 1
+plugin_path: ["$TEST_PLUGIN_DIR"]
+store: "$TMP/store.db"
+output: {format: jsonl, to: "file:$TMP/{connector}.jsonl"}
+daemon: {control_socket: "$SOCK", lock_dir: "$TMP/locks", stop_grace: 3s}
+connectors:
+EOT
+}
+
+# state_n CONNECTOR: the committed state's n, or 0.
+state_n() {
+  "$INTEG" -c "$TMP/integ.yaml" state show "$1" 2>/dev/null |
+    python3 -c 'import json,sys
+t=sys.stdin.read().strip()
+print(json.loads(t)["slow"]["n"] if t else 0)' 2>/dev/null || echo 0
+}
+# max_id FILE: the highest id written, or 0.
+max_id() {
+  python3 -c 'import json,sys
+ids=[json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip()]
+print(max(ids) if ids else 0)' "$1" 2>/dev/null || echo 0
+}
+# last_result CONNECTOR: the status of its newest run.
+last_result() {
+  "$INTEG" -c "$TMP/integ.yaml" status --json "$1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["connectors"][0]["last_run"]["result"])'
+}
+
+# ---- integ run stops on SIGTERM
+head_of "$TMP/integ.yaml"
+cat >>"$TMP/integ.yaml" <<EOT
+  slow:
+    plugin: hang
+    config: {records: 200, delay_ms: 20, state_every: 1}
+EOT
+"$INTEG" -c "$TMP/integ.yaml" run slow 2>"$TMP/run.err" &
+RP=$!
+sleep 1.5
+run "$INTEG" -c "$TMP/integ.yaml" run slow
+is "$RC" 1 "a second integ run of a running connector exits 1"
+like "$ERR" "slow is running already: pid $RP holds" "... naming the pid that runs it"
+kill -TERM "$RP"
+wait "$RP"
+is "$?" 3 "integ run stopped by SIGTERM exits 3"
+is "$(last_result slow)" interrupted "the run is recorded as interrupted"
+n=$(state_n slow) m=$(max_id "$TMP/slow.jsonl")
+[ "$n" -gt 0 ] && [ "$n" -lt 200 ] && ok "it stopped part-way (state $n of 200)" ||
+  not_ok "it stopped part-way (state $n of 200)"
+is "$n" "$m" "the committed state is the last record in the durable output"
+
+# ---- a run killed with SIGKILL shows as died, not running
+"$INTEG" -c "$TMP/integ.yaml" run slow 2>/dev/null &
+RP=$!
+sleep 1
+kill -KILL "$RP"
+wait "$RP" 2>/dev/null
+is "$(last_result slow)" died "a run whose process was killed shows as died"
+
+# ---- the daemon's SIGTERM during runs
+head_of "$TMP/integ.yaml"
+cat >>"$TMP/integ.yaml" <<EOT
+  slow:
+    plugin: hang
+    config: {records: 100000, delay_ms: 20, state_every: 1}
+    schedule: {every: 1s}
+EOT
+rm -f "$TMP/slow.jsonl"
+"$INTEG" -c "$TMP/integ.yaml" state clear slow >/dev/null 2>&1
+start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon starts"; cat "$LOG"; exit 1; }
+wait_for "$LOG" '\[slow\] started run' 5
+sleep 1.5
+kill -TERM "$DPID"
+wait "$DPID"
+is "$?" 0 "the daemon stops on SIGTERM during a run (exit 0)"
+like "$(cat "$LOG")" '\[slow\] run \(pid [0-9]+\) ended after .*: exit status 3, interrupted' \
+  "the child stopped at a consistent point (exit 3, interrupted)"
+is "$(last_result slow)" interrupted "its run is recorded as interrupted"
+n=$(state_n slow) m=$(max_id "$TMP/slow.jsonl")
+[ "$n" -gt 0 ] && ok "states were committed ($n)" || not_ok "no state was committed"
+is "$n" "$m" "the committed state matches the durable output"
+
+# ---- SIGKILL of the daemon mid-run, then a restart
+head_of "$TMP/integ.yaml"
+cat >>"$TMP/integ.yaml" <<EOT
+  stuck:
+    plugin: hang
+    config: {records: 1, delay_ms: 10, hang: true}
+    schedule: {every: 1s}
+  tick:
+    plugin: gen
+    config: {records: 1}
+    schedule: {every: 4s}
+EOT
+: >"$LOG"
+start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon starts"; cat "$LOG"; exit 1; }
+wait_for "$LOG" '\[tick\] .*ended' 6
+wait_for "$LOG" '\[stuck\] started run' 3
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+stuck=$(cat "$TMP/locks/stuck.lock" 2>/dev/null)
+# The hung child ignores its SIGTERM (parent death): it still runs.
+kill -0 "$stuck" 2>/dev/null && ok "the hung child outlives the killed daemon (pid $stuck)" ||
+  not_ok "the hung child outlives the killed daemon"
+_cleanup_pids="$_cleanup_pids $stuck"
+sleep 9
+: >"$LOG"
+start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon restarts"; cat "$LOG"; exit 1; }
+ok "the daemon restarts"
+sleep 1.2
+is "$(count "$LOG" '\[tick\] started run')" 1 "the missed schedule runs once at start"
+like "$(cat "$LOG")" '\[tick\] missed [2-9] fire times while the daemon was down' \
+  "... saying how many fire times it missed"
+sleep 1.5
+is "$(count "$LOG" '\[stuck\] started run')" 0 "no second copy of the still-running connector starts"
+like "$(cat "$LOG")" "\\[stuck\\] skipped .*running in pid $stuck" "... the skip names the pid"
+kill -TERM "$DPID"
+wait "$DPID"
+kill -KILL "$stuck" 2>/dev/null
+run "$INTEG" -c "$TMP/integ.yaml" status tick
+like "$OUT" 'result: ok' "the store is consistent: tick's last run is ok"
