@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (JSON)"
-plan 19
+plan 20
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -133,3 +133,21 @@ wait "$DPID"
 kill -KILL "$stuck" 2>/dev/null
 run "$INTEG" -c "$TMP/integ.yaml" status tick
 like "$OUT" 'result: ok' "the store is consistent: tick's last run is ok"
+
+# ---- command: outputs commit a state as soon as its echo arrives
+head_of "$TMP/integ.yaml"
+cat >>"$TMP/integ.yaml" <<EOT
+  echoed:
+    plugin: hang
+    config: {records: 8, delay_ms: 400, state_every: 1}
+    output: {format: singer, to: "command:$abs_top_builddir/tests/targets/echo_target $TMP/echoed.jsonl", checkpoint_records: 1}
+EOT
+"$INTEG" -c "$TMP/integ.yaml" run echoed 2>"$TMP/echoed.err" &
+RP=$!
+sleep 2.2
+n=$("$INTEG" -c "$TMP/integ.yaml" state show echoed 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["slow"]["n"])' 2>/dev/null)
+got=$(grep -c RECORD "$TMP/echoed.jsonl" 2>/dev/null)
+kill -TERM "$RP"
+wait "$RP"
+is "${n:-none}" "$got" "command: the committed state is the last record the target holds (no lag)"
