@@ -10,23 +10,22 @@
 
 static void daemon_usage(FILE *f)
 {
-  fprintf(f,
-          "Usage: integ daemon [--log-format FORMAT]\n"
-          "Run every enabled connector that has a schedule, each run a "
-          "child process\n(integ run), in the foreground until SIGTERM or "
-          "SIGINT. SIGHUP reloads the\nmanifest; a broken one is logged "
-          "and the running configuration kept.\n"
-          "`integ status` and `integ run-now` talk to it through "
-          "daemon.control_socket.\n\n"
-          "      --log-format FORMAT  plain, journal (sd-daemon <N> "
-          "prefixes; the default\n"
-          "                           when $JOURNAL_STREAM is standard "
-          "error) or json\n"
-          "  -h, --help               show this help\n\n"
-          "Environment: NOTIFY_SOCKET (systemd readiness: READY=1, "
-          "RELOADING=1,\nSTOPPING=1, STATUS=).\n"
-          "Exit status: 0 stopped cleanly, 1 could not run (another "
-          "daemon, the store),\n2 usage or configuration error.\n");
+  fprintf(f, "Usage: integ daemon [--log-format FORMAT]\n"
+             "Run every enabled connector that has a schedule, each run a "
+             "child process\n(integ run), in the foreground until SIGTERM or "
+             "SIGINT. SIGHUP reloads the\nmanifest; a broken one is logged "
+             "and the running configuration kept.\n"
+             "`integ status` and `integ run-now` talk to it through "
+             "daemon.control_socket.\n\n"
+             "      --log-format FORMAT  plain, journal (sd-daemon <N> "
+             "prefixes; the default\n"
+             "                           when $JOURNAL_STREAM is standard "
+             "error) or json\n"
+             "  -h, --help               show this help\n\n"
+             "Environment: NOTIFY_SOCKET (systemd readiness: READY=1, "
+             "RELOADING=1,\nSTOPPING=1, STATUS=).\n"
+             "Exit status: 0 stopped cleanly, 1 could not run (another "
+             "daemon, the store),\n2 usage or configuration error.\n");
 }
 
 int cmd_daemon(int argc, char **argv)

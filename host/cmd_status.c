@@ -24,17 +24,16 @@
 
 static void status_usage(FILE *f)
 {
-  fprintf(f,
-          "Usage: integ status [CONNECTOR] [--json]\n"
-          "Show each connector of the manifest (or one): its last run "
-          "(start, duration,\nresult, records per stream, error), whether "
-          "it runs now, its next fire time\nand backoff, consecutive "
-          "failures and its token's expiry. Reads the store;\nasks the "
-          "daemon (daemon.control_socket) when one runs.\n\n"
-          "      --json   one JSON object instead of text\n"
-          "  -h, --help   show this help\n\n"
-          "Exit status: 0 all is well, 1 an enabled connector's last run "
-          "failed or is\nlate, 2 usage or configuration error.\n");
+  fprintf(f, "Usage: integ status [CONNECTOR] [--json]\n"
+             "Show each connector of the manifest (or one): its last run "
+             "(start, duration,\nresult, records per stream, error), whether "
+             "it runs now, its next fire time\nand backoff, consecutive "
+             "failures and its token's expiry. Reads the store;\nasks the "
+             "daemon (daemon.control_socket) when one runs.\n\n"
+             "      --json   one JSON object instead of text\n"
+             "  -h, --help   show this help\n\n"
+             "Exit status: 0 all is well, 1 an enabled connector's last run "
+             "failed or is\nlate, 2 usage or configuration error.\n");
 }
 
 static void runnow_usage(FILE *f)
@@ -108,11 +107,11 @@ static json_t *connector_status(struct manifest *m,
         counting = 0;
     }
   }
-  running = json_is_true(json_object_get(dm, "running")) ||
-            lock_held(dc->lock_dir, c->name, &holder) ||
-            (last && strcmp(json_string_value(json_object_get(last,
-                                                              "status")) ?: "",
-                            "running") == 0);
+  running =
+      json_is_true(json_object_get(dm, "running")) ||
+      lock_held(dc->lock_dir, c->name, &holder) ||
+      (last && strcmp(json_string_value(json_object_get(last, "status")) ?: "",
+                      "running") == 0);
   json_object_set_new(o, "running", json_boolean(running));
   if (json_integer_value(json_object_get(dm, "pid")) > 0)
     json_object_set(o, "pid", json_object_get(dm, "pid"));
@@ -158,10 +157,10 @@ static json_t *connector_status(struct manifest *m,
     connconf_schedule(m, c, &sched, &errs);
   if (sched && last && !running && c->enabled) {
     json_t *f = json_object_get(last, "fire_ms");
-    int64_t from = json_is_integer(f) && json_integer_value(f) > 0
-                       ? json_integer_value(f)
-                       : json_integer_value(json_object_get(last,
-                                                            "started_ms"));
+    int64_t from =
+        json_is_integer(f) && json_integer_value(f) > 0
+            ? json_integer_value(f)
+            : json_integer_value(json_object_get(last, "started_ms"));
     int64_t n;
 
     if (schedule_next(sched, from / 1000, &n, &err) == 0 &&
@@ -195,8 +194,7 @@ static void print_status(json_t *o)
          json_string_value(json_object_get(o, "connector")),
          json_string_value(json_object_get(o, "account")),
          json_is_true(json_object_get(o, "enabled")) ? "" : ", disabled",
-         json_is_true(json_object_get(o, "scheduled")) ? ""
-                                                       : ", no schedule");
+         json_is_true(json_object_get(o, "scheduled")) ? "" : ", no schedule");
   if (json_is_true(json_object_get(o, "running")))
     printf("  running now (pid %lld)\n",
            (long long)json_integer_value(json_object_get(o, "pid")));
@@ -287,8 +285,7 @@ int cmd_status(int argc, char **argv)
 
     if (only && strcmp(only, m->connectors[i].name))
       continue;
-    o = connector_status(m, &m->connectors[i], store, daemon, &dc, now,
-                         &bad);
+    o = connector_status(m, &m->connectors[i], store, daemon, &dc, now, &bad);
     if (!o || json_array_append_new(all, o))
       goto nomem;
   }

@@ -79,8 +79,8 @@ int connconf_schedule(const struct manifest *m,
                     "anchor goes with every, not with cron");
     return rc ? rc : INTEG_ECONFIG;
   }
-  if (anchor && clock_parse_rfc3339(anchor, strlen(anchor), &anchor_ms,
-                                    &err)) {
+  if (anchor &&
+      clock_parse_rfc3339(anchor, strlen(anchor), &anchor_ms, &err)) {
     rc = conf_error(m, c->name, "schedule.anchor", 0, errs, err.message);
     return rc ? rc : INTEG_ECONFIG;
   }
@@ -88,10 +88,9 @@ int connconf_schedule(const struct manifest *m,
   if (cron) {
     rc = schedule_parse_cron(cron, tz, &s, &where, &err);
     if (rc) {
-      int r2 = conf_error(m, c->name, where.field ? "schedule.cron"
-                                      : "schedule.tz",
-                          where.field ? where.position : 0, errs,
-                          err.message);
+      int r2 =
+          conf_error(m, c->name, where.field ? "schedule.cron" : "schedule.tz",
+                     where.field ? where.position : 0, errs, err.message);
       return r2 ? r2 : rc == INTEG_ENOMEM ? rc : INTEG_ECONFIG;
     }
   } else {
@@ -118,8 +117,7 @@ int connconf_schedule(const struct manifest *m,
     }
     rc = schedule_set_jitter(s, text, &err);
     if (rc) {
-      int r2 = conf_error(m, c->name, "schedule.jitter", 0, errs,
-                          err.message);
+      int r2 = conf_error(m, c->name, "schedule.jitter", 0, errs, err.message);
       schedule_free(s);
       return r2 ? r2 : INTEG_ECONFIG;
     }
@@ -131,9 +129,8 @@ int connconf_schedule(const struct manifest *m,
 static const char *output_to(const struct manifest *m,
                              const struct manifest_connector *c)
 {
-  const char *to =
-      json_string_value(json_object_get(json_object_get(c->node, "output"),
-                                        "to"));
+  const char *to = json_string_value(
+      json_object_get(json_object_get(c->node, "output"), "to"));
 
   return to ? to : m->output_to;
 }
@@ -188,9 +185,9 @@ int connconf_settings(struct run_settings *s, const struct manifest *m,
   if (json_is_integer(v) && json_integer_value(v) > 0)
     s->checkpoint_records = (uint64_t)json_integer_value(v);
   v = json_object_get(co, "checkpoint_interval");
-  if (v && (!json_is_string(v) ||
-            duration_parse(json_string_value(v), &s->checkpoint_ms, NULL,
-                           NULL)))
+  if (v &&
+      (!json_is_string(v) ||
+       duration_parse(json_string_value(v), &s->checkpoint_ms, NULL, NULL)))
     return error_set(err, INTEG_ECONFIG,
                      "connectors.%s.output.checkpoint_interval: expected a "
                      "duration such as 30s or 5m",
@@ -212,11 +209,9 @@ void connconf_daemon(const struct manifest *m, struct connconf_daemon *d)
   d->max_parallel = json_is_integer(v) ? (long)json_integer_value(v) : 4;
   if (d->max_parallel < 1)
     d->max_parallel = 1;
-  d->stop_grace_ms = json_object_get(dm, "stop_grace")
-                         ? get_ms(dm, "stop_grace")
-                         : 30000;
-  d->control_socket =
-      json_string_value(json_object_get(dm, "control_socket"));
+  d->stop_grace_ms =
+      json_object_get(dm, "stop_grace") ? get_ms(dm, "stop_grace") : 30000;
+  d->control_socket = json_string_value(json_object_get(dm, "control_socket"));
   d->lock_dir = json_string_value(json_object_get(dm, "lock_dir"));
   d->retention_ms = get_ms(dm, "history_retention");
   d->backoff_max_ms = get_ms(dm, "backoff_max");

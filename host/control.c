@@ -120,7 +120,8 @@ int control_request(const char *path, const char *request, json_t **reply,
   if (!*reply || !json_is_object(*reply)) {
     json_decref(*reply);
     *reply = NULL;
-    rc = error_set(err, INTEG_EIO, "control socket %s: a reply that is not "
+    rc = error_set(err, INTEG_EIO,
+                   "control socket %s: a reply that is not "
                    "a JSON object",
                    path);
   }
@@ -163,12 +164,11 @@ int control_listen(const char *path, int *fd, struct integ_error *err)
     /* A live daemon answers: refuse, naming it. A dead one left a file
      * nobody listens on: replace it. */
     if (control_request(path, "pid", &reply, &ign) == 0) {
-      rc = error_set(err, INTEG_ESTATE,
-                     "another daemon (pid %lld) listens on %s: stop it "
-                     "first",
-                     (long long)json_integer_value(
-                         json_object_get(reply, "pid")),
-                     path);
+      rc = error_set(
+          err, INTEG_ESTATE,
+          "another daemon (pid %lld) listens on %s: stop it "
+          "first",
+          (long long)json_integer_value(json_object_get(reply, "pid")), path);
       json_decref(reply);
       goto out;
     }

@@ -60,8 +60,8 @@ struct child {
 };
 
 struct daemon {
-  char *path;     /* the manifest, absolute */
-  char *self;     /* this program, for the children */
+  char *path;       /* the manifest, absolute */
+  char *self;       /* this program, for the children */
   char *sock_path;  /* daemon.control_socket at start (owned) */
   char *lock_dir;   /* daemon.lock_dir at start (owned) */
   char *store_path; /* the store at start (owned) */
@@ -230,8 +230,8 @@ static int conn_init(struct conn *c, const struct manifest *m,
 
 /* The configuration's scheduled connectors, reusing old ones (by name)
  * whose mapping did not change, and carrying every kept name's backoff. */
-static int conns_build(struct daemon *d, struct manifest *m,
-                       struct conn **out, size_t *n_out)
+static int conns_build(struct daemon *d, struct manifest *m, struct conn **out,
+                       size_t *n_out)
 {
   struct conn *cs = calloc(m->n_connectors + 1, sizeof(*cs));
   size_t n = 0;
@@ -250,7 +250,7 @@ static int conns_build(struct daemon *d, struct manifest *m,
     if (old && json_equal(old->node, mc->node)) {
       cs[n++] = *old;
       memset(old, 0, sizeof(*old)); /* moved */
-      old->name = strdup(""); /* so conn_of skips it */
+      old->name = strdup("");       /* so conn_of skips it */
       if (!old->name) {
         free(cs);
         return INTEG_ENOMEM;
@@ -266,7 +266,8 @@ static int conns_build(struct daemon *d, struct manifest *m,
     if (old) {
       cs[n].bo = old->bo;
       conn_advance(&cs[n], now / 1000);
-      log_msg(INTEG_LOG_INFO, mc->name, "changed: the next run uses the "
+      log_msg(INTEG_LOG_INFO, mc->name,
+              "changed: the next run uses the "
               "new configuration");
     } else {
       conn_plan(d, &cs[n], now);
@@ -298,8 +299,8 @@ static int start_child(struct daemon *d, struct conn *c, int64_t fire_ms,
   struct integ_error err = {0, ""};
   struct child *ch = calloc(1, sizeof(*ch));
   char fire[32];
-  char *argv[] = {d->self, "-c", d->path, "run", "--fire-time", fire, "--",
-                  c->name, NULL};
+  char *argv[] = {d->self, "-c", d->path, "run", "--fire-time",
+                  fire,    "--", c->name, NULL};
   pid_t pid;
   int rc;
 
@@ -390,8 +391,7 @@ static void schedule_tick(struct daemon *d, int64_t now)
     }
     /* A failed start skips this fire too: it is logged. */
     start_child(d, c, c->next_fire_s * 1000, now);
-    conn_advance(c, c->next_fire_s > now / 1000 ? c->next_fire_s
-                                                : now / 1000);
+    conn_advance(c, c->next_fire_s > now / 1000 ? c->next_fire_s : now / 1000);
   }
 }
 
@@ -438,11 +438,11 @@ static void child_done(struct daemon *d, struct child *ch, int status,
 
     snprintf(msg, sizeof(msg), "the run's process was %s", how);
     rstatus = "killed";
-    if (store_run_end(d->store, json_integer_value(json_object_get(row, "id")),
-                      now, rstatus,
-                      (uint64_t)json_integer_value(
-                          json_object_get(row, "records")),
-                      msg, &err))
+    if (store_run_end(
+            d->store, json_integer_value(json_object_get(row, "id")), now,
+            rstatus,
+            (uint64_t)json_integer_value(json_object_get(row, "records")), msg,
+            &err))
       log_msg(INTEG_LOG_WARN, ch->name, "run history: %s", err.message);
   }
   if (!row && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -630,16 +630,16 @@ static void control(struct daemon *d, int64_t now)
                         "the connector is running already", "pid",
                         (json_int_t)(ch ? ch->sv.pid : holder));
     else if (d->stopping)
-      reply = json_pack("{s:b,s:s}", "ok", 0, "error",
-                        "the daemon is stopping");
+      reply =
+          json_pack("{s:b,s:s}", "ok", 0, "error", "the daemon is stopping");
     else {
       c->run_now = 1;
       if (d->running < (size_t)d->dc.max_parallel &&
           start_child(d, c, 0, now) == 0)
         c->run_now = 0;
       ch = child_of(d, c->name);
-      reply = json_pack("{s:b,s:b,s:I}", "ok", 1, "started", ch != NULL,
-                        "pid", (json_int_t)(ch ? ch->sv.pid : 0));
+      reply = json_pack("{s:b,s:b,s:I}", "ok", 1, "started", ch != NULL, "pid",
+                        (json_int_t)(ch ? ch->sv.pid : 0));
     }
   } else if (strcmp(line, "status") == 0) {
     json_t *cs = json_object();
@@ -650,8 +650,8 @@ static void control(struct daemon *d, int64_t now)
 
       json_object_set_new(
           cs, c->name,
-          json_pack("{s:b,s:I,s:I,s:I,s:I,s:i}", "running", ch != NULL,
-                    "pid", (json_int_t)(ch ? ch->sv.pid : 0), "next_fire_ms",
+          json_pack("{s:b,s:I,s:I,s:I,s:I,s:i}", "running", ch != NULL, "pid",
+                    (json_int_t)(ch ? ch->sv.pid : 0), "next_fire_ms",
                     (json_int_t)c->next_fire_s * 1000, "due_ms",
                     (json_int_t)(c->run_now ? now : c->due_ms),
                     "backoff_until_ms", (json_int_t)c->bo.not_before_ms,
@@ -729,9 +729,8 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
   d->path = realpath(path, NULL);
   d->self = realpath("/proc/self/exe", NULL);
   if (!d->path || !d->self)
-    return error_set(err, INTEG_ECONFIG, "%s: %s", d->path ? "/proc/self/exe"
-                                                           : path,
-                     strerror(errno));
+    return error_set(err, INTEG_ECONFIG, "%s: %s",
+                     d->path ? "/proc/self/exe" : path, strerror(errno));
   rc = load_manifest(d->path, &d->m);
   if (rc)
     return error_set(err, rc, "%s has errors: not started", d->path);
@@ -745,8 +744,8 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
   d->dc.lock_dir = d->lock_dir;
   if (asprintf(&lockpath, "%s.daemon.lock", d->store_path) < 0)
     return error_set(err, INTEG_ENOMEM, "out of memory");
-  rc = lock_take_file(lockpath, "another daemon uses this store", &d->store_lock,
-                      &holder, err);
+  rc = lock_take_file(lockpath, "another daemon uses this store",
+                      &d->store_lock, &holder, err);
   free(lockpath);
   if (rc)
     return rc;
@@ -757,8 +756,7 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
     return error_set(err, INTEG_ENOMEM, "out of memory");
   rc = control_listen(d->dc.control_socket, &d->ctlfd, err);
   if (!rc)
-    rc = lock_take_file(lockpath,
-                        "another daemon uses this control socket",
+    rc = lock_take_file(lockpath, "another daemon uses this control socket",
                         &d->sock_lock, &holder, err);
   free(lockpath);
   if (rc)

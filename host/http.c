@@ -1033,8 +1033,7 @@ int http_do(struct http_client *c, const struct http_request *req,
       wait = server_wait;
     if (wait > 0)
       c->stats.rate_waits++;
-    if (wait_ms(c, wait, "rate limit") ||
-        (c->cfg->stop && *c->cfg->stop)) {
+    if (wait_ms(c, wait, "rate limit") || (c->cfg->stop && *c->cfg->stop)) {
       rc = error_set(err, INTEG_EINTR, "%s %s: interrupted while waiting",
                      req->method, resp->url);
       goto out;

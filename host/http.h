@@ -90,8 +90,8 @@ void http_client_free(struct http_client *c);
 struct http_stats {
   uint64_t requests; /* attempts sent (or replayed) */
   uint64_t retries;
-  uint64_t connects; /* new TCP connections libcurl made */
-  uint64_t bytes;    /* decoded body bytes received */
+  uint64_t connects;    /* new TCP connections libcurl made */
+  uint64_t bytes;       /* decoded body bytes received */
   uint64_t by_class[6]; /* responses by status class: [2] 2xx ... [5]
                            5xx; [0] no response (transport errors) */
   uint64_t rate_waits;  /* waits for a rate limit or a server's quota */

@@ -54,8 +54,8 @@ int lock_take(const char *dir, const char *connector, int *fd, pid_t *holder,
   return rc;
 }
 
-int lock_take_file(const char *path, const char *what, int *fd,
-                   pid_t *holder, struct integ_error *err)
+int lock_take_file(const char *path, const char *what, int *fd, pid_t *holder,
+                   struct integ_error *err)
 {
   char pid[32];
   int f = -1, rc = 0, n;
@@ -65,7 +65,8 @@ int lock_take_file(const char *path, const char *what, int *fd,
     *holder = 0;
   f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (f == -1) {
-    rc = error_set(err, INTEG_ESTATE, "lock %s: %s (set daemon.lock_dir to "
+    rc = error_set(err, INTEG_ESTATE,
+                   "lock %s: %s (set daemon.lock_dir to "
                    "a directory integ may write)",
                    path, strerror(errno));
     goto out;
@@ -77,11 +78,11 @@ int lock_take_file(const char *path, const char *what, int *fd,
     if (e != EWOULDBLOCK)
       rc = error_set(err, INTEG_ESTATE, "lock %s: %s", path, strerror(e));
     else if (p > 0)
-      rc = error_set(err, INTEG_ESTATE, "%s: pid %ld holds %s", what,
-                     (long)p, path);
+      rc = error_set(err, INTEG_ESTATE, "%s: pid %ld holds %s", what, (long)p,
+                     path);
     else
-      rc = error_set(err, INTEG_ESTATE, "%s: another process holds %s",
-                     what, path);
+      rc = error_set(err, INTEG_ESTATE, "%s: another process holds %s", what,
+                     path);
     if (holder)
       *holder = e == EWOULDBLOCK ? p : 0;
     goto out;

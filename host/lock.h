@@ -23,8 +23,8 @@ int lock_take(const char *dir, const char *connector, int *fd, pid_t *holder,
 
 /* As lock_take, on the file PATH (its directory must exist); a refusal
  * says "WHAT: pid N holds PATH". */
-int lock_take_file(const char *path, const char *what, int *fd,
-                   pid_t *holder, struct integ_error *err);
+int lock_take_file(const char *path, const char *what, int *fd, pid_t *holder,
+                   struct integ_error *err);
 
 /* Release a lock lock_take gave (-1 is fine). */
 void lock_release(int fd);

@@ -104,8 +104,8 @@ int metrics_run(struct metrics *m, const char *connector, const char *status,
   s->runs++;
   if (strcmp(status, "ok") != 0)
     s->failures++;
-  json_object_foreach(json_object_get(stats, "streams"), k, v)
-      s->records += json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+  json_object_foreach(json_object_get(stats, "streams"), k, v) s->records +=
+      json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
   for (size_t i = 0; i < N_CLASSES; i++)
     s->http[i] += get_u(json_object_get(stats, "http"), classes[i]);
   s->retries += get_u(stats, "retries");
@@ -127,15 +127,13 @@ out:
 static int family(struct buf *b, struct metrics *m, const char *name,
                   const char *help, size_t offset)
 {
-  int rc = buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help,
-                      name);
+  int rc =
+      buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 
   for (size_t i = 0; i < m->n && !rc; i++)
-    rc = buf_printf(b, "%s{connector=\"%s\"} %llu\n", name,
-                    m->s[i].connector,
-                    (unsigned long long)*(const uint64_t *)((const char *)&m
-                                                                ->s[i] +
-                                                            offset));
+    rc = buf_printf(b, "%s{connector=\"%s\"} %llu\n", name, m->s[i].connector,
+                    (unsigned long long)*(
+                        const uint64_t *)((const char *)&m->s[i] + offset));
   return rc;
 }
 

@@ -89,8 +89,8 @@ struct output {
   uint64_t since; /* records since the last checkpoint */
   int64_t last_ms;
   struct output_stats stats;
-  json_t *started; /* stream_start: {stream: true} of streams begun */
-  int failed;      /* a write or fsync failed: commit nothing more */
+  json_t *started;      /* stream_start: {stream: true} of streams begun */
+  int failed;           /* a write or fsync failed: commit nothing more */
   int64_t echo_poll_ms; /* poll_echoes: not before this (monotonic) */
 };
 

@@ -902,17 +902,14 @@ static int run_history_detail(struct store *store, int64_t run_id, int rc,
     category = "interrupted";
   else if (rc)
     category = error_code_name(rc);
-  stats = json_pack("{s:O?,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I}",
-                    "streams", res->stats.streams, "http", "2xx",
-                    (json_int_t)h->by_class[2], "3xx",
-                    (json_int_t)h->by_class[3], "4xx",
-                    (json_int_t)h->by_class[4], "5xx",
-                    (json_int_t)h->by_class[5], "none",
-                    (json_int_t)h->by_class[0], "requests",
-                    (json_int_t)h->requests, "retries",
-                    (json_int_t)h->retries, "rate_limit_waits",
-                    (json_int_t)h->rate_waits, "token_refreshes",
-                    (json_int_t)res->token_refreshes);
+  stats = json_pack(
+      "{s:O?,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I}", "streams",
+      res->stats.streams, "http", "2xx", (json_int_t)h->by_class[2], "3xx",
+      (json_int_t)h->by_class[3], "4xx", (json_int_t)h->by_class[4], "5xx",
+      (json_int_t)h->by_class[5], "none", (json_int_t)h->by_class[0],
+      "requests", (json_int_t)h->requests, "retries", (json_int_t)h->retries,
+      "rate_limit_waits", (json_int_t)h->rate_waits, "token_refreshes",
+      (json_int_t)res->token_refreshes);
   if (!stats)
     return error_set(err, INTEG_ENOMEM, "out of memory");
   r = store_run_detail(store, run_id, category, stats, err);
@@ -993,9 +990,10 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
 out:
   if (run_id) {
     struct integ_error herr = {0, ""};
-    const char *status = !rc                                   ? "ok"
-                         : rc == INTEG_EINTR || stop_requested() ? "interrupted"
-                                                                 : "failed";
+    const char *status = !rc ? "ok"
+                         : rc == INTEG_EINTR || stop_requested()
+                             ? "interrupted"
+                             : "failed";
 
     if (run_history_detail(c->store, run_id, rc, res, &herr) ||
         store_run_end(c->store, run_id, clock_now_ms(NULL), status,

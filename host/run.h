@@ -114,7 +114,7 @@ struct run_connector_args {
 struct run_result {
   int started; /* settings were valid: the run itself began */
   struct run_stats stats;
-  uint64_t commits; /* states committed to the store */
+  uint64_t commits;         /* states committed to the store */
   uint64_t token_refreshes; /* tokens refreshed during the run: the hook
                                the auth service fills (0 until then) */
 };

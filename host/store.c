@@ -982,8 +982,8 @@ out:
   return rc;
 }
 
-int store_run_owner(struct store *s, int64_t run_id, int64_t fire_ms,
-                    long pid, struct integ_error *err)
+int store_run_owner(struct store *s, int64_t run_id, int64_t fire_ms, long pid,
+                    struct integ_error *err)
 {
   return run_update(s, ST_RUN_OWNER, run_id, fire_ms, NULL, pid, NULL,
                     "recording who runs a run", err);
@@ -1099,9 +1099,9 @@ int store_runs_list(struct store *s, const char *account,
                     struct integ_error *err)
 {
   static const char *const keys[] = {
-      "id",      "account", "connector", "kind",           "started_ms",
-      "ended_ms", "status", "records",   "message",        "fire_ms",
-      "pid",     "error_category"};
+      "id",         "account",  "connector", "kind",
+      "started_ms", "ended_ms", "status",    "records",
+      "message",    "fire_ms",  "pid",       "error_category"};
   sqlite3_stmt *st = NULL;
   json_t *arr = NULL, *row, *v;
   int rc;

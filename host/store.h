@@ -86,8 +86,8 @@ int store_run_end(struct store *s, int64_t run_id, int64_t ended_ms,
 
 /* Record the fire time (ms; 0: none, a manual run) run_id was for and
  * the pid that runs it. */
-int store_run_owner(struct store *s, int64_t run_id, int64_t fire_ms,
-                    long pid, struct integ_error *err);
+int store_run_owner(struct store *s, int64_t run_id, int64_t fire_ms, long pid,
+                    struct integ_error *err);
 
 /* Record run_id's error category (may be NULL) and its counters (stats,
  * borrowed, an object or NULL): {"streams": {NAME: records},

@@ -46,8 +46,8 @@ void sv_backoff_update(struct sv_backoff *b, int ok, int64_t now_ms,
 }
 
 enum sv_action sv_check(const struct sv_child *c, int64_t now_ms,
-                        int64_t max_runtime_ms, int64_t grace_ms,
-                        int stopping, int64_t *wake_ms)
+                        int64_t max_runtime_ms, int64_t grace_ms, int stopping,
+                        int64_t *wake_ms)
 {
   if (wake_ms)
     *wake_ms = 0;
@@ -109,9 +109,8 @@ void sv_describe(int status, char *buf, size_t size)
   if (WIFEXITED(status))
     snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
   else if (WIFSIGNALED(status))
-    snprintf(buf, size, "killed by signal %s%s", sigabbrev_np(WTERMSIG(status))
-                                                     ? "SIG"
-                                                     : "",
+    snprintf(buf, size, "killed by signal %s%s",
+             sigabbrev_np(WTERMSIG(status)) ? "SIG" : "",
              sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status))
                                             : "?");
   else

@@ -42,8 +42,8 @@ enum sv_action { SV_NONE, SV_TERM, SV_KILL };
  * has passed or `stopping` is set, SIGKILL grace_ms after the SIGTERM.
  * *wake_ms (may be NULL) gets when to ask again (0: no deadline). */
 enum sv_action sv_check(const struct sv_child *c, int64_t now_ms,
-                        int64_t max_runtime_ms, int64_t grace_ms,
-                        int stopping, int64_t *wake_ms);
+                        int64_t max_runtime_ms, int64_t grace_ms, int stopping,
+                        int64_t *wake_ms);
 
 /* Start argv[0] (a path) with argv, standard input and output on
  * /dev/null, standard error inherited, every signal unblocked and default,
