@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (JSON)"
-plan 20
+plan 22
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -151,3 +151,28 @@ got=$(grep -c RECORD "$TMP/echoed.jsonl" 2>/dev/null)
 kill -TERM "$RP"
 wait "$RP"
 is "${n:-none}" "$got" "command: the committed state is the last record the target holds (no lag)"
+
+# ---- a stop ends a rate-limit wait early
+if start_testapi "$top_srcdir/tests/http/scenario.json"; then
+  head_of "$TMP/integ.yaml"
+  cat >>"$TMP/integ.yaml" <<EOT
+  paced:
+    plugin: httpprobe
+    config: {"requests": [{"url": "$TESTAPI_URL/ok"}, {"url": "$TESTAPI_URL/ok"}]}
+    rate_limit: {per_second: 0.05, burst: 1}
+EOT
+  "$INTEG" -c "$TMP/integ.yaml" run paced 2>"$TMP/paced.err" &
+  RP=$!
+  sleep 1.5
+  t0=$(date +%s%N)
+  kill -TERM "$RP"
+  wait "$RP"
+  rc=$? t1=$(date +%s%N)
+  ms=$(((t1 - t0) / 1000000))
+  is "$rc" 3 "SIGTERM during a 20 s rate-limit wait: exit 3"
+  [ "$ms" -lt 2000 ] && ok "... the wait ended early ($ms ms after the signal)" ||
+    not_ok "... the wait ended only $ms ms after the signal"
+else
+  not_ok "testapi starts"
+  not_ok "testapi starts"
+fi
