@@ -77,7 +77,7 @@ static json_t *connector_status(struct manifest *m,
   struct schedule *sched = NULL;
   struct yaml_errors errs = {0};
   struct integ_error err = {0, ""};
-  int failures = 0, counting = 1, running = 0, late = 0;
+  int failures = 0, counting = 1, running = 0, running_row = 0, late = 0;
   int64_t next_ms = 0;
   pid_t holder = 0;
   size_t i;
@@ -97,21 +97,21 @@ static json_t *connector_status(struct manifest *m,
 
       if (strcmp(json_string_value(json_object_get(r, "kind")) ?: "", "run"))
         continue;
+      if (strcmp(st ?: "", "running") == 0) {
+        running_row = 1;
+        continue;
+      }
+      /* The last run that ended: the one under way shows as running. */
       if (!last)
         last = r;
-      if (strcmp(st ?: "", "running") == 0)
-        continue;
       if (counting && strcmp(st ?: "", "ok") != 0)
         failures++;
       else
         counting = 0;
     }
   }
-  running =
-      json_is_true(json_object_get(dm, "running")) ||
-      lock_held(dc->lock_dir, c->name, &holder) ||
-      (last && strcmp(json_string_value(json_object_get(last, "status")) ?: "",
-                      "running") == 0);
+  running = json_is_true(json_object_get(dm, "running")) ||
+            lock_held(dc->lock_dir, c->name, &holder) || running_row;
   json_object_set_new(o, "running", json_boolean(running));
   if (json_integer_value(json_object_get(dm, "pid")) > 0)
     json_object_set(o, "pid", json_object_get(dm, "pid"));
