@@ -430,14 +430,18 @@ static void child_done(struct daemon *d, struct child *ch, int status,
   row = child_row(d, ch, &runs);
   if (row && json_is_string(json_object_get(row, "status")))
     rstatus = json_string_value(json_object_get(row, "status"));
-  if (row && WIFSIGNALED(status) &&
+  if (row &&
       (strcmp(rstatus, "running") == 0 || strcmp(rstatus, "died") == 0)) {
-    /* It could not record its own end. */
+    /* It ended without recording its end (a signal, or an exit from
+     * within a crash handler such as a sanitizer's). */
     struct integ_error err = {0, ""};
     char msg[128];
 
-    snprintf(msg, sizeof(msg), "the run's process was %s", how);
-    rstatus = "killed";
+    snprintf(msg, sizeof(msg),
+             "the run's process %s%s before recording its "
+             "end",
+             WIFSIGNALED(status) ? "was " : "ended with ", how);
+    rstatus = WIFSIGNALED(status) ? "killed" : "died";
     if (store_run_end(
             d->store, json_integer_value(json_object_get(row, "id")), now,
             rstatus,
