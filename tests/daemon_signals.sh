@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (JSON)"
-plan 22
+plan 23
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -180,5 +180,42 @@ EOT
     not_ok "... the wait ended only $ms ms after the signal"
 else
   not_ok "testapi starts"
+  not_ok "testapi starts"
+fi
+
+# ---- two children share one upstream's rate-limit bucket (the store's)
+if [ -n "${TESTAPI_URL:-}" ]; then
+  curl -s -X POST "$TESTAPI_URL/_testapi/reset" >/dev/null
+  head_of "$TMP/integ.yaml"
+  for c in left right; do
+    cat >>"$TMP/integ.yaml" <<EOT
+  $c:
+    plugin: httpprobe
+    config: {"requests": [{"url": "$TESTAPI_URL/ok"}, {"url": "$TESTAPI_URL/ok"}, {"url": "$TESTAPI_URL/ok"}, {"url": "$TESTAPI_URL/ok"}]}
+    rate_limit: {per_second: 4, burst: 1}
+    schedule: {every: 1h}
+EOT
+  done
+  : >"$LOG"
+  start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon starts"; cat "$LOG"; exit 1; }
+  "$INTEG" -c "$TMP/integ.yaml" run-now left >/dev/null
+  "$INTEG" -c "$TMP/integ.yaml" run-now right >/dev/null
+  for i in $(seq 100); do
+    [ "$(count "$LOG" '\[(left|right)\] run .* ended')" -ge 2 ] && break
+    sleep 0.1
+  done
+  kill -TERM "$DPID"
+  wait "$DPID"
+  span=$(curl -s "$TESTAPI_URL/_testapi/log" | python3 -c '
+import json, sys
+t = sorted(r["time_ms"] for r in json.load(sys.stdin)["requests"] if r["path"] == "/ok")
+print(len(t), t[-1] - t[0] if t else 0)')
+  # 8 requests at 4/s shared: at least 7 gaps of 250 ms (50 ms slack
+  # each); each child alone would take only 3 gaps.
+  set -- $span
+  [ "$1" = 8 ] && [ "$2" -ge 1400 ] &&
+    ok "two children share the upstream's bucket (8 requests over $2 ms)" ||
+    not_ok "two children share the upstream's bucket ($1 requests over $2 ms)"
+else
   not_ok "testapi starts"
 fi
