@@ -277,9 +277,10 @@ int cmd_status(int argc, char **argv)
   }
   if (control_request(dc.control_socket, "status", &daemon, &err))
     daemon = NULL;
+  status = EXIT_RUN; /* out of memory, until the end */
   all = json_array();
   if (!all)
-    goto nomem;
+    goto out;
   for (size_t i = 0; i < m->n_connectors; i++) {
     json_t *o;
 
@@ -287,7 +288,7 @@ int cmd_status(int argc, char **argv)
       continue;
     o = connector_status(m, &m->connectors[i], store, daemon, &dc, now, &bad);
     if (!o || json_array_append_new(all, o))
-      goto nomem;
+      goto out;
   }
   if (json) {
     json_t *doc = json_pack("{s:O?,s:O}", "daemon_pid",
@@ -296,7 +297,7 @@ int cmd_status(int argc, char **argv)
 
     json_decref(doc);
     if (!text)
-      goto nomem;
+      goto out;
     printf("%s\n", text);
     free(text);
   } else {
@@ -311,11 +312,9 @@ int cmd_status(int argc, char **argv)
     json_array_foreach(all, i, o) print_status(o);
   }
   status = bad ? EXIT_RUN : EXIT_OK;
-  goto out;
-nomem:
-  log_error("out of memory");
-  status = EXIT_RUN;
 out:
+  if (status == EXIT_RUN && !all)
+    log_error("out of memory");
   json_decref(all);
   json_decref(daemon);
   store_close(store);

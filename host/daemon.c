@@ -117,7 +117,7 @@ static struct child *child_of(struct daemon *d, const char *name)
 static struct conn *conn_of(struct daemon *d, const char *name)
 {
   for (size_t i = 0; i < d->n_conns; i++)
-    if (strcmp(d->conns[i].name, name) == 0)
+    if (d->conns[i].name && strcmp(d->conns[i].name, name) == 0)
       return &d->conns[i];
   return NULL;
 }
@@ -249,12 +249,7 @@ static int conns_build(struct daemon *d, struct manifest *m, struct conn **out,
       continue;
     if (old && json_equal(old->node, mc->node)) {
       cs[n++] = *old;
-      memset(old, 0, sizeof(*old)); /* moved */
-      old->name = strdup("");       /* so conn_of skips it */
-      if (!old->name) {
-        free(cs);
-        return INTEG_ENOMEM;
-      }
+      memset(old, 0, sizeof(*old)); /* moved: conn_of skips it */
       continue;
     }
     if (conn_init(&cs[n], m, mc)) {
@@ -580,7 +575,7 @@ static void reload(struct daemon *d)
     return;
   }
   for (size_t i = 0; i < d->n_conns; i++)
-    if (d->conns[i].name && *d->conns[i].name &&
+    if (d->conns[i].name &&
         !conn_of(&(struct daemon){.conns = cs, .n_conns = n},
                  d->conns[i].name))
       log_msg(INTEG_LOG_INFO, d->conns[i].name,

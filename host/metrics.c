@@ -252,42 +252,55 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   return ret;
 }
 
+/* "ADDRESS:PORT" ("[V6]:PORT") into *ss and *port; 0 or INTEG_ECONFIG. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss,
+                        long *port, struct integ_error *err)
+{
+  const char *colon = strrchr(listen, ':'), *host = listen;
+  size_t hl = colon ? (size_t)(colon - listen) : 0;
+  char name[64], *end = NULL;
+  int ok = colon != NULL;
+
+  memset(ss, 0, sizeof(*ss));
+  if (ok && listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
+    host++;
+    hl -= 2;
+  }
+  ok = ok && hl < sizeof(name);
+  if (ok) {
+    memcpy(name, host, hl);
+    name[hl] = '\0';
+    errno = 0;
+    *port = strtol(colon + 1, &end, 10);
+    ok = !errno && !*end && end != colon + 1 && *port >= 1 && *port <= 65535;
+  }
+  if (ok &&
+      inet_pton(AF_INET, name, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+    ((struct sockaddr_in *)ss)->sin_family = AF_INET;
+    ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)*port);
+    return 0;
+  }
+  if (ok && inet_pton(AF_INET6, name,
+                      &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+    ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+    ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)*port);
+    return 0;
+  }
+  return error_set(err, INTEG_ECONFIG,
+                   "metrics.listen: expected ADDRESS:PORT such as "
+                   "127.0.0.1:9464 or [::1]:9464, got %s",
+                   listen);
+}
+
 int metrics_serve(struct metrics *m, const char *listen,
                   struct integ_error *err)
 {
   struct sockaddr_storage ss;
-  const char *colon = strrchr(listen, ':');
-  char host[64];
-  char *end;
-  long port;
-  size_t hl;
+  long port = 0;
+  int rc = parse_listen(listen, &ss, &port, err);
 
-  memset(&ss, 0, sizeof(ss));
-  if (!colon)
-    goto bad;
-  hl = (size_t)(colon - listen);
-  if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
-    listen++;
-    hl -= 2;
-  }
-  if (hl >= sizeof(host))
-    goto bad;
-  memcpy(host, listen, hl);
-  host[hl] = '\0';
-  errno = 0;
-  port = strtol(colon + 1, &end, 10);
-  if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
-    goto bad;
-  if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-    ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-    ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  } else if (inet_pton(AF_INET6, host,
-                       &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-    ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-    ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-  } else {
-    goto bad;
-  }
+  if (rc)
+    return rc;
   m->mhd = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
           (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -298,10 +311,6 @@ int metrics_serve(struct metrics *m, const char *listen,
     return error_set(err, INTEG_ECONFIG,
                      "metrics.listen: cannot listen on %s (in use, or not "
                      "an address of this host?)",
-                     colon ? listen : "?");
+                     listen);
   return 0;
-bad:
-  return error_set(err, INTEG_ECONFIG,
-                   "metrics.listen: expected ADDRESS:PORT such as "
-                   "127.0.0.1:9464 or [::1]:9464");
 }
