@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (JSON)"
-plan 23
+plan 25
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -219,3 +219,16 @@ print(len(t), t[-1] - t[0] if t else 0)')
 else
   not_ok "testapi starts"
 fi
+
+# ---- status: a connector whose next fire is long past is late (exit 1)
+head_of "$TMP/integ.yaml"
+cat >>"$TMP/integ.yaml" <<EOT
+  lagging:
+    plugin: gen
+    config: {records: 1}
+    schedule: {every: 1m}
+EOT
+"$INTEG" -c "$TMP/integ.yaml" run --fire-time "$((($(date +%s) - 3600) * 1000))" lagging 2>/dev/null
+run "$INTEG" -c "$TMP/integ.yaml" status lagging
+is "$RC" 1 "status exits 1 for a connector that is late"
+like "$OUT" 'late: the fire after its last run is past' "... and says it is late"
