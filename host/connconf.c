@@ -112,7 +112,11 @@ int connconf_schedule(const struct manifest *m,
     const char *text = json_string_value(jit);
 
     if (!text) {
+      /* A YAML 1.0 stays a fraction (a bare integer 1 is ambiguous). */
       snprintf(num, sizeof(num), "%.17g", json_number_value(jit));
+      if (json_is_real(jit) && !strpbrk(num, ".eEn") &&
+          strlen(num) + 2 < sizeof(num))
+        memcpy(num + strlen(num), ".0", 3);
       text = num;
     }
     rc = schedule_set_jitter(s, text, &err);

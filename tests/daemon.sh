@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (notify socket, JSON)"
-plan 32
+plan 33
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -36,6 +36,10 @@ connectors:
     plugin: hang
     config: {records: 30, delay_ms: 100}
     schedule: {every: 1h}
+  jittery:
+    plugin: gen
+    config: {records: 1}
+    schedule: {every: 3s, jitter: 0.9}
 $2
 EOT
 }
@@ -45,7 +49,7 @@ start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon starts"; cat "$LOG
 ok "the daemon starts"
 wait_for "$TMP/notify.log" '^READY=1' 5
 like "$(cat "$TMP/notify.log")" '^READY=1' "systemd hears READY=1"
-like "$(cat "$TMP/notify.log")" 'STATUS=4 scheduled connectors' "... and a STATUS= line"
+like "$(cat "$TMP/notify.log")" 'STATUS=5 scheduled connectors' "... and a STATUS= line"
 
 # A second daemon on the same store and socket refuses, naming the first.
 run "$INTEG" -c "$TMP/integ.yaml" daemon
@@ -61,6 +65,16 @@ n=$(count "$LOG" '\[fine\] started run for')
 [ "$n" -ge 3 ] && ok "fine ran $n times in 7 s beside the crash and the hang" ||
   not_ok "fine ran only $n times in 7 s"
 is "$late" 0 "each run of fine started within 2 s of its fire time"
+# The daemon starts jittery when `integ schedule --jitter-for jittery` says.
+jit=$(grep '\[jittery\] started run for' "$LOG" | head -1 |
+  sed -n 's/.*started run for \([^ ]*\) (pid [0-9]*, \([0-9]*\) ms after.*/\1 \2/p')
+set -- $jit
+want=$("$INTEG" schedule "every 3s" --count 1 --tz UTC --jitter-for jittery \
+  --jitter 0.9 --from "$(python3 -c 'import sys,datetime; print((datetime.datetime.fromisoformat(sys.argv[1]) - datetime.timedelta(seconds=1)).isoformat())' "$1")")
+delay=$(python3 -c 'import sys,datetime; print(int((datetime.datetime.fromisoformat(sys.argv[2]) - datetime.datetime.fromisoformat(sys.argv[1])).total_seconds() * 1000))' "$1" "$want")
+[ -n "$2" ] && [ "$2" -ge "$delay" ] && [ "$2" -lt $((delay + 2000)) ] &&
+  ok "jittery starts at its fire time plus the jitter integ schedule gives ($delay ms; started after $2 ms)" ||
+  not_ok "jittery starts at its fire time plus the jitter integ schedule gives (want $delay ms after ${1:-?}, got ${2:-none})"
 like "$(grep '\[crashy\].*ended' "$LOG" | head -1)" 'SIGSEGV|exit status [1-9]' \
   "the crash's exit (signal or status) is logged"
 like "$(cat "$LOG")" '\[hung\] run \(pid [0-9]*\) passed max_runtime' "max_runtime sends SIGTERM"
@@ -116,7 +130,7 @@ manifest "$TMP/integ.yaml" "  added:
 sed -i '/^  crashy:/,/^    schedule/d' "$TMP/integ.yaml"
 : >"$TMP/notify.log"
 kill -HUP "$DPID"
-wait_for "$LOG" 'reloaded .*: 4 scheduled connectors' 5 &&
+wait_for "$LOG" 'reloaded .*: 5 scheduled connectors' 5 &&
   ok "a good manifest on SIGHUP is loaded" || not_ok "a good manifest on SIGHUP is loaded"
 wait_for "$LOG" '\[added\] started run for' 4 &&
   ok "... an added connector runs" || not_ok "... an added connector runs"
