@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -62,6 +63,12 @@ int cmd_daemon(int argc, char **argv)
   if (optind < argc)
     return cli_usage_error("daemon", "no arguments expected");
   log_set_style(style);
+  /* The children (integ run) log in the same style. */
+  setenv("INTEG_LOG_FORMAT",
+         style == LOG_STYLE_JSON      ? "json"
+         : style == LOG_STYLE_JOURNAL ? "journal"
+                                      : "plain",
+         1);
   /* A service logs what it starts and how it ended: info unless -q. */
   if (log_get_level() == INTEG_LOG_WARN)
     log_set_level(INTEG_LOG_INFO);

@@ -273,6 +273,7 @@ int cmd_run(int argc, char **argv)
   }
   if (stop_install())
     return cli_usage_error("run", "cannot install the signal handlers");
+  log_style_from_env();
   if (plugin) {
     if (optind < argc)
       return cli_usage_error("run", "--plugin runs one plugin; do not name "

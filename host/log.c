@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,20 @@ int log_stderr_is_journal(void)
     return 0;
   return (unsigned long long)st.st_dev == dev &&
          (unsigned long long)st.st_ino == ino;
+}
+
+void log_style_from_env(void)
+{
+  const char *f = getenv("INTEG_LOG_FORMAT");
+
+  if (f && strcmp(f, "json") == 0)
+    style = LOG_STYLE_JSON;
+  else if (f && strcmp(f, "journal") == 0)
+    style = LOG_STYLE_JOURNAL;
+  else if (f && strcmp(f, "plain") == 0)
+    style = LOG_STYLE_PLAIN;
+  else if (log_stderr_is_journal())
+    style = LOG_STYLE_JOURNAL;
 }
 
 /* One JSON line; text is already scrubbed. */

@@ -22,6 +22,10 @@ enum integ_log_level log_get_level(void);
 enum log_style { LOG_STYLE_PLAIN, LOG_STYLE_JOURNAL, LOG_STYLE_JSON };
 void log_set_style(enum log_style style);
 
+/* The style $INTEG_LOG_FORMAT names (plain, journal, json; the daemon
+ * sets it for its children), else journal when stderr is the journal. */
+void log_style_from_env(void);
+
 /* Whether $JOURNAL_STREAM ("DEV:INODE") names this process's stderr. */
 int log_stderr_is_journal(void);
 

@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (HTTP client, parser)"
-plan 10
+plan 11
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -149,3 +149,6 @@ kill -TERM "$JP"
 wait "$JP"
 is "$(grep 'started (pid' "$TMP/json.log" | python3 -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["level"], d["message"].split(" ")[0], type(d["time_ms"]).__name__)')" \
   "info started int" "--log-format json: one JSON object a line"
+run env INTEG_LOG_FORMAT=json "$INTEG" -c "$TMP/integ.yaml" run nosuch
+is "$(printf '%s\n' "$ERR" | python3 -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["level"], "nosuch" in d["message"])')" \
+  "error True" "integ run logs as INTEG_LOG_FORMAT says (the daemon sets it for its runs)"
