@@ -31,6 +31,10 @@ static const struct command commands[] = {
     {"tap", cmd_tap, "run a plugin as a Singer tap (--config, --catalog)"},
     {"source", cmd_source,
      "run a plugin as an Airbyte source (spec, check, discover, read)"},
+    {"daemon", cmd_daemon,
+     "run scheduled connectors, supervised (foreground)"},
+    {"status", cmd_status, "show connectors' last runs, next fires, failures"},
+    {"run-now", cmd_run_now, "ask the daemon to run a connector now"},
     {"help", cmd_help, "show help for integ or for a command"},
 };
 

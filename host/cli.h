@@ -46,5 +46,8 @@ int cmd_jsonpath(int argc, char **argv);
 int cmd_tap(int argc, char **argv);
 int cmd_source(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_run_now(int argc, char **argv);
 
 #endif

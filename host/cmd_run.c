@@ -1,6 +1,7 @@
 /* cmd_run.c - `integ run`: run connectors, or one plugin. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,15 @@
 
 #include "cli.h"
 #include "configfile.h"
+#include "connconf.h"
 #include "error.h"
 #include "loader.h"
+#include "lock.h"
 #include "log.h"
 #include "manifest.h"
 #include "plugin_check.h"
 #include "run.h"
+#include "stop.h"
 #include "store.h"
 
 static void run_usage(FILE *f)
@@ -43,11 +47,21 @@ static void run_usage(FILE *f)
           "      --replay FILE       answer HTTP requests from a cassette, "
           "with no\n"
           "                          network (one connector)\n"
+          "      --fire-time MS      the schedule's fire time (ms since the "
+          "epoch) this\n"
+          "                          run is for, kept in the run history "
+          "(the daemon\n"
+          "                          passes it)\n"
           "  -h, --help              show this help\n\n"
           "Environment: INTEG_PLUGIN_PATH (directories searched first), "
           "INTEG_NOW\n(fixes the clock; a testing aid).\n"
+          "A connector's run takes its lock in daemon.lock_dir: a second "
+          "run of it\nis refused, naming the pid that runs it. SIGTERM or "
+          "SIGINT stop a run\nat the next consistent point: the last "
+          "durable state is committed and\nthe run is recorded as "
+          "interrupted.\n"
           "Exit status: 0 ok, 1 a run failed, 2 usage or configuration "
-          "error.\n");
+          "error,\n3 interrupted by SIGTERM or SIGINT.\n");
 }
 
 /* Run one connector with run_connector; its exit status: 2 when a
@@ -62,6 +76,8 @@ static int run_one(const struct plugin *pl, const struct run_connector_args *c,
   if (rc)
     log_error("%s", err.message);
   run_result_free(&res);
+  if (rc && res.started && (rc == INTEG_EINTR || stop_requested()))
+    return EXIT_INTERRUPTED;
   return !rc ? EXIT_OK : res.started ? EXIT_RUN : EXIT_USAGE;
 }
 
@@ -101,7 +117,8 @@ out:
 }
 
 /* Run the named connectors of the manifest, or every enabled one. */
-static int run_connectors(char **names, int n, const struct run_settings *a)
+static int run_connectors(char **names, int n, const struct run_settings *a,
+                          int64_t fire_ms)
 {
   const char *file = cli_globals()->manifest;
   struct yaml_errors errs = {0};
@@ -110,7 +127,9 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
   struct manifest *m = NULL;
   struct store *store = NULL;
   struct run_settings ma = *a;
-  int status = EXIT_USAGE, ran = 0;
+  struct connconf_daemon dc;
+  pid_t holder = 0;
+  int status = EXIT_USAGE, ran = 0, lock = -1;
 
   if ((a->record || a->replay) && n != 1)
     return cli_usage_error("run", "--record and --replay take exactly one "
@@ -118,10 +137,6 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
   if (manifest_load(file, &m, &errs))
     goto out;
   if (loader_path_init(&lp, m->plugin_path, m->n_plugin_path, &err)) {
-    log_error("%s", err.message);
-    goto out;
-  }
-  if (run_settings_from_manifest(&ma, m, &err)) {
     log_error("%s", err.message);
     goto out;
   }
@@ -152,6 +167,26 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
       status = EXIT_RUN;
       break;
     }
+    ma = *a;
+    if (connconf_settings(&ma, m, c, &err)) {
+      log_error("%s", err.message);
+      loader_close(pl);
+      status = EXIT_USAGE;
+      break;
+    }
+    connconf_daemon(m, &dc);
+    if (lock_take(dc.lock_dir, c->name, &lock, &holder, &err)) {
+      if (holder) {
+        loader_close(pl);
+        /* Another run of it is under way: this is not a failure of it. */
+        log_error("%s", err.message);
+        status = EXIT_RUN;
+        break;
+      }
+      /* No usable lock directory (integ run as a user, without the
+       * daemon's directory): run unlocked, as before locks existed. */
+      log_debug("%s; running without a lock", err.message);
+    }
     {
       char where[512];
       struct run_connector_args ca = {
@@ -165,15 +200,22 @@ static int run_connectors(char **names, int n, const struct run_settings *a)
               json_string_value(json_object_get(m->root, "token_key")),
           .locs = m->locs,
           .config_path = where,
-          .base = c->file};
+          .base = c->file,
+          .fire_ms = fire_ms};
 
       snprintf(where, sizeof(where), "connectors.%s.config", c->name);
 
       rc = run_one(pl, &ca, &ma);
     }
+    lock_release(lock);
+    lock = -1;
     loader_close(pl);
+    if (rc == EXIT_INTERRUPTED) {
+      status = rc;
+      break;
+    }
     ran++;
-    if (rc > status)
+    if (rc > status && status != EXIT_INTERRUPTED)
       status = rc;
   }
   if (status == EXIT_OK && ran == 0)
@@ -197,10 +239,12 @@ int cmd_run(int argc, char **argv)
       {"format", required_argument, NULL, 'f'},
       {"output", required_argument, NULL, 'o'},
       {"replay", required_argument, NULL, 'P'},
+      {"fire-time", required_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *plugin = NULL, *config_file = NULL;
   struct run_settings a = {NULL, NULL, NULL, NULL, 0, 0};
+  long long fire_ms = 0;
   int opt;
 
   while ((opt = getopt_long(argc, argv, "p:f:o:h", opts, NULL)) != -1) {
@@ -223,6 +267,16 @@ int cmd_run(int argc, char **argv)
     case 'P':
       a.replay = optarg;
       break;
+    case 'F': {
+      char *end;
+
+      errno = 0;
+      fire_ms = strtoll(optarg, &end, 10);
+      if (errno || *end || end == optarg || fire_ms < 0)
+        return cli_usage_error("run", "--fire-time takes ms since the "
+                                      "epoch");
+      break;
+    }
     case 'h':
       run_usage(stdout);
       return EXIT_OK;
@@ -230,6 +284,9 @@ int cmd_run(int argc, char **argv)
       return cli_usage_error("run", "bad option");
     }
   }
+  if (stop_install())
+    return cli_usage_error("run", "cannot install the signal handlers");
+  log_style_from_env();
   if (plugin) {
     if (optind < argc)
       return cli_usage_error("run", "--plugin runs one plugin; do not name "
@@ -238,5 +295,5 @@ int cmd_run(int argc, char **argv)
   }
   if (config_file)
     return cli_usage_error("run", "--config-json goes with --plugin");
-  return run_connectors(argv + optind, argc - optind, &a);
+  return run_connectors(argv + optind, argc - optind, &a, (int64_t)fire_ms);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "connconf.h"
 #include "error.h"
 #include "loader.h"
 #include "manifest.h"
@@ -64,7 +65,13 @@ static void roff(const char *s)
 /* Hidden --man-keys: the key table of integ.yaml(5), generated. */
 static void man_keys(void)
 {
-  static const char lsd[] = LOCALSTATEDIR;
+  /* Longest first: runstatedir is often under localstatedir. */
+  static const struct {
+    const char *name, *path;
+  } dirs[] = {{"runstatedir", RUNSTATEDIR},
+              {"localstatedir", LOCALSTATEDIR},
+              {"sysconfdir", SYSCONFDIR}};
+  size_t di;
   size_t n;
   const struct manifest_key *k = manifest_keys(&n);
 
@@ -103,10 +110,14 @@ static void man_keys(void)
       const char *s = json_string_value(d);
 
       printf("; default: ");
-      /* The store's default depends on ./configure: name the variable. */
-      if (s && strncmp(s, lsd, strlen(lsd)) == 0) {
-        printf("\\fIlocalstatedir\\fB");
-        roff(s + strlen(lsd));
+      /* Paths under ./configure's directories name the variable, so the
+       * page is the same whatever the prefix. */
+      for (di = 0; di < sizeof(dirs) / sizeof(dirs[0]); di++)
+        if (s && strncmp(s, dirs[di].path, strlen(dirs[di].path)) == 0)
+          break;
+      if (di < sizeof(dirs) / sizeof(dirs[0])) {
+        printf("\\fI%s\\fB", dirs[di].name);
+        roff(s + strlen(dirs[di].path));
       } else {
         printf("\\fB");
         roff(s ? s : k[i].dflt);
@@ -221,6 +232,10 @@ int cmd_validate(int argc, char **argv)
   /* With --dump, stdout carries only the JSON. */
   info = dump ? stderr : stdout;
   if (manifest_load(file, &m, &errs) == INTEG_ENOMEM) {
+    rc = nomem();
+    goto out;
+  }
+  if (m && connconf_check(m, CONNCONF_OUTPUTS, &errs) == INTEG_ENOMEM) {
     rc = nomem();
     goto out;
   }

@@ -87,6 +87,27 @@ static int default_sleep(void *arg, int64_t ms)
   return 0;
 }
 
+/* Sleep in short slices so a stop flag set by a signal ends the wait. */
+static int stoppable_sleep(const volatile sig_atomic_t *stop, int64_t ms)
+{
+  while (ms > 0 && !*stop) {
+    int64_t slice = ms < 100 ? ms : 100;
+
+    if (default_sleep(NULL, slice))
+      return -1;
+    ms -= slice;
+  }
+  return *stop ? 1 : 0;
+}
+
+/* curl's progress callback: a non-zero return aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un)
+{
+  (void)dt, (void)dn, (void)ut, (void)un;
+  return *((struct http_client *)arg)->cfg->stop != 0;
+}
+
 int http_client_new(const struct http_config *cfg, struct http_client **out,
                     struct integ_error *err)
 {
@@ -763,6 +784,11 @@ again:
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  if (c->cfg->stop) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+  }
   if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else if (strcmp(method, "HEAD") == 0) {
@@ -972,8 +998,12 @@ static int wait_ms(struct http_client *c, int64_t ms, const char *why)
   if (ms >= 3000)
     log_msg(INTEG_LOG_INFO, c->cfg->tag, "waiting %.1f s: %s",
             (double)ms / 1000.0, why);
+  if (c->cfg->stop && *c->cfg->stop)
+    return 1;
   if (c->cfg->sleep_ms)
     return c->cfg->sleep_ms(c->cfg->sleep_arg, ms);
+  if (c->cfg->stop)
+    return stoppable_sleep(c->cfg->stop, ms);
   return default_sleep(NULL, ms);
 }
 
@@ -1056,7 +1086,9 @@ int http_do(struct http_client *c, const struct http_request *req,
     }
     if (server_wait > wait)
       wait = server_wait;
-    if (wait_ms(c, wait, "rate limit")) {
+    if (wait > 0)
+      c->stats.rate_waits++;
+    if (wait_ms(c, wait, "rate limit") || (c->cfg->stop && *c->cfg->stop)) {
       rc = error_set(err, INTEG_EINTR, "%s %s: interrupted while waiting",
                      req->method, resp->url);
       goto out;
@@ -1067,6 +1099,14 @@ int http_do(struct http_client *c, const struct http_request *req,
     cc = c->replay ? replay(c, req, url, resp, errbuf)
                    : perform(c, req, url, resp, errbuf);
     c->stats.bytes += resp->body.len;
+    c->stats.by_class[resp->status >= 200 && resp->status < 600
+                          ? resp->status / 100
+                          : 0]++;
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+      rc = error_set(err, INTEG_EINTR, "%s %s: stopped during the transfer",
+                     req->method, resp->url);
+      goto out;
+    }
     if (c->record && cc != CURLE_COULDNT_CONNECT)
       record(c, req, url, resp);
     now = clock_now_ms(NULL);

@@ -22,6 +22,7 @@
 #ifndef INTEG_HOST_HTTP_H
 #define INTEG_HOST_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,10 @@ struct http_config {
    * followed here, each hop getting credentials only when its origin is
    * one of the auth's; a 401 refreshes the token and retries once. */
   struct auth *auth;
+  /* Stop flag (borrowed, set by a signal handler), or NULL: once it is
+   * non-zero, waits end, transfers in progress abort and requests fail
+   * with INTEG_EINTR. */
+  const volatile sig_atomic_t *stop;
 };
 
 void http_config_init(struct http_config *c);
@@ -94,8 +99,11 @@ void http_client_set_auth(struct http_client *c, struct auth *a);
 struct http_stats {
   uint64_t requests; /* attempts sent (or replayed) */
   uint64_t retries;
-  uint64_t connects; /* new TCP connections libcurl made */
-  uint64_t bytes;    /* decoded body bytes received */
+  uint64_t connects;    /* new TCP connections libcurl made */
+  uint64_t bytes;       /* decoded body bytes received */
+  uint64_t by_class[6]; /* responses by status class: [2] 2xx ... [5]
+                           5xx; [0] no response (transport errors) */
+  uint64_t rate_waits;  /* waits for a rate limit or a server's quota */
 };
 void http_client_stats(const struct http_client *c, struct http_stats *s);
 

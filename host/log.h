@@ -16,6 +16,19 @@
 void log_set_level(enum integ_log_level level);
 enum integ_log_level log_get_level(void);
 
+/* How lines are written: plain; with sd-daemon(3) "<N>" priority
+ * prefixes (stderr is the journal); or one JSON object a line
+ * ({"time", "level", "tag", "message"}) for machines. */
+enum log_style { LOG_STYLE_PLAIN, LOG_STYLE_JOURNAL, LOG_STYLE_JSON };
+void log_set_style(enum log_style style);
+
+/* The style $INTEG_LOG_FORMAT names (plain, journal, json; the daemon
+ * sets it for its children), else journal when stderr is the journal. */
+void log_style_from_env(void);
+
+/* Whether $JOURNAL_STREAM ("DEV:INODE") names this process's stderr. */
+int log_stderr_is_journal(void);
+
 /* Log a line; `tag` (may be NULL) names the plugin or connector. */
 void log_msg(enum integ_log_level level, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

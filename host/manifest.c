@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "connconf.h"
 #include "duration.h"
 #include "jsonschema.h"
 #include "manifest.h"
@@ -47,6 +48,26 @@ static const struct manifest_key keys[] = {
     {"token_key", MANIFEST_PATH, 0, "\"" SYSCONFDIR "/integ/token.key\"", NULL,
      "The file of 32 random bytes that seals stored tokens (made by integ "
      "auth login, mode 0600, or 0640 root:integ)."},
+    {"daemon", MANIFEST_OBJECT, 0, "{}", NULL, "Settings of integ daemon."},
+    {"daemon.max_parallel", MANIFEST_INT, 0, "4", "1..1000",
+     "Most runs (child processes) at once."},
+    {"daemon.stop_grace", MANIFEST_DURATION, 0, "\"30s\"", "0s..",
+     "Time a run gets after SIGTERM (a stop, max_runtime) before SIGKILL."},
+    {"daemon.control_socket", MANIFEST_PATH, 0,
+     "\"" RUNSTATEDIR "/integ/control.sock\"", NULL,
+     "Unix socket (mode 0600) integ run-now and integ status talk to."},
+    {"daemon.lock_dir", MANIFEST_PATH, 0, "\"" RUNSTATEDIR "/integ\"", NULL,
+     "Directory of the per-connector lock files integ run takes."},
+    {"daemon.history_retention", MANIFEST_DURATION, 0, "\"30d\"", "1h..",
+     "Run history older than this is pruned."},
+    {"daemon.backoff_max", MANIFEST_DURATION, 0, "\"1h\"", "1s..",
+     "Cap of the wait after consecutive failures (it doubles from the "
+     "schedule's next fire)."},
+    {"metrics", MANIFEST_OBJECT, 0, "{}", NULL,
+     "The daemon's Prometheus endpoint."},
+    {"metrics.listen", MANIFEST_STRING, 0, NULL, NULL,
+     "ADDRESS:PORT to serve /metrics on (e.g. 127.0.0.1:9464); absent: "
+     "no endpoint."},
     {"include", MANIFEST_STRINGS, 0, "[]", NULL,
      "Glob patterns of more manifest files (conf.d drop-ins), relative to "
      "the including file."},
@@ -61,8 +82,37 @@ static const struct manifest_key keys[] = {
      "The tenant: tokens and state are kept per account."},
     {"connectors.*.config", MANIFEST_ANY, 0, "{}", NULL,
      "The plugin's config, checked against the plugin's JSON Schema."},
-    {"connectors.*.schedule", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("schedules")},
+    {"connectors.*.schedule", MANIFEST_OBJECT, 0, NULL, NULL,
+     "When the daemon runs it (see SCHEDULES): exactly one of cron and "
+     "every."},
+    {"connectors.*.schedule.cron", MANIFEST_STRING, 0, NULL, NULL,
+     "A cron expression of crontab(5) or an @alias."},
+    {"connectors.*.schedule.every", MANIFEST_DURATION, 0, NULL, "1s..",
+     "A fixed interval, counted from the Unix epoch or from anchor."},
+    {"connectors.*.schedule.anchor", MANIFEST_STRING, 0, NULL, NULL,
+     "RFC 3339 time an every: schedule counts from (never fires before)."},
+    {"connectors.*.schedule.tz", MANIFEST_STRING, 0, NULL, NULL,
+     "Time zone of a cron: schedule (tz database name); default the "
+     "system zone."},
+    {"connectors.*.schedule.jitter", MANIFEST_SCALAR, 0, NULL, NULL,
+     "Delay each run by a fixed per-connector share: a fraction (0.1), a "
+     "percentage (10%) or a duration (30s)."},
+    {"connectors.*.output", MANIFEST_OBJECT, 0, NULL, NULL,
+     "This connector's output, overriding the top-level output key by "
+     "key."},
+    {"connectors.*.output.format", MANIFEST_STRING, 0, NULL,
+     "singer|airbyte|jsonl", "As output.format."},
+    {"connectors.*.output.to", MANIFEST_STRING, 0, NULL,
+     "stdout|file:*|command:*",
+     "As output.to. The daemon refuses a scheduled connector writing to "
+     "stdout."},
+    {"connectors.*.output.checkpoint_records", MANIFEST_INT, 0, NULL, "1..",
+     "As output.checkpoint_records."},
+    {"connectors.*.output.checkpoint_interval", MANIFEST_DURATION, 0, NULL,
+     "1ms..", "As output.checkpoint_interval."},
+    {"connectors.*.max_runtime", MANIFEST_DURATION, 0, NULL, "1s..",
+     "Longest a daemon run may take: then SIGTERM, and SIGKILL after "
+     "daemon.stop_grace. Default: no limit."},
     {"connectors.*.retry", MANIFEST_OBJECT, 0, "{}", NULL,
      "How failed HTTP requests are retried (408, 425, 429, 500, 502-504, "
      "transport errors, bodies cut short)."},
@@ -196,6 +246,8 @@ const char *manifest_type_name(enum manifest_type t)
     return "mapping";
   case MANIFEST_MAP:
     return "mapping of names";
+  case MANIFEST_SCALAR:
+    return "string or number";
   default:
     return "mapping (any keys)";
   }
@@ -773,6 +825,8 @@ static const char *type_expect(enum manifest_type t)
     return "a list of paths";
   case MANIFEST_DURATION:
     return "a duration such as 30s, 5m or 1h30m";
+  case MANIFEST_SCALAR:
+    return "a string or a number";
   default:
     return "a mapping";
   }
@@ -794,6 +848,8 @@ static int type_ok(enum manifest_type t, const json_t *v)
   case MANIFEST_STRINGS:
   case MANIFEST_PATHS:
     return json_is_array(v);
+  case MANIFEST_SCALAR:
+    return json_is_string(v) || json_is_number(v);
   default:
     return json_is_object(v);
   }
@@ -1361,6 +1417,8 @@ static int load(const char *name, const char *buf, size_t len,
   if (!C.nomem)
     check_object(&C, m->root);
   if (!C.nomem && build(m))
+    C.nomem = 1;
+  if (!C.nomem && connconf_check(m, CONNCONF_SCHEDULES, errs))
     C.nomem = 1;
 out:
   if (C.nomem) {

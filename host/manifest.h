@@ -54,7 +54,8 @@ enum manifest_type {
   MANIFEST_DURATION, /* "N(ms|s|m|h|d)", as duration_parse reads */
   MANIFEST_OBJECT,   /* a mapping of the keys listed below it */
   MANIFEST_MAP,      /* a mapping of names to values of the "NAME.*" row */
-  MANIFEST_ANY       /* a mapping, not checked here */
+  MANIFEST_ANY,      /* a mapping, not checked here */
+  MANIFEST_SCALAR    /* a string or a number */
 };
 
 #define MANIFEST_REQUIRED 1u /* must be present */

@@ -34,6 +34,13 @@ enum sink { SINK_STDOUT, SINK_FILE, SINK_COMMAND };
 /* Longest stderr line logged whole; longest stdout line logged. */
 #define STDERR_LINE_MAX 4096
 #define STDOUT_LOG_LEN 200
+/* Echoes that arrived are read at least this often while records or
+ * states come (ms): their states then commit without waiting for the
+ * next checkpoint. */
+#define ECHO_POLL_MS 10
+/* How long a checkpoint waits for its echo before going on (ms). */
+#define ECHO_WAIT_MS 50
+
 /* At most this many checkpoints wait for an echo: an echo of a later one
  * acknowledges the earlier ones too, so the oldest can go. */
 #define PENDING_MAX 64
@@ -83,8 +90,9 @@ struct output {
   uint64_t since; /* records since the last checkpoint */
   int64_t last_ms;
   struct output_stats stats;
-  json_t *started; /* stream_start: {stream: true} of streams begun */
-  int failed;      /* a write or fsync failed: commit nothing more */
+  json_t *started;      /* stream_start: {stream: true} of streams begun */
+  int failed;           /* a write or fsync failed: commit nothing more */
+  int64_t echo_poll_ms; /* poll_echoes: not before this (monotonic) */
 };
 
 static int64_t now_ms(const struct output *o)
@@ -957,6 +965,22 @@ static int write_all(struct output *o, const char *p, size_t n,
   return 0;
 }
 
+/* Read the echoes that have arrived, without waiting, at most every
+ * ECHO_POLL_MS: a state commits as soon as its echo is there, not at the
+ * next checkpoint. */
+static int poll_echoes(struct output *o, struct integ_error *err)
+{
+  int64_t now;
+
+  if (o->sink != SINK_COMMAND || !o->waiting)
+    return 0;
+  now = mono_ms();
+  if (now < o->echo_poll_ms)
+    return 0;
+  o->echo_poll_ms = now + ECHO_POLL_MS;
+  return pump(o, 0, 0, err);
+}
+
 /* Write the buffer out. A failed write or fsync makes the output fail
  * for good: records may be lost, so no later state may be committed, even
  * if a later write would go through (a disk that had a moment's room). */
@@ -980,8 +1004,10 @@ int output_record(struct output *o, const char *stream, json_t *record,
                   struct integ_error *err)
 {
   json_t *projected = NULL;
-  int rc = 0, nomem = 0;
+  int rc = poll_echoes(o, err), nomem = 0;
 
+  if (rc)
+    return rc;
   if (o->cfg.catalog) {
     if (!catalog_selected(o->cfg.catalog, stream))
       return 0;
@@ -1085,8 +1111,18 @@ int output_checkpoint(struct output *o, struct integ_error *err)
     return error_set(err, INTEG_EIO, "output %s: fsync failed: %s%s", o->where,
                      strerror(e), e == ENOSPC ? " (the disk is full)" : "");
   }
-  if (o->sink == SINK_COMMAND)
-    return pump(o, 0, 0, err);
+  if (o->sink == SINK_COMMAND) {
+    /* A target echoes a state once its records are safe, usually at
+     * once: wait a moment so the state commits now, not one checkpoint
+     * later; a slower echo is read by poll_echoes or the next checkpoint. */
+    int64_t deadline = mono_ms() + ECHO_WAIT_MS, left;
+
+    do {
+      left = deadline - mono_ms();
+      rc = pump(o, 0, left > 0 ? (int)left : 0, err);
+    } while (!rc && o->waiting && left > 0 && o->out.fd >= 0);
+    return rc;
+  }
   if (o->state && o->cfg.commit) {
     rc = o->cfg.commit(o->cfg.commit_arg, o->state, err);
     if (!rc)
@@ -1100,8 +1136,12 @@ int output_checkpoint(struct output *o, struct integ_error *err)
 int output_state(struct output *o, json_t *state, struct integ_error *err)
 {
   /* A deep copy: the plugin goes on changing its own object. */
-  json_t *copy = json_deep_copy(state);
+  json_t *copy;
+  int rc = poll_echoes(o, err);
 
+  if (rc)
+    return rc;
+  copy = json_deep_copy(state);
   if (!copy)
     return error_set(err, INTEG_ENOMEM, "out of memory copying a state");
   /* The position of a stream the catalog leaves out is not passed on: its

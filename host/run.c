@@ -20,6 +20,7 @@
 #include "template.h"
 #include "duration.h"
 #include "manifest.h"
+#include "stop.h"
 #include "store.h"
 
 /* The plugin's opaque handles (integ_request, integ_response,
@@ -51,6 +52,21 @@ struct integ_ctx {
   json_t *declared_cfg;  /* its mapping (the auth borrows from it) */
 };
 
+/* Records per stream, for the run history. */
+static int count_stream(struct run_stats *st, const char *stream,
+                        struct integ_error *err)
+{
+  json_t *v;
+
+  if (!st->streams && !(st->streams = json_object()))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  v = json_object_get(st->streams, stream);
+  if (v ? json_integer_set(v, json_integer_value(v) + 1)
+        : json_object_set_new(st->streams, stream, json_integer(1)))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  return 0;
+}
+
 static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
                             struct integ_error *err)
 {
@@ -69,10 +85,16 @@ static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
     return error_set(err, INTEG_EPLUGIN,
                      "plugin %s: emit_record called outside run()",
                      ctx->pl->vt->name);
+  /* A stop (SIGTERM, SIGINT) is honoured here: the plugin returns with
+   * this error and the output commits what is durable. */
+  if (stop_requested())
+    return error_set(err, INTEG_EINTR, "stopped by signal %d",
+                     stop_requested());
   rc = output_record(ctx->out, stream, record, err);
   if (!rc) {
     ctx->stats->records++;
     progress_record(ctx->progress, stream);
+    rc = count_stream(ctx->stats, stream, err);
   }
   return rc;
 }
@@ -1166,6 +1188,8 @@ void run_stats_free(struct run_stats *stats)
 {
   json_decref(stats->state);
   stats->state = NULL;
+  json_decref(stats->streams);
+  stats->streams = NULL;
 }
 
 /* Load pl, call discover() (streams non-NULL) or check(), unload. */
@@ -1201,7 +1225,7 @@ static int run_call(const struct plugin *pl, json_t *config,
               pl->vt->name, what,
               perr.message[0] ? perr.message : "(no message)");
   instance_close(&ctx, inst, 1);
-  json_decref(stats.state);
+  run_stats_free(&stats);
   return rc;
 }
 
@@ -1381,6 +1405,35 @@ int run_settings_from_manifest(struct run_settings *s,
                       err);
 }
 
+/* The run's counters and error category into its history row. */
+static int run_history_detail(struct store *store, int64_t run_id, int rc,
+                              const struct run_result *res,
+                              struct integ_error *err)
+{
+  const struct http_stats *h = &res->stats.http;
+  const char *category = NULL;
+  json_t *stats;
+  int r;
+
+  if (rc == INTEG_EINTR || (rc && stop_requested()))
+    category = "interrupted";
+  else if (rc)
+    category = error_code_name(rc);
+  stats = json_pack(
+      "{s:O?,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I}", "streams",
+      res->stats.streams, "http", "2xx", (json_int_t)h->by_class[2], "3xx",
+      (json_int_t)h->by_class[3], "4xx", (json_int_t)h->by_class[4], "5xx",
+      (json_int_t)h->by_class[5], "none", (json_int_t)h->by_class[0],
+      "requests", (json_int_t)h->requests, "retries", (json_int_t)h->retries,
+      "rate_limit_waits", (json_int_t)h->rate_waits, "token_refreshes",
+      (json_int_t)res->token_refreshes);
+  if (!stats)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  r = store_run_detail(store, run_id, category, stats, err);
+  json_decref(stats);
+  return r;
+}
+
 int run_connector(const struct plugin *pl, const struct run_connector_args *c,
                   const struct run_settings *s, struct run_result *res,
                   struct integ_error *err)
@@ -1405,6 +1458,7 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   http.replay_file = s->replay;
   http.share.update = c->store ? bucket_in_store : NULL;
   http.share.arg = c->store;
+  http.stop = stop_flag();
   rc = clock_init(&clk, err);
   if (rc)
     goto out;
@@ -1444,6 +1498,9 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
                          &run_id, err);
     if (rc)
       goto out;
+    rc = store_run_owner(c->store, run_id, c->fire_ms, (long)getpid(), err);
+    if (rc)
+      goto out;
   }
   o.tag = c->name;
   o.clock = &clk;
@@ -1470,10 +1527,15 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
 out:
   if (run_id) {
     struct integ_error herr = {0, ""};
+    const char *status = !rc ? "ok"
+                         : rc == INTEG_EINTR || stop_requested()
+                             ? "interrupted"
+                             : "failed";
 
-    if (store_run_end(c->store, run_id, clock_now_ms(NULL),
-                      rc ? "failed" : "ok", res->stats.records,
-                      rc && err ? err->message : NULL, &herr))
+    if (run_history_detail(c->store, run_id, rc, res, &herr) ||
+        store_run_end(c->store, run_id, clock_now_ms(NULL), status,
+                      res->stats.records, rc && err ? err->message : NULL,
+                      &herr))
       log_warn("run history: %s", herr.message);
   }
   json_decref(state);

@@ -43,6 +43,7 @@ struct run_stats {
   uint64_t records;       /* records written */
   uint64_t states;        /* states emitted */
   json_t *state;          /* new reference: the last state emitted, or NULL */
+  json_t *streams;        /* new reference: {stream: records}, or NULL */
   struct http_stats http; /* requests, retries, connections */
 };
 
@@ -131,12 +132,16 @@ struct run_connector_args {
   const struct yaml_locs *locs;
   const char *config_path;
   const char *base;
+  int64_t fire_ms; /* the schedule's fire time this run is for (ms),
+                      0 for a manual run: kept in the run history */
 };
 
 struct run_result {
   int started; /* settings were valid: the run itself began */
   struct run_stats stats;
-  uint64_t commits; /* states committed to the store */
+  uint64_t commits;         /* states committed to the store */
+  uint64_t token_refreshes; /* tokens refreshed during the run: the hook
+                               the auth service fills (0 until then) */
 };
 
 /* Run connector c on the opened plugin pl: settings into HTTP and output

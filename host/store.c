@@ -13,6 +13,8 @@
  *     Run history, plus operator notes (kind 'note', status 'note',
  *     ended_ms = started_ms). Newest first is id descending: times come
  *     from the caller and may be fixed (INTEG_NOW), insertion order not.
+ *     Since version 2 also fire_ms, pid, stats (JSON counters) and
+ *     error_category, indexed on (account, connector, id).
  *   buckets(key PRIMARY KEY, tokens REAL, last_ms) WITHOUT ROWID
  *     Rate-limit token buckets shared by every process on the host.
  *   tokens(account, provider, key_id, sealed, scopes, expires_ms,
@@ -35,6 +37,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,7 +104,14 @@ static const char *const migrations[] = {
     "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (account, provider)"
     ") WITHOUT ROWID;",
-    /* 2 -> 3: webhook idempotency keys (not stored yet) */
+    /* 2 -> 3: the daemon's run history: the fire time a run was for, the
+     * pid that ran it (so a dead run shows as such), its counters as
+     * JSON and its error category; the index store_runs_list needs. */
+    "ALTER TABLE runs ADD COLUMN fire_ms INTEGER;"
+    "ALTER TABLE runs ADD COLUMN pid INTEGER;"
+    "ALTER TABLE runs ADD COLUMN stats TEXT;"
+    "ALTER TABLE runs ADD COLUMN error_category TEXT;"
+    "CREATE INDEX runs_by_connector ON runs (account, connector, id);",
 };
 
 #define STORE_SCHEMA_VERSION                                                  \
@@ -119,6 +129,9 @@ enum stmt_id {
   ST_RUN_END,
   ST_NOTE,
   ST_RUNS_LIST,
+  ST_RUN_OWNER,
+  ST_RUN_DETAIL,
+  ST_RUNS_PRUNE,
   ST_BUCKET_GET,
   ST_BUCKET_PUT,
   ST_BUCKET_DEL,
@@ -156,10 +169,17 @@ static const char *const stmt_sql[ST_COUNT] = {
                 " ended_ms, status, records, message)"
                 " VALUES (?1, ?2, 'note', ?3, ?3, 'note', 0, ?4)",
     [ST_RUNS_LIST] = "SELECT id, account, connector, kind, started_ms,"
-                     " ended_ms, status, records, message FROM runs"
+                     " ended_ms, status, records, message, fire_ms, pid,"
+                     " error_category, stats FROM runs"
                      " WHERE (?1 IS NULL OR account = ?1)"
                      " AND (?2 IS NULL OR connector = ?2)"
                      " ORDER BY id DESC LIMIT ?3",
+    [ST_RUN_OWNER] = "UPDATE runs SET fire_ms = ?2, pid = ?3"
+                     " WHERE id = ?1 AND kind = 'run'",
+    [ST_RUN_DETAIL] = "UPDATE runs SET error_category = ?2, stats = ?3"
+                      " WHERE id = ?1 AND kind = 'run'",
+    [ST_RUNS_PRUNE] = "DELETE FROM runs WHERE started_ms < ?1"
+                      " AND status <> 'running'",
     [ST_BUCKET_GET] = "SELECT tokens, last_ms FROM buckets WHERE key = ?1",
     [ST_BUCKET_PUT] = "INSERT INTO buckets (key, tokens, last_ms)"
                       " VALUES (?1, ?2, ?3) ON CONFLICT (key)"
@@ -947,6 +967,83 @@ out:
   return rc;
 }
 
+/* One UPDATE of a run by id in its own transaction; binds ?2 and ?3. */
+static int run_update(struct store *s, enum stmt_id id, int64_t run_id,
+                      int64_t i2, const char *t2, int64_t i3, const char *t3,
+                      const char *what, struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = stmt_get(s, id, &st, err)) || (rc = tx_begin(s, err, what)))
+    return rc;
+  sqlite3_bind_int64(st, 1, run_id);
+  if (t2)
+    sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
+  else if (i2)
+    sqlite3_bind_int64(st, 2, i2);
+  if (t3)
+    sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
+  else if (i3)
+    sqlite3_bind_int64(st, 3, i3);
+  if ((rc = stmt_exec(s, st, err, what)))
+    goto out;
+  if (sqlite3_changes(s->db) == 0) {
+    rc = error_set(err, INTEG_ENOTFOUND, "store %s: no run %lld", s->path,
+                   (long long)run_id);
+    goto out;
+  }
+  rc = tx_commit(s, err, what);
+out:
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
+int store_run_owner(struct store *s, int64_t run_id, int64_t fire_ms, long pid,
+                    struct integ_error *err)
+{
+  return run_update(s, ST_RUN_OWNER, run_id, fire_ms, NULL, pid, NULL,
+                    "recording who runs a run", err);
+}
+
+int store_run_detail(struct store *s, int64_t run_id, const char *category,
+                     json_t *stats, struct integ_error *err)
+{
+  char *text = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
+  int rc;
+
+  if (stats && !text)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = run_update(s, ST_RUN_DETAIL, run_id, 0, category, 0, text,
+                  "recording a run's counters", err);
+  free(text);
+  return rc;
+}
+
+int store_runs_prune(struct store *s, int64_t before_ms, size_t *removed,
+                     struct integ_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if (removed)
+    *removed = 0;
+  if ((rc = stmt_get(s, ST_RUNS_PRUNE, &st, err)) ||
+      (rc = tx_begin(s, err, "pruning the run history")))
+    return rc;
+  sqlite3_bind_int64(st, 1, before_ms);
+  if ((rc = stmt_exec(s, st, err, "pruning the run history")))
+    goto out;
+  if (removed)
+    *removed = (size_t)sqlite3_changes(s->db);
+  rc = tx_commit(s, err, "pruning the run history");
+out:
+  if (rc)
+    tx_rollback(s);
+  return rc;
+}
+
 int store_history_note(struct store *s, const char *account,
                        const char *connector, const char *what, int64_t at_ms,
                        struct integ_error *err)
@@ -995,13 +1092,34 @@ static json_t *column_json(sqlite3_stmt *st, int i)
   }
 }
 
+/* The counters (column i, JSON text) as "stats", and a "running" row
+ * whose process is gone as "died": it was killed or crashed before it
+ * could record its end. A pid is only checked on this host. */
+static int run_row_extra(sqlite3_stmt *st, json_t *row, int i)
+{
+  const char *text = (const char *)sqlite3_column_text(st, i);
+  json_t *stats = text ? json_loads(text, 0, NULL) : NULL;
+  json_t *pid = json_object_get(row, "pid");
+
+  if (json_object_set_new(row, "stats", stats ? stats : json_object()))
+    return INTEG_ENOMEM;
+  if (json_is_integer(pid) && json_integer_value(pid) > 0 &&
+      strcmp(json_string_value(json_object_get(row, "status")) ?: "",
+             "running") == 0 &&
+      kill((pid_t)json_integer_value(pid), 0) == -1 && errno == ESRCH &&
+      json_object_set_new(row, "status", json_string("died")))
+    return INTEG_ENOMEM;
+  return 0;
+}
+
 int store_runs_list(struct store *s, const char *account,
                     const char *connector, size_t limit, json_t **out,
                     struct integ_error *err)
 {
-  static const char *const keys[] = {"id",     "account",    "connector",
-                                     "kind",   "started_ms", "ended_ms",
-                                     "status", "records",    "message"};
+  static const char *const keys[] = {
+      "id",         "account",  "connector", "kind",
+      "started_ms", "ended_ms", "status",    "records",
+      "message",    "fire_ms",  "pid",       "error_category"};
   sqlite3_stmt *st = NULL;
   json_t *arr = NULL, *row, *v;
   int rc;
@@ -1039,6 +1157,11 @@ int store_runs_list(struct store *s, const char *account,
                          s->path, keys[i]);
         goto out;
       }
+    }
+    rc = run_row_extra(st, row, (int)(sizeof(keys) / sizeof(keys[0])));
+    if (rc) {
+      error_set(err, rc, "out of memory");
+      goto out;
     }
   }
   if (rc != SQLITE_DONE) {

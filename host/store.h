@@ -84,6 +84,23 @@ int store_run_end(struct store *s, int64_t run_id, int64_t ended_ms,
                   const char *status, uint64_t records, const char *message,
                   struct integ_error *err);
 
+/* Record the fire time (ms; 0: none, a manual run) run_id was for and
+ * the pid that runs it. */
+int store_run_owner(struct store *s, int64_t run_id, int64_t fire_ms, long pid,
+                    struct integ_error *err);
+
+/* Record run_id's error category (may be NULL) and its counters (stats,
+ * borrowed, an object or NULL): {"streams": {NAME: records},
+ * "http": {"2xx": n, ...}, "retries", "rate_limit_waits",
+ * "token_refreshes"}. */
+int store_run_detail(struct store *s, int64_t run_id, const char *category,
+                     json_t *stats, struct integ_error *err);
+
+/* Remove finished runs and notes that started before before_ms;
+ * *removed (may be NULL) gets how many. */
+int store_runs_prune(struct store *s, int64_t before_ms, size_t *removed,
+                     struct integ_error *err);
+
 /* Add a line to the connector's history that is not a run, e.g. "state
  * set by operator: {...}". */
 int store_history_note(struct store *s, const char *account,
@@ -94,7 +111,9 @@ int store_history_note(struct store *s, const char *account,
  * and connector (either may be NULL: any). *out is a new array of objects
  *   {"id", "account", "connector", "kind": "run"|"note", "started_ms",
  *    "ended_ms" (null while running), "status" ("running", "ok", ...,
- *    "note"), "records", "message" (or null)}. */
+ *    "note"; "died" for a run whose process is gone), "records",
+ *    "message" (or null), "fire_ms", "pid", "error_category" (each or
+ *    null), "stats" (store_run_detail's object, {} when none)}. */
 int store_runs_list(struct store *s, const char *account,
                     const char *connector, size_t limit, json_t **out,
                     struct integ_error *err);

@@ -169,7 +169,8 @@ static void empty_file_is_migrated_and_reopen_is_idempotent(void **state)
                    store_schema_version());
   assert_int_equal(store_open(f->path, &s, &err), 0);
   store_close(s);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema"), 4);
+  /* state, runs, buckets, tokens and the index on runs */
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema"), 5);
 }
 
 static void missing_directory_is_a_clear_error(void **state)
@@ -442,6 +443,64 @@ static void malformed_json_in_a_row_names_the_stream(void **state)
   store_close(s);
 }
 
+static void runs_keep_fire_time_pid_counters_and_are_pruned(void **state)
+{
+  struct fixture *f = *state;
+  struct integ_error err = {0, ""};
+  struct store *s = NULL;
+  int64_t r1, r2, r3;
+  size_t removed = 0;
+  json_t *list, *e, *stats;
+  pid_t dead;
+
+  /* A pid that surely is not running: a child already reaped. */
+  dead = fork();
+  if (dead == 0)
+    _exit(0);
+  assert_true(dead > 0);
+  waitpid(dead, NULL, 0);
+  assert_int_equal(store_open(f->path, &s, &err), 0);
+  assert_int_equal(store_run_begin(s, "default", "a", 1000, &r1, &err), 0);
+  assert_int_equal(store_run_owner(s, r1, 900, (long)getpid(), &err), 0);
+  stats = json_pack("{s:{s:i}}", "streams", "users", 3);
+  assert_non_null(stats);
+  assert_int_equal(store_run_detail(s, r1, "http", stats, &err), 0);
+  json_decref(stats);
+  assert_int_equal(store_run_end(s, r1, 2000, "failed", 3, "boom", &err), 0);
+  assert_int_equal(store_run_begin(s, "default", "a", 5000, &r2, &err), 0);
+  assert_int_equal(store_run_owner(s, r2, 4900, (long)dead, &err), 0);
+  assert_int_equal(store_run_begin(s, "default", "a", 6000, &r3, &err), 0);
+  assert_int_equal(store_run_owner(s, r3, 0, (long)getpid(), &err), 0);
+  assert_int_equal(store_runs_list(s, "default", "a", 0, &list, &err), 0);
+  assert_int_equal(json_array_size(list), 3);
+  /* Still running: its pid is alive. */
+  e = json_array_get(list, 0);
+  assert_string_equal(json_string_value(json_object_get(e, "status")),
+                      "running");
+  assert_true(json_is_null(json_object_get(e, "fire_ms")) ||
+              json_integer_value(json_object_get(e, "fire_ms")) == 0);
+  /* Its process is gone: died, not running. */
+  e = json_array_get(list, 1);
+  assert_string_equal(json_string_value(json_object_get(e, "status")), "died");
+  assert_int_equal(json_integer_value(json_object_get(e, "fire_ms")), 4900);
+  e = json_array_get(list, 2);
+  assert_string_equal(json_string_value(json_object_get(e, "error_category")),
+                      "http");
+  assert_int_equal(
+      json_integer_value(json_object_get(
+          json_object_get(json_object_get(e, "stats"), "streams"), "users")),
+      3);
+  assert_int_equal(json_integer_value(json_object_get(e, "pid")), getpid());
+  json_decref(list);
+  /* Pruning removes ended runs before the time, never running ones. */
+  assert_int_equal(store_runs_prune(s, 5500, &removed, &err), 0);
+  assert_int_equal(removed, 1);
+  assert_int_equal(store_runs_list(s, NULL, NULL, 0, &list, &err), 0);
+  assert_int_equal(json_array_size(list), 2);
+  json_decref(list);
+  store_close(s);
+}
+
 static void run_history_is_listed_newest_first(void **state)
 {
   struct fixture *f = *state;
@@ -697,6 +756,8 @@ int main(void)
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(run_history_is_listed_newest_first,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          runs_keep_fire_time_pid_counters_and_are_pruned, setup, teardown),
       cmocka_unit_test_setup_teardown(
           buckets_updated_from_two_processes_lose_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(
