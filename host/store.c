@@ -1,6 +1,6 @@
 /* store.c - the store on SQLite, the embedded default.
  *
- * Schema (version 1; PRAGMA user_version holds the version and PRAGMA
+ * Schema (version 3; PRAGMA user_version holds the version and PRAGMA
  * application_id is 0x696e7467, "intg", so integ never writes into some
  * other program's database):
  *
@@ -13,7 +13,7 @@
  *     Run history, plus operator notes (kind 'note', status 'note',
  *     ended_ms = started_ms). Newest first is id descending: times come
  *     from the caller and may be fixed (INTEG_NOW), insertion order not.
- *     Since version 2 also fire_ms, pid, stats (JSON counters) and
+ *     Since version 3 also fire_ms, pid, stats (JSON counters) and
  *     error_category, indexed on (account, connector, id).
  *   buckets(key PRIMARY KEY, tokens REAL, last_ms) WITHOUT ROWID
  *     Rate-limit token buckets shared by every process on the host.
@@ -26,8 +26,8 @@
  * Migrations: migrations[k] takes the schema from version k to k+1 and
  * runs in its own BEGIN IMMEDIATE transaction together with the bump of
  * user_version, so a crash leaves the store at version k or k+1, never in
- * between. Append steps; never edit one that has shipped. Tokens and
- * webhook idempotency keys arrive as steps 1 -> 2 and 2 -> 3.
+ * between. Append steps; never edit one that has shipped: 1 -> 2 added
+ * tokens, 2 -> 3 the daemon's run history (fire time, pid, counters).
  *
  * Connection settings: WAL (readers never block the writer), synchronous
  * FULL (a committed state survives power loss: an operator's `state set`
