@@ -499,6 +499,8 @@ struct batch_page {
   struct jscan *js;
   struct jscan_result res;
   int slow;                /* the scanner declined: resp->json is parsed */
+  int empty_ok;            /* an empty body is a page without records */
+  int empty;               /* ... and it came */
   int rc;                  /* a failure of a valid body (not retried) */
   struct integ_error err;  /* its text */
 };
@@ -514,6 +516,13 @@ static int batch_body(void *arg, const char *body, size_t len, int *retry,
   bp->res.fields = NULL;
   bp->slow = 0;
   bp->rc = 0;
+  bp->empty = 0;
+  if (bp->empty_ok && len == 0) {
+    bp->empty = 1;
+    return 0;
+  }
+  if (!bp->js)
+    return 1;
   rc = output_page(bp->ctx->out, bp->stream, bp->js, body, len, &bp->res, &e);
   if (rc == INTEG_ENOTSUP) {
     bp->slow = 1;
@@ -556,10 +565,37 @@ static int batch_answer(const struct http_response *resp, size_t records,
   return rc;
 }
 
-static int host_emit_batch(integ_ctx *ctx, integ_request *req,
-                           const char *stream, const char *records,
-                           json_t *fields, json_t **page,
-                           struct integ_error *err)
+/* The page a failed emit_page hands back: {"status", "records": 0,
+ * "category", "body": the body's first BODY_SUMMARY bytes (as scrubbed
+ * for errors; left out when not UTF-8)}. NULL when out of memory. */
+#define BODY_SUMMARY 512
+static json_t *failed_page(const struct http_response *resp)
+{
+  json_t *p = json_pack("{s:I, s:i, s:s}", "status", (json_int_t)resp->status,
+                        "records", 0, "category",
+                        http_category_name(resp->category));
+  size_t n = resp->body.len < BODY_SUMMARY ? resp->body.len : BODY_SUMMARY;
+  json_t *b;
+
+  if (!p || !resp->body.data)
+    return p;
+  /* Cut at a character boundary. */
+  while (n > 0 && n < resp->body.len &&
+         ((unsigned char)resp->body.data[n] & 0xc0) == 0x80)
+    n--;
+  b = json_stringn(resp->body.data, n);
+  if (b && json_object_set_new(p, "body", b)) {
+    json_decref(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* emit_batch and emit_page (v6: an empty 2xx body is a page without
+ * records, and a failure with a response still fills *page). */
+static int batch_core(integ_ctx *ctx, integ_request *req, const char *stream,
+                      const char *records, json_t *fields, int v6,
+                      json_t **page, struct integ_error *err)
 {
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
@@ -587,22 +623,38 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
     return rc;
   saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
-  if (bp.js) {
-    /* The fast path: http_do hands the body to the scanner, which
-     * validates it and writes its records in one pass, no tree. */
-    bp.ctx = ctx;
-    bp.stream = stream;
+  bp.ctx = ctx;
+  bp.stream = stream;
+  bp.empty_ok = v6;
+  /* The fast path: http_do hands the body to the scanner, which
+   * validates it and writes its records in one pass, no tree. */
+  if (bp.js || v6)
     http_request_set_check(r, batch_body, &bp);
-  }
   rc = http_do(ctx->http, r, &resp, err);
   http_request_set_check(r, NULL, NULL);
   http_request_set_flags(r, saved);
   if (rc) {
+    if (v6 && resp && !(*page = failed_page(resp)))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
     ctx->batch_failed = resp; /* for http_detail */
     resp = NULL;
     goto out;
   }
   progress_page(ctx->progress);
+  if (bp.empty) {
+    /* No content: no records, and null for every field. */
+    got = json_object();
+    json_object_foreach(fields, name, q)
+    {
+      if (got && json_object_set_new(got, name, json_null())) {
+        json_decref(got);
+        got = NULL;
+      }
+    }
+    rc = got ? batch_answer(resp, 0, got, page, err)
+             : error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
   if (bp.js && !bp.slow) {
     if (bp.rc == INTEG_EPLUGIN)
       rc = error_set(err, INTEG_EINVAL,
@@ -625,7 +677,9 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
   rc = jsonpath_eval(jp, doc, 0, &nodes, err);
   if (rc)
     goto out;
-  for (size_t i = 0; i < nodes.n; i++) {
+  /* Every record checked before any is written: a page is written whole
+   * or not at all. */
+  for (size_t i = 0; i < nodes.n; i++)
     if (!json_is_object(nodes.values[i])) {
       rc = error_set(err, INTEG_EINVAL,
                      "%s: stream %s: record %zu selected by %s is not a "
@@ -633,6 +687,7 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
                      resp->url ? resp->url : "(URL)", stream, i, records);
       goto out;
     }
+  for (size_t i = 0; i < nodes.n; i++) {
     rc = host_emit_record(ctx, stream, nodes.values[i], err);
     if (rc)
       goto out;
@@ -655,6 +710,38 @@ out:
   jsonpath_nodes_free(&nodes);
   http_response_free(resp);
   return rc;
+}
+
+static int host_emit_batch(integ_ctx *ctx, integ_request *req,
+                           const char *stream, const char *records,
+                           json_t *fields, json_t **page,
+                           struct integ_error *err)
+{
+  return batch_core(ctx, req, stream, records, fields, 0, page, err);
+}
+
+static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
+                            const char *stream,
+                            const struct integ_mapped_opts *o, json_t **page,
+                            struct integ_error *err);
+
+static int host_emit_page(integ_ctx *ctx, integ_request *req,
+                          const char *stream, const struct integ_page_opts *o,
+                          json_t **page, struct integ_error *err)
+{
+  *page = NULL;
+  if (!o || o->size < offsetof(struct integ_page_opts, mapping))
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_page needs options (size set to "
+                     "sizeof(struct integ_page_opts))",
+                     ctx->pl->vt->name);
+  if (o->size >= sizeof(struct integ_page_opts) && (o->mapping || o->cursor)) {
+    struct integ_mapped_opts m = {sizeof(m), o->records, o->mapping, o->cursor,
+                                  o->fields};
+
+    return host_emit_mapped(ctx, req, stream, &m, page, err);
+  }
+  return batch_core(ctx, req, stream, o->records, o->fields, 1, page, err);
 }
 
 /* ------------------------------------- ABI 0.4: declarative connectors */
@@ -1185,6 +1272,7 @@ static const struct integ_host host_vtable = {
     .cursor_start = host_cursor_start,
     .cursor_free = host_cursor_free,
     .auth_declare = host_auth_declare,
+    .emit_page = host_emit_page,
 };
 
 /* Make the instance's HTTP client and load the plugin into ctx; on

@@ -122,7 +122,7 @@ static int page_records(struct pager *p, integ_request *req, char **next,
   return rc;
 }
 
-/* One page through emit_batch: the host writes the records; we get back
+/* One page through emit_page (emit_batch's options): the host writes the records; we get back
  * the next cursor and the page's (id, updated_at) pairs, which move the
  * cursor (the records at the cursor may repeat: emit_batch filters
  * nothing). */
@@ -133,10 +133,15 @@ static int page_batch(struct pager *p, integ_request *req, json_t *fields,
   size_t n;
   int rc, keep;
 
-  rc = p->host->emit_batch(p->ctx, req, p->stream, "$.data[*]", fields, &page,
-                           err);
-  if (rc)
+  struct integ_page_opts o = {.size = sizeof(o),
+                              .records = "$.data[*]",
+                              .fields = fields};
+
+  rc = p->host->emit_page(p->ctx, req, p->stream, &o, &page, err);
+  if (rc) {
+    json_decref(page); /* the failed page's status and body summary */
     return rc;
+  }
   got = json_object_get(page, "fields");
   ids = json_object_get(got, "ids");
   ats = json_object_get(got, "ats");
