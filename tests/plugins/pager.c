@@ -129,7 +129,7 @@ static int page_records(struct pager *p, integ_request *req, char **next,
 static int page_batch(struct pager *p, integ_request *req, json_t *fields,
                       char **next, struct integ_error *err)
 {
-  json_t *page = NULL, *got, *ids, *ats, *nc;
+  json_t *page = NULL, *got, *ids, *ats, *nc, *rec;
   size_t n;
   int rc, keep;
 
@@ -146,14 +146,17 @@ static int page_batch(struct pager *p, integ_request *req, json_t *fields,
   ids = json_object_get(got, "ids");
   ats = json_object_get(got, "ats");
   n = json_array_size(ids);
-  for (size_t i = 0; i < n && !rc; i++) {
-    json_t *rec = json_pack("{s:O, s:O}", "id", json_array_get(ids, i),
-                            "updated_at", json_array_get(ats, i));
-
-    rc = rec ? p->host->cursor_observe(p->cursor, rec, &keep, err)
-             : integ_error_set(err, INTEG_ENOMEM, "out of memory");
-    json_decref(rec);
-  }
+  /* One object, its two members replaced per record: the cursor reads
+   * it and keeps nothing of it. */
+  rec = json_object();
+  if (!rec)
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = json_object_set(rec, "id", json_array_get(ids, i)) ||
+                 json_object_set(rec, "updated_at", json_array_get(ats, i))
+             ? integ_error_set(err, INTEG_ENOMEM, "out of memory")
+             : p->host->cursor_observe(p->cursor, rec, &keep, err);
+  json_decref(rec);
   nc = json_object_get(got, "next");
   if (!rc && json_is_string(nc) &&
       json_is_true(json_object_get(got, "more")) &&
