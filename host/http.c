@@ -57,7 +57,9 @@ struct http_request {
   struct buf body;
   char *content_type;
   int form; /* body is form fields */
-  http_body_fn check; /* reads a 2xx body in place of json_loadb */
+
+  /* Reads a 2xx body in place of json_loadb (http_request_set_check). */
+  http_body_fn check;
   void *check_arg;
 };
 

@@ -85,10 +85,12 @@ struct output {
   int64_t last_ms;
   struct output_stats stats;
   json_t *started; /* stream_start: {stream: true} of streams begun */
-  struct buf frame; /* output_page: the frame of the page being written */
-  struct buf first; /* output_page: a stream's first page, until it has
-                       records (nothing is started for an empty page) */
   int failed;      /* a write or fsync failed: commit nothing more */
+
+  /* output_page: the frame of the page being written, and a stream's
+   * first page until it has records (nothing is started for an empty
+   * page). */
+  struct buf frame, first;
 };
 
 static int64_t now_ms(const struct output *o)
@@ -1068,8 +1070,8 @@ int output_page(struct output *o, const char *stream, struct jscan *js,
       if (json_object_set_new(o->started, stream, json_true()))
         rc = error_set(err, INTEG_ENOMEM, "out of memory");
       else
-        rc = o->cfg.stream_start(o->cfg.stream_start_arg, stream, &o->buf,
-                                 err);
+        rc =
+            o->cfg.stream_start(o->cfg.stream_start_arg, stream, &o->buf, err);
     }
     if (!rc)
       rc = emit_page_begin(o->emit, &o->buf, stream, &ns, &ready, err);

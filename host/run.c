@@ -498,11 +498,11 @@ struct batch_page {
   const char *stream;
   struct jscan *js;
   struct jscan_result res;
-  int slow;                /* the scanner declined: resp->json is parsed */
-  int empty_ok;            /* an empty body is a page without records */
-  int empty;               /* ... and it came */
-  int rc;                  /* a failure of a valid body (not retried) */
-  struct integ_error err;  /* its text */
+  int slow;               /* the scanner declined: resp->json is parsed */
+  int empty_ok;           /* an empty body is a page without records */
+  int empty;              /* ... and it came */
+  int rc;                 /* a failure of a valid body (not retried) */
+  struct integ_error err; /* its text */
 };
 
 static int batch_body(void *arg, const char *body, size_t len, int *retry,
@@ -571,9 +571,9 @@ static int batch_answer(const struct http_response *resp, size_t records,
 #define BODY_SUMMARY 512
 static json_t *failed_page(const struct http_response *resp)
 {
-  json_t *p = json_pack("{s:I, s:i, s:s}", "status", (json_int_t)resp->status,
-                        "records", 0, "category",
-                        http_category_name(resp->category));
+  json_t *p =
+      json_pack("{s:I, s:i, s:s}", "status", (json_int_t)resp->status,
+                "records", 0, "category", http_category_name(resp->category));
   size_t n = resp->body.len < BODY_SUMMARY ? resp->body.len : BODY_SUMMARY;
   json_t *b;
 

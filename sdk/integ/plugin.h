@@ -194,9 +194,9 @@ struct integ_mapped_opts {
  * adding entries. Borrowed for the call. */
 struct integ_page_opts {
   size_t size;
-  const char *records; /* JSONPath whose nodelist is the records */
-  json_t *fields;      /* as emit_batch's fields (may be NULL) */
-  json_t *mapping;     /* NULL, or as integ_mapped_opts.fields */
+  const char *records;  /* JSONPath whose nodelist is the records */
+  json_t *fields;       /* as emit_batch's fields (may be NULL) */
+  json_t *mapping;      /* NULL, or as integ_mapped_opts.fields */
   integ_cursor *cursor; /* NULL, or as integ_mapped_opts.cursor */
 };
 

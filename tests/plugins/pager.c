@@ -122,10 +122,10 @@ static int page_records(struct pager *p, integ_request *req, char **next,
   return rc;
 }
 
-/* One page through emit_page (emit_batch's options): the host writes the records; we get back
- * the next cursor and the page's (id, updated_at) pairs, which move the
- * cursor (the records at the cursor may repeat: emit_batch filters
- * nothing). */
+/* One page through emit_page (emit_batch's options): the host writes the
+ * records; we get back the next cursor and the page's (id, updated_at)
+ * pairs, which move the cursor (the records at the cursor may repeat:
+ * emit_page filters nothing). */
 static int page_batch(struct pager *p, integ_request *req, json_t *fields,
                       char **next, struct integ_error *err)
 {
@@ -133,9 +133,8 @@ static int page_batch(struct pager *p, integ_request *req, json_t *fields,
   size_t n;
   int rc, keep;
 
-  struct integ_page_opts o = {.size = sizeof(o),
-                              .records = "$.data[*]",
-                              .fields = fields};
+  struct integ_page_opts o = {
+      .size = sizeof(o), .records = "$.data[*]", .fields = fields};
 
   rc = p->host->emit_page(p->ctx, req, p->stream, &o, &page, err);
   if (rc) {
