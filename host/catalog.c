@@ -620,6 +620,11 @@ json_t *catalog_project(const struct catalog_stream *s, json_t *record,
   return copy;
 }
 
+int catalog_projects(const struct catalog_stream *s)
+{
+  return s && (s->kept || s->dropped);
+}
+
 json_t *catalog_strip_state(const struct catalog *c, json_t *state)
 {
   json_t *out;

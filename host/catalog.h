@@ -91,6 +91,9 @@ json_t *catalog_apply_streams(const struct catalog *c, json_t *streams);
 json_t *catalog_project(const struct catalog_stream *s, json_t *record,
                         int *nomem);
 
+/* Can catalog_project drop anything from a record of s? */
+int catalog_projects(const struct catalog_stream *s);
+
 /* The state (borrowed, the plugin's shape, keyed by stream) to hand to
  * the plugin: without the members of full-refresh streams. A new
  * reference (state itself, incref'd, when nothing changes); NULL for a

@@ -16,6 +16,9 @@ struct cursor {
   struct jsonpath *jp;          /* the cursor value */
   struct jsonpath **pk;         /* npk of them */
   size_t npk;
+  /* The member names of paths that are just "$.name" (owned; NULL for
+   * others): looked up directly, a record at a time being the hot path. */
+  char *name, **pk_name;
   json_t *start, *start_keys; /* owned: where the run resumed from */
   int64_t start_n;
   json_t *value, *keys; /* owned: where it stands now */
@@ -31,9 +34,14 @@ void cursor_free(struct cursor *c)
   free(c->path);
   free(c->format);
   jsonpath_free(c->jp);
-  for (size_t i = 0; i < c->npk; i++)
+  for (size_t i = 0; c->pk && i < c->npk; i++) {
     jsonpath_free(c->pk[i]);
+    if (c->pk_name)
+      free(c->pk_name[i]);
+  }
   free(c->pk);
+  free(c->pk_name);
+  free(c->name);
   json_decref(c->start);
   json_decref(c->start_keys);
   json_decref(c->value);
@@ -112,6 +120,24 @@ int cursor_parse(const char *format, json_t *v, int64_t *out,
   }
 }
 
+/* *name: a copy of NAME when q is "$.NAME" with NAME ASCII letters,
+ * digits and '_' (not first a digit), else NULL. Returns 0 or -1 (out of
+ * memory). */
+static int member_name(const char *q, char **name)
+{
+  const char *p = q + 2;
+
+  *name = NULL;
+  if (q[0] != '$' || q[1] != '.' || !*p || (*p >= '0' && *p <= '9'))
+    return 0;
+  for (; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_'))
+      return 0;
+  *name = strdup(q + 2);
+  return *name ? 0 : -1;
+}
+
 int cursor_new(const struct cursor_opts *o, json_t *state, struct cursor **out,
                struct integ_error *err)
 {
@@ -139,8 +165,13 @@ int cursor_new(const struct cursor_opts *o, json_t *state, struct cursor **out,
   rc = jsonpath_compile(c->path, strlen(c->path), &c->jp, err);
   if (rc)
     goto out;
+  if (member_name(c->path, &c->name)) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
   c->npk = json_array_size(o->primary_key);
-  if (c->npk && !(c->pk = calloc(c->npk, sizeof(*c->pk)))) {
+  if (c->npk && (!(c->pk = calloc(c->npk, sizeof(*c->pk))) ||
+                 !(c->pk_name = calloc(c->npk, sizeof(*c->pk_name))))) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
@@ -157,6 +188,10 @@ int cursor_new(const struct cursor_opts *o, json_t *state, struct cursor **out,
     rc = jsonpath_compile(q, strlen(q), &c->pk[i], err);
     if (rc)
       goto out;
+    if (member_name(q, &c->pk_name[i])) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
   }
   if (!state)
     goto out;
@@ -196,12 +231,15 @@ out:
 }
 
 /* The first value query q selects in rec, borrowed, or NULL. */
-static json_t *first(const struct jsonpath *q, json_t *rec, int *nomem)
+static json_t *first(const struct jsonpath *q, const char *name, json_t *rec,
+                     int *nomem)
 {
   struct jsonpath_nodes n = {0, NULL, NULL};
   struct integ_error e = {0, ""};
   json_t *v = NULL;
 
+  if (name)
+    return json_object_get(rec, name); /* what "$.name" selects */
   if (jsonpath_eval(q, rec, 0, &n, &e)) {
     *nomem = e.code == INTEG_ENOMEM;
     return NULL;
@@ -230,7 +268,7 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
   int64_t n;
 
   *keep = 1;
-  v = first(c->jp, record, &nomem);
+  v = first(c->jp, c->name, record, &nomem);
   if (nomem)
     return error_set(err, INTEG_ENOMEM, "out of memory");
   if (!v || json_is_null(v))
@@ -250,7 +288,7 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
   if (c->npk) {
     key = json_array();
     for (size_t i = 0; key && i < c->npk; i++) {
-      json_t *k = first(c->pk[i], record, &nomem);
+      json_t *k = first(c->pk[i], c->pk_name[i], record, &nomem);
 
       if (json_array_append(key, k ? k : json_null())) {
         json_decref(key);

@@ -319,6 +319,53 @@ int emit_record(struct emit *e, struct buf *out, const char *stream,
   return error_set(err, INTEG_EINVAL, "unknown output format");
 }
 
+int emit_page_begin(struct emit *e, struct buf *out, const char *stream,
+                    const char **namespace, int *ready,
+                    struct integ_error *err)
+{
+  struct emit_stream *s;
+
+  *namespace = NULL;
+  *ready = 1;
+  switch (e->format) {
+  case EMIT_SINGER:
+    s = find(e, stream);
+    if (!s || !s->schema)
+      return error_set(err, INTEG_EPLUGIN,
+                       "the plugin emitted a record for stream '%s', which "
+                       "its discover() did not declare: Singer needs the "
+                       "stream's schema first",
+                       stream);
+    if (!s->schema_written) {
+      if (!out) {
+        *ready = 0;
+        return 0;
+      }
+      return write_schema(out, s, err);
+    }
+    return 0;
+  case EMIT_AIRBYTE:
+    s = find(e, stream);
+    if (!s && !(s = add(e, stream)))
+      return error_set(err, INTEG_ENOMEM, "out of memory writing a record");
+    *namespace = s->namespace;
+    return 0;
+  case EMIT_JSONL:
+    return 0;
+  }
+  return error_set(err, INTEG_EINVAL, "unknown output format");
+}
+
+void emit_page_done(struct emit *e, const char *stream, size_t records)
+{
+  struct emit_stream *s;
+
+  if (e->format != EMIT_AIRBYTE || !(s = find(e, stream)))
+    return;
+  s->records_since_state += records;
+  e->records_since_state += records;
+}
+
 /* Serialise v into tmp (reset first); 0 or a jsonw error. */
 static int text_of(struct buf *tmp, json_t *v)
 {

@@ -95,6 +95,16 @@ int emit_add_streams(struct emit *e, json_t *streams, struct integ_error *err);
 int emit_record(struct emit *e, struct buf *out, const char *stream,
                 json_t *record, int64_t now_ms, struct integ_error *err);
 
+/* Records written as bytes (jscan.h), a page at a time: before the
+ * page, with out NULL, check the stream and say in *ready whether its
+ * records can be written now (0: Singer's SCHEMA is due; call again with
+ * out, only once the page has records, to write it); *namespace
+ * (borrowed) is Airbyte's. Errors as emit_record's. After the page,
+ * count its records (Airbyte's recordCount). */
+int emit_page_begin(struct emit *e, struct buf *out, const char *stream,
+                    const char **namespace, int *ready,
+                    struct integ_error *err);
+void emit_page_done(struct emit *e, const char *stream, size_t records);
 /* Write the plugin's whole state (borrowed, an object), mapped as
  * described above; nothing when it equals the last one written. */
 int emit_state(struct emit *e, struct buf *out, json_t *state, int64_t now_ms,

@@ -57,6 +57,10 @@ struct http_request {
   struct buf body;
   char *content_type;
   int form; /* body is form fields */
+
+  /* Reads a 2xx body in place of json_loadb (http_request_set_check). */
+  http_body_fn check;
+  void *check_arg;
 };
 
 /* ------------------------------------------------------------ config */
@@ -247,6 +251,13 @@ unsigned http_request_flags(const struct http_request *r)
 void http_request_set_flags(struct http_request *r, unsigned flags)
 {
   r->flags = flags;
+}
+
+void http_request_set_check(struct http_request *r, http_body_fn check,
+                            void *arg)
+{
+  r->check = check;
+  r->check_arg = arg;
 }
 
 int http_request_query(struct http_request *r, const char *name,
@@ -1147,27 +1158,43 @@ int http_do(struct http_client *c, const struct http_request *req,
       }
       if (resp->category == HTTP_OK) {
         json_error_t jerr;
+        int again = 0, crc = 0;
 
-        if (!(req->flags & HTTP_REQ_EXPECT_JSON)) {
+        if (req->check)
+          crc = req->check(req->check_arg,
+                           resp->body.data ? resp->body.data : "",
+                           resp->body.len, &again, errbuf, sizeof(errbuf));
+        if (req->check && crc == 0) {
           breaker_success(&up->breaker);
           rc = 0;
           goto out;
         }
-        resp->json =
-            json_loadb(resp->body.data ? resp->body.data : "", resp->body.len,
-                       JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-        if (resp->json) {
+        if (crc < 0) {
+          /* errbuf says why; a body cut short may come whole next time,
+           * a bad byte inside it will not change. */
+          resp->category = HTTP_INVALID_RESPONSE;
+          resp->retryable = again;
+        } else if (!(req->flags & HTTP_REQ_EXPECT_JSON)) {
           breaker_success(&up->breaker);
           rc = 0;
           goto out;
+        } else {
+          resp->json = json_loadb(resp->body.data ? resp->body.data : "",
+                                  resp->body.len,
+                                  JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+          if (resp->json) {
+            breaker_success(&up->breaker);
+            rc = 0;
+            goto out;
+          }
+          /* A 2xx that is not JSON: often a body cut short without a
+           * Content-Length. */
+          resp->category = HTTP_INVALID_RESPONSE;
+          resp->retryable = 1;
+          snprintf(errbuf, sizeof(errbuf),
+                   "the body is not valid JSON at byte %d: %s", jerr.position,
+                   jerr.text);
         }
-        /* A 2xx that is not JSON: often a body cut short without a
-         * Content-Length. */
-        resp->category = HTTP_INVALID_RESPONSE;
-        resp->retryable = 1;
-        snprintf(errbuf, sizeof(errbuf),
-                 "the body is not valid JSON at byte %d: %s", jerr.position,
-                 jerr.text);
       } else {
         if (response_scrub(resp)) {
           rc = error_set(err, INTEG_ENOMEM, "out of memory");

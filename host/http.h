@@ -119,6 +119,17 @@ struct http_request *http_request_new(const char *method, const char *url,
 void http_request_free(struct http_request *r);
 unsigned http_request_flags(const struct http_request *r);
 void http_request_set_flags(struct http_request *r, unsigned flags);
+/* Read a 2xx body (borrowed) in place of http_do's JSON parse (with or
+ * without HTTP_REQ_EXPECT_JSON): return 0 when it is taken (resp->json
+ * stays NULL), 1 to have http_do parse it as usual, or a negative code
+ * when it is not a valid body, with the reason in msg (size bytes) and
+ * *retry set when the same request may give a good one (a body cut
+ * short); http_do then fails it as invalid_response. Called once per
+ * attempt, so it must undo what a failed attempt did. */
+typedef int (*http_body_fn)(void *arg, const char *body, size_t len,
+                            int *retry, char *msg, size_t size);
+void http_request_set_check(struct http_request *r, http_body_fn check,
+                            void *arg);
 /* Append ?name=value, percent-encoded. Returns 0 or INTEG_ENOMEM. */
 int http_request_query(struct http_request *r, const char *name,
                        const char *value);

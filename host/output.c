@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "error.h"
+#include "jscan.h"
 #include "log.h"
 #include "output.h"
 #include "secrets.h"
@@ -93,6 +94,11 @@ struct output {
   json_t *started;      /* stream_start: {stream: true} of streams begun */
   int failed;           /* a write or fsync failed: commit nothing more */
   int64_t echo_poll_ms; /* poll_echoes: not before this (monotonic) */
+
+  /* output_page: the frame of the page being written, and a stream's
+   * first page until it has records (nothing is started for an empty
+   * page). */
+  struct buf frame, first;
 };
 
 static int64_t now_ms(const struct output *o)
@@ -1040,6 +1046,89 @@ out:
   return rc;
 }
 
+int output_page(struct output *o, const char *stream, struct jscan *js,
+                const char *body, size_t len, struct jscan_result *res,
+                struct integ_error *err)
+{
+  struct jscan_frame frame;
+  struct buf *into = &o->buf;
+  const char *ns;
+  size_t start;
+  int rc, ready;
+
+  memset(res, 0, sizeof(*res));
+  if (o->cfg.catalog &&
+      (!catalog_selected(o->cfg.catalog, stream) ||
+       catalog_projects(catalog_find(o->cfg.catalog, stream))))
+    return error_set(err, INTEG_ENOTSUP,
+                     "stream '%s': the catalog selects records or fields",
+                     stream);
+  rc = emit_page_begin(o->emit, NULL, stream, &ns, &ready, err);
+  if (rc)
+    return rc;
+  if (o->started && !json_object_get(o->started, stream))
+    ready = 0;
+  rc = jscan_frame_make(&o->frame, emit_get_format(o->emit), stream, ns,
+                        now_ms(o), &frame);
+  if (rc)
+    return error_set(err, rc == INTEG_EINVAL ? INTEG_EPLUGIN : rc,
+                     "stream '%s': cannot frame its records", stream);
+  /* Flush between pages only, early enough that a page's bytes (often
+   * about its size) fit: the buffer stays near OUTPUT_BUFFER. */
+  if (o->buf.len && o->buf.len + len + len / 2 + 4096 > OUTPUT_BUFFER) {
+    rc = flush(o, err);
+    if (!rc && o->sink == SINK_COMMAND)
+      rc = pump(o, 0, 0, err);
+    if (rc)
+      return rc;
+  }
+  if (!ready) {
+    buf_reset(&o->first);
+    into = &o->first;
+  }
+  rc = jscan_page(js, body, len, jscan_format_flags(emit_get_format(o->emit)),
+                  &frame, into, res, err);
+  if (rc)
+    return rc;
+  if (!ready && res->records) {
+    start = o->buf.len;
+    if (o->started && !json_object_get(o->started, stream)) {
+      if (json_object_set_new(o->started, stream, json_true()))
+        rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      else
+        rc =
+            o->cfg.stream_start(o->cfg.stream_start_arg, stream, &o->buf, err);
+    }
+    if (!rc)
+      rc = emit_page_begin(o->emit, &o->buf, stream, &ns, &ready, err);
+    if (!rc)
+      rc = buf_append(&o->buf, o->first.data, o->first.len)
+               ? error_set(err, INTEG_ENOMEM, "out of memory")
+               : 0;
+    if (o->first.cap > OUTPUT_BUFFER)
+      buf_free(&o->first);
+    if (rc) {
+      /* A page is written whole or not at all. */
+      o->buf.len = start;
+      if (o->buf.data)
+        o->buf.data[start] = '\0';
+      json_decref(res->fields);
+      res->fields = NULL;
+      return rc;
+    }
+  }
+  emit_page_done(o->emit, stream, res->records);
+  o->stats.records += res->records;
+  o->since += res->records;
+  if (o->buf.len >= OUTPUT_BUFFER - 4096) {
+    rc = flush(o, err);
+    if (!rc && o->sink == SINK_COMMAND)
+      rc = pump(o, 0, 0, err);
+  }
+  /* The page is written; a failed flush fails the run, as for a record. */
+  return rc;
+}
+
 /* Remember the STATE messages just written (the buffer from `from` on),
  * to know their echoes; the checkpoint takes over o->state. */
 static int expect_echo(struct output *o, size_t from, struct integ_error *err)
@@ -1199,6 +1288,8 @@ int output_close(struct output *o, int ok, struct integ_error *err)
   json_decref(o->started);
   emit_free(o->emit);
   buf_free(&o->buf);
+  buf_free(&o->frame);
+  buf_free(&o->first);
   buf_free(&o->out.part);
   buf_free(&o->errs.part);
   free(o->where);

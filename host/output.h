@@ -83,6 +83,18 @@ int output_open(const struct output_config *cfg, json_t *streams,
 int output_record(struct output *o, const char *stream, json_t *record,
                   struct integ_error *err);
 
+/* Write one page's records straight from its JSON bytes (body[0..len),
+ * borrowed), as jscan_page selects them, each as output_record would
+ * write it (Singer's SCHEMA or stream_start first, once the stream has a
+ * record). res as jscan_page's (res->fields is the caller's on success);
+ * the page is written whole or not at all. INTEG_ENOTSUP when the catalog
+ * selects among the stream's records or fields (use output_record), and
+ * jscan_page's errors. Flushes between pages only. */
+struct jscan;
+struct jscan_result;
+int output_page(struct output *o, const char *stream, struct jscan *js,
+                const char *body, size_t len, struct jscan_result *res,
+                struct integ_error *err);
 /* A consistent point: state (borrowed) covers every record so far. May
  * checkpoint (flush, make durable, commit). */
 int output_state(struct output *o, json_t *state, struct integ_error *err);

@@ -12,6 +12,7 @@
 #include "definition.h"
 #include "auth.h"
 #include "error.h"
+#include "jscan.h"
 #include "jsonpath.h"
 #include "log.h"
 #include "progress.h"
@@ -35,6 +36,16 @@ struct path_cache {
   struct path_cache *next;
 };
 
+/* The page scanner compiled for one (records, fields) pair of
+ * emit_batch; js NULL when the scanner does not handle those paths (the
+ * slow path serves them). */
+struct scan_cache {
+  char *records;
+  json_t *fields; /* a copy, NULL for none */
+  struct jscan *js;
+  struct scan_cache *next;
+};
+
 /* One per plugin instance; the plugin sees it as an opaque integ_ctx. */
 struct integ_ctx {
   const struct plugin *pl;
@@ -42,6 +53,7 @@ struct integ_ctx {
   struct run_stats *stats;
   struct http_client *http;
   struct path_cache *paths;
+  struct scan_cache *scans;
   struct output *out;
   struct progress *progress; /* NULL unless stderr is a TTY */
   /* The response of the last emit_batch that failed with one, for
@@ -459,22 +471,166 @@ out:
   return rc;
 }
 
-static int host_emit_batch(integ_ctx *ctx, integ_request *req,
-                           const char *stream, const char *records,
-                           json_t *fields, json_t **page,
-                           struct integ_error *err)
+/* The scanner for (records, fields), from the cache or compiled now;
+ * *js NULL (and 0) when the slow path must serve them: INTEG_SLOW_PATH is
+ * set (tests compare both paths), the paths have shapes the scanner does
+ * not handle, or are wrong (the slow path says how). */
+static int cached_scan(integ_ctx *ctx, const char *records, json_t *fields,
+                       struct jscan **js, struct integ_error *err)
+{
+  struct scan_cache *c;
+  struct integ_error ignored = {0};
+  int rc;
+
+  *js = NULL;
+  if (getenv("INTEG_SLOW_PATH"))
+    return 0;
+  for (c = ctx->scans; c; c = c->next)
+    if (strcmp(c->records, records) == 0 &&
+        (c->fields ? fields && json_equal(c->fields, fields) : !fields)) {
+      *js = c->js;
+      return 0;
+    }
+  c = calloc(1, sizeof(*c));
+  if (!c || !(c->records = strdup(records)) ||
+      (fields && !(c->fields = json_deep_copy(fields)))) {
+    if (c)
+      free(c->records);
+    free(c);
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  rc = jscan_new(records, fields, &c->js, &ignored);
+  if (rc == INTEG_ENOMEM) {
+    json_decref(c->fields);
+    free(c->records);
+    free(c);
+    return error_set(err, rc, "out of memory");
+  }
+  if (rc)
+    c->js = NULL;
+  c->next = ctx->scans;
+  ctx->scans = c;
+  *js = c->js;
+  return 0;
+}
+
+/* One page of emit_batch on the fast path, as http_do's body reader. */
+struct batch_page {
+  integ_ctx *ctx;
+  const char *stream;
+  struct jscan *js;
+  struct jscan_result res;
+  int slow;               /* the scanner declined: resp->json is parsed */
+  int empty_ok;           /* an empty body is a page without records */
+  int empty;              /* ... and it came */
+  int rc;                 /* a failure of a valid body (not retried) */
+  struct integ_error err; /* its text */
+};
+
+static int batch_body(void *arg, const char *body, size_t len, int *retry,
+                      char *msg, size_t size)
+{
+  struct batch_page *bp = arg;
+  struct integ_error e = {0};
+  int rc;
+
+  json_decref(bp->res.fields);
+  bp->res.fields = NULL;
+  bp->slow = 0;
+  bp->rc = 0;
+  bp->empty = 0;
+  if (bp->empty_ok && len == 0) {
+    bp->empty = 1;
+    return 0;
+  }
+  if (!bp->js)
+    return 1;
+  rc = output_page(bp->ctx->out, bp->stream, bp->js, body, len, &bp->res, &e);
+  if (rc == INTEG_ENOTSUP) {
+    bp->slow = 1;
+    return 1;
+  }
+  if (rc == INTEG_EINVAL) {
+    /* Invalid bytes stay invalid; a body that ends too soon may not. */
+    *retry = bp->res.offset >= len;
+    snprintf(msg, size, "stream %s: %s", bp->stream, e.message);
+    return rc;
+  }
+  bp->rc = rc;
+  bp->err = e;
+  return 0;
+}
+
+/* emit_batch's answer: {status, records, fields: got, next_url?}. */
+static int batch_answer(const struct http_response *resp, size_t records,
+                        json_t *got, json_t **page, struct integ_error *err)
+{
+  json_t *out;
+  const char *link;
+  char *next = NULL;
+  int rc = 0;
+
+  out = json_pack("{s:I, s:I, s:O}", "status", (json_int_t)resp->status,
+                  "records", (json_int_t)records, "fields", got);
+  if (!out)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  link = http_response_header(resp, "Link");
+  /* A lost next_url would end pagination early and look like success. */
+  if ((link && link_next(link, &next)) ||
+      (next && json_object_set_new(out, "next_url", json_string(next)))) {
+    json_decref(out);
+    out = NULL;
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  free(next);
+  *page = out;
+  return rc;
+}
+
+/* The page a failed emit_page hands back: {"status", "records": 0,
+ * "category", "body": the body's first BODY_SUMMARY bytes (as scrubbed
+ * for errors; left out when not UTF-8)}. NULL when out of memory. */
+#define BODY_SUMMARY 512
+static json_t *failed_page(const struct http_response *resp)
+{
+  json_t *p =
+      json_pack("{s:I, s:i, s:s}", "status", (json_int_t)resp->status,
+                "records", 0, "category", http_category_name(resp->category));
+  size_t n = resp->body.len < BODY_SUMMARY ? resp->body.len : BODY_SUMMARY;
+  json_t *b;
+
+  if (!p || !resp->body.data)
+    return p;
+  /* Cut at a character boundary. */
+  while (n > 0 && n < resp->body.len &&
+         ((unsigned char)resp->body.data[n] & 0xc0) == 0x80)
+    n--;
+  b = json_stringn(resp->body.data, n);
+  if (b && json_object_set_new(p, "body", b)) {
+    json_decref(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* emit_batch and emit_page (v6: an empty 2xx body is a page without
+ * records, and a failure with a response still fills *page). */
+static int batch_core(integ_ctx *ctx, integ_request *req, const char *stream,
+                      const char *records, json_t *fields, int v6,
+                      json_t **page, struct integ_error *err)
 {
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
+  struct batch_page bp;
   struct jsonpath *jp;
-  json_t *doc, *out = NULL, *got = NULL, *q;
-  const char *name, *link;
+  json_t *doc, *got = NULL, *q;
+  const char *name;
   unsigned saved;
-  char *next = NULL;
   int rc;
 
   *page = NULL;
+  memset(&bp, 0, sizeof(bp));
   http_response_free(ctx->batch_failed);
   ctx->batch_failed = NULL;
   if (!r || !stream || !*stream || !records)
@@ -483,23 +639,69 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
                      "a records query",
                      ctx->pl->vt->name);
   rc = cached_path(ctx, records, &jp, err);
+  if (!rc && ctx->out)
+    rc = cached_scan(ctx, records, fields, &bp.js, err);
   if (rc)
     return rc;
   saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
+  bp.ctx = ctx;
+  bp.stream = stream;
+  bp.empty_ok = v6;
+  /* The fast path: http_do hands the body to the scanner, which
+   * validates it and writes its records in one pass, no tree. */
+  if (bp.js || v6)
+    http_request_set_check(r, batch_body, &bp);
   rc = http_do(ctx->http, r, &resp, err);
+  http_request_set_check(r, NULL, NULL);
   http_request_set_flags(r, saved);
   if (rc) {
+    if (v6 && resp && !(*page = failed_page(resp)))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
     ctx->batch_failed = resp; /* for http_detail */
     resp = NULL;
     goto out;
   }
   progress_page(ctx->progress);
+  if (bp.empty) {
+    /* No content: no records, and null for every field. */
+    got = json_object();
+    json_object_foreach(fields, name, q)
+    {
+      if (got && json_object_set_new(got, name, json_null())) {
+        json_decref(got);
+        got = NULL;
+      }
+    }
+    rc = got ? batch_answer(resp, 0, got, page, err)
+             : error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (bp.js && !bp.slow) {
+    if (bp.rc == INTEG_EPLUGIN)
+      rc = error_set(err, INTEG_EINVAL,
+                     "%s: stream %s: record %zu selected by %s is not a "
+                     "JSON object (invalid_response)",
+                     resp->url, stream, bp.res.record, records);
+    else if (bp.rc)
+      rc = error_set(err, bp.rc, "%s", bp.err.message);
+    if (rc)
+      goto out;
+    ctx->stats->records += bp.res.records;
+    for (size_t i = 0; ctx->progress && i < bp.res.records; i++)
+      progress_record(ctx->progress, stream);
+    got = bp.res.fields;
+    bp.res.fields = NULL;
+    rc = batch_answer(resp, bp.res.records, got, page, err);
+    goto out;
+  }
   doc = resp->json;
   rc = jsonpath_eval(jp, doc, 0, &nodes, err);
   if (rc)
     goto out;
-  for (size_t i = 0; i < nodes.n; i++) {
+  /* Every record checked before any is written: a page is written whole
+   * or not at all. */
+  for (size_t i = 0; i < nodes.n; i++)
     if (!json_is_object(nodes.values[i])) {
       rc = error_set(err, INTEG_EINVAL,
                      "%s: stream %s: record %zu selected by %s is not a "
@@ -507,6 +709,7 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
                      resp->url ? resp->url : "(URL)", stream, i, records);
       goto out;
     }
+  for (size_t i = 0; i < nodes.n; i++) {
     rc = host_emit_record(ctx, stream, nodes.values[i], err);
     if (rc)
       goto out;
@@ -522,33 +725,45 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
     if (rc)
       goto out;
   }
-  out = json_pack("{s:I, s:I, s:O}", "status", (json_int_t)resp->status,
-                  "records", (json_int_t)nodes.n, "fields", got);
-  if (!out) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    goto out;
-  }
-  link = http_response_header(resp, "Link");
-  /* A lost next_url would end pagination early and look like success. */
-  if (link && link_next(link, &next)) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    goto out;
-  }
-  if (next && json_object_set_new(out, "next_url", json_string(next))) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    goto out;
-  }
+  rc = batch_answer(resp, nodes.n, got, page, err);
 out:
-  free(next);
+  json_decref(bp.res.fields);
   json_decref(got);
   jsonpath_nodes_free(&nodes);
   http_response_free(resp);
-  if (rc) {
-    json_decref(out);
-    return rc;
+  return rc;
+}
+
+static int host_emit_batch(integ_ctx *ctx, integ_request *req,
+                           const char *stream, const char *records,
+                           json_t *fields, json_t **page,
+                           struct integ_error *err)
+{
+  return batch_core(ctx, req, stream, records, fields, 0, page, err);
+}
+
+static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
+                            const char *stream,
+                            const struct integ_mapped_opts *o, json_t **page,
+                            struct integ_error *err);
+
+static int host_emit_page(integ_ctx *ctx, integ_request *req,
+                          const char *stream, const struct integ_page_opts *o,
+                          json_t **page, struct integ_error *err)
+{
+  *page = NULL;
+  if (!o || o->size < offsetof(struct integ_page_opts, mapping))
+    return error_set(err, INTEG_EINVAL,
+                     "plugin %s: emit_page needs options (size set to "
+                     "sizeof(struct integ_page_opts))",
+                     ctx->pl->vt->name);
+  if (o->size >= sizeof(struct integ_page_opts) && (o->mapping || o->cursor)) {
+    struct integ_mapped_opts m = {sizeof(m), o->records, o->mapping, o->cursor,
+                                  o->fields};
+
+    return host_emit_mapped(ctx, req, stream, &m, page, err);
   }
-  *page = out;
-  return 0;
+  return batch_core(ctx, req, stream, o->records, o->fields, 1, page, err);
 }
 
 /* ------------------------------------- ABI 0.4: declarative connectors */
@@ -1079,6 +1294,7 @@ static const struct integ_host host_vtable = {
     .cursor_start = host_cursor_start,
     .cursor_free = host_cursor_free,
     .auth_declare = host_auth_declare,
+    .emit_page = host_emit_page,
 };
 
 /* Make the instance's HTTP client and load the plugin into ctx; on
@@ -1130,6 +1346,15 @@ static void instance_close(struct integ_ctx *ctx, void *inst, int loaded)
     free(p);
   }
   ctx->paths = NULL;
+  while (ctx->scans) {
+    struct scan_cache *sc = ctx->scans;
+
+    ctx->scans = sc->next;
+    jscan_free(sc->js);
+    json_decref(sc->fields);
+    free(sc->records);
+    free(sc);
+  }
   http_response_free(ctx->batch_failed);
   ctx->batch_failed = NULL;
   auth_free(ctx->declared);

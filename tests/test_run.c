@@ -104,6 +104,7 @@ static void cassette_line(FILE *f, const char *url, long status,
 #define PAGE_BODY                                                             \
   "{\"data\": [{\"id\": 1, \"at\": \"a\"}, {\"id\": 2, \"at\": \"b\"}], "     \
   "\"next_cursor\": \"abc\"}"
+#define EMPTY_URL "http://api.test/v1/empty"
 #define BAD_URL "http://api.test/v1/bad"
 #define BAD_HEADERS                                                           \
   "[[\"Content-Type\", \"application/json\"], [\"X-Request-Id\", "            \
@@ -141,6 +142,7 @@ static void run_scenario(scenario_fn scenario, int pages, struct ran *r)
   for (int i = 0; i < pages; i++)
     cassette_line(f, PAGE_URL, 200, PAGE_HEADERS, PAGE_BODY);
   cassette_line(f, BAD_URL, 400, BAD_HEADERS, BAD_BODY);
+  cassette_line(f, EMPTY_URL, 204, "[]", "");
   fclose(f);
   fd = open(outfile.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   assert_true(fd >= 0);
@@ -340,14 +342,15 @@ static int oom_pages(const struct integ_host *h, integ_ctx *ctx,
   int ok = 0, nomem = 0;
   long parse;
 
-  /* The first allocations parse the body, in http.c, whose out-of-memory
-   * path is not under test here: start failing after them. */
+  /* On the slow path the first allocations parse the body, in http.c,
+   * whose out-of-memory path is not under test here: start failing after
+   * them. The fast path parses no tree. */
   alloc_count = 0;
   json_set_alloc_funcs(failing_malloc, free);
   doc = json_loads(PAGE_BODY, 0, NULL);
   json_decref(doc);
   json_set_alloc_funcs(malloc, free);
-  parse = alloc_count;
+  parse = getenv("INTEG_SLOW_PATH") ? alloc_count : 0;
   for (long n = parse; n < parse + OOM_ROUNDS; n++) {
     integ_request *req = h->request_new(ctx, "GET", PAGE_URL, 0, err);
     struct integ_error e = {0, ""};
@@ -387,10 +390,16 @@ static void emit_batch_out_of_memory_never_drops_a_field(void **state)
   struct ran r;
 
   (void)state;
-  run_scenario(oom_pages, OOM_ROUNDS, &r);
-  if (r.rc)
-    fail_msg("run: %s", r.err.message);
-  ran_free(&r);
+  /* Both paths: the scanner's (no tree) and jansson's. */
+  for (int slow = 0; slow < 2; slow++) {
+    if (slow)
+      setenv("INTEG_SLOW_PATH", "1", 1);
+    run_scenario(oom_pages, OOM_ROUNDS, &r);
+    unsetenv("INTEG_SLOW_PATH");
+    if (r.rc)
+      fail_msg("run (%s path): %s", slow ? "slow" : "fast", r.err.message);
+    ran_free(&r);
+  }
 }
 
 static int field_not_a_string(const struct integ_host *h, integ_ctx *ctx,
@@ -462,6 +471,61 @@ static void http_detail_of_a_failed_emit_batch(void **state)
   (void)state;
   run_scenario(failed_batch, 0, &r);
   assert_int_equal(r.rc, 0);
+  ran_free(&r);
+}
+
+/* ------------------------------------------------------- emit_page */
+
+static int page_failed_and_empty(const struct integ_host *h, integ_ctx *ctx,
+                                 struct integ_error *err)
+{
+  integ_request *req = h->request_new(ctx, "GET", BAD_URL, 0, err);
+  json_t *fields = page_fields(), *page = NULL, *want;
+  struct integ_page_opts o = {
+      .size = sizeof(o), .records = "$.data[*]", .fields = fields};
+  struct integ_page_opts small = {.size = sizeof(size_t)};
+  struct integ_error e = {0, ""};
+
+  assert_int_equal(h->emit_page(ctx, req, "items", &small, &page, &e),
+                   INTEG_EINVAL);
+  assert_null(page);
+  /* A failure with a response still says what came: a plugin can read a
+   * 404 as "no more" without asking again. */
+  assert_int_equal(h->emit_page(ctx, req, "items", &o, &page, &e),
+                   INTEG_EHTTP);
+  assert_non_null(page);
+  want = json_pack("{s:i, s:i, s:s, s:s}", "status", 400, "records", 0,
+                   "category", "client", "body", BAD_BODY);
+  if (!json_equal(page, want))
+    fail_msg("emit_page's failed page: %s",
+             json_dumps(page, JSON_COMPACT | JSON_SORT_KEYS));
+  json_decref(want);
+  json_decref(page);
+  h->request_free(req);
+  /* No content: a page without records, every field null. */
+  req = h->request_new(ctx, "GET", EMPTY_URL, 0, err);
+  assert_int_equal(h->emit_page(ctx, req, "items", &o, &page, &e), 0);
+  want = json_pack("{s:i, s:i, s:{s:n, s:n, s:n}}", "status", 204, "records",
+                   0, "fields", "next", "ids", "missing");
+  if (!json_equal(page, want))
+    fail_msg("emit_page's empty page: %s",
+             json_dumps(page, JSON_COMPACT | JSON_SORT_KEYS));
+  json_decref(want);
+  json_decref(page);
+  h->request_free(req);
+  json_decref(fields);
+  return 0;
+}
+
+static void emit_page_answers_failures_and_empty_pages(void **state)
+{
+  struct ran r;
+
+  (void)state;
+  run_scenario(page_failed_and_empty, 0, &r);
+  if (r.rc)
+    fail_msg("run: %s", r.err.message);
+  assert_string_equal(r.output, "");
   ran_free(&r);
 }
 
@@ -580,6 +644,7 @@ int main(void)
       cmocka_unit_test(emit_batch_out_of_memory_never_drops_a_field),
       cmocka_unit_test(emit_batch_bad_queries_are_einval),
       cmocka_unit_test(http_detail_of_a_failed_emit_batch),
+      cmocka_unit_test(emit_page_answers_failures_and_empty_pages),
       cmocka_unit_test(the_last_state_is_kept_as_emitted),
       cmocka_unit_test(state_commit_and_resume_round_trip),
       cmocka_unit_test(http_settings_come_from_the_connector),

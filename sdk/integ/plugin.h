@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 5
+#define INTEG_ABI_MINOR 6
 /* The oldest minor of this major whose plugins still load: 0.3 gave
  * request_new an error, so plugins built for 0.2 must be rebuilt. */
 #define INTEG_ABI_MINOR_MIN 3
@@ -187,6 +187,17 @@ struct integ_mapped_opts {
   integ_cursor *cursor; /* NULL, or every record goes through
                            cursor_observe: repeats are not written */
   json_t *want;         /* as emit_batch's fields (may be NULL) */
+};
+
+/* ABI 0.6: what emit_page needs. Sized as struct integ_cursor_opts:
+ * later minors append options (field reductions, say) here rather than
+ * adding entries. Borrowed for the call. */
+struct integ_page_opts {
+  size_t size;
+  const char *records;  /* JSONPath whose nodelist is the records */
+  json_t *fields;       /* as emit_batch's fields (may be NULL) */
+  json_t *mapping;      /* NULL, or as integ_mapped_opts.fields */
+  integ_cursor *cursor; /* NULL, or as integ_mapped_opts.cursor */
 };
 
 /* Flags for integ_host.request_new. */
@@ -448,7 +459,21 @@ struct integ_host {
    * auth; INTEG_EINVAL outside load. */
   int (*auth_declare)(integ_ctx *ctx, json_t *auth, struct integ_error *err);
 
-  /* ABI 0.5 ends here. Later minors append below. */
+  /* ---- ABI 0.6: emit_page ---- */
+
+  /* emit_batch and emit_mapped behind one sized options struct: with
+   * o->mapping or o->cursor as emit_mapped (o->fields as its want), else
+   * as emit_batch. Two differences: a 2xx with an empty body (204) is a
+   * page without records, every field null; and a request that fails
+   * with a response still sets *page (a new object, the code is still
+   * the failure's) to {"status": S, "records": 0, "category": C,
+   * "body": the body's first 512 bytes (left out when not UTF-8)}, so a
+   * plugin can read a 404 as "no more" without asking again. */
+  int (*emit_page)(integ_ctx *ctx, integ_request *req, const char *stream,
+                   const struct integ_page_opts *o, json_t **page,
+                   struct integ_error *err);
+
+  /* ABI 0.6 ends here. Later minors append below. */
 };
 
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
@@ -615,6 +640,12 @@ INTEG_PIN(offsetof(struct integ_mapped_opts, want) == 4 * sizeof(void *),
 INTEG_PIN(offsetof(struct integ_host, auth_declare) == INTEG_SLOT(34),
           "ABI 0.5: integ_host.auth_declare must be in slot 34")
 INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(35), "integ_host 0.5 size")
+/* ABI 0.6: emit_page */
+INTEG_PIN(offsetof(struct integ_host, emit_page) == INTEG_SLOT(35),
+          "ABI 0.6: integ_host.emit_page must be in slot 35")
+INTEG_PIN(sizeof(struct integ_host) >= INTEG_SLOT(36), "integ_host 0.6 size")
+INTEG_PIN(offsetof(struct integ_page_opts, cursor) == 4 * sizeof(void *),
+          "ABI 0.6: integ_page_opts.cursor must be in slot 4")
 
 INTEG_PIN(offsetof(struct integ_plugin, abi_major) == 0,
           "integ_plugin.abi_major")

@@ -122,33 +122,40 @@ static int page_records(struct pager *p, integ_request *req, char **next,
   return rc;
 }
 
-/* One page through emit_batch: the host writes the records; we get back
- * the next cursor and the page's (id, updated_at) pairs, which move the
- * cursor (the records at the cursor may repeat: emit_batch filters
- * nothing). */
+/* One page through emit_page (emit_batch's options): the host writes the
+ * records; we get back the next cursor and the page's (id, updated_at)
+ * pairs, which move the cursor (the records at the cursor may repeat:
+ * emit_page filters nothing). */
 static int page_batch(struct pager *p, integ_request *req, json_t *fields,
                       char **next, struct integ_error *err)
 {
-  json_t *page = NULL, *got, *ids, *ats, *nc;
+  json_t *page = NULL, *got, *ids, *ats, *nc, *rec;
   size_t n;
   int rc, keep;
 
-  rc = p->host->emit_batch(p->ctx, req, p->stream, "$.data[*]", fields, &page,
-                           err);
-  if (rc)
+  struct integ_page_opts o = {
+      .size = sizeof(o), .records = "$.data[*]", .fields = fields};
+
+  rc = p->host->emit_page(p->ctx, req, p->stream, &o, &page, err);
+  if (rc) {
+    json_decref(page); /* the failed page's status and body summary */
     return rc;
+  }
   got = json_object_get(page, "fields");
   ids = json_object_get(got, "ids");
   ats = json_object_get(got, "ats");
   n = json_array_size(ids);
-  for (size_t i = 0; i < n && !rc; i++) {
-    json_t *rec = json_pack("{s:O, s:O}", "id", json_array_get(ids, i),
-                            "updated_at", json_array_get(ats, i));
-
-    rc = rec ? p->host->cursor_observe(p->cursor, rec, &keep, err)
-             : integ_error_set(err, INTEG_ENOMEM, "out of memory");
-    json_decref(rec);
-  }
+  /* One object, its two members replaced per record: the cursor reads
+   * it and keeps nothing of it. */
+  rec = json_object();
+  if (!rec)
+    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = json_object_set(rec, "id", json_array_get(ids, i)) ||
+                 json_object_set(rec, "updated_at", json_array_get(ats, i))
+             ? integ_error_set(err, INTEG_ENOMEM, "out of memory")
+             : p->host->cursor_observe(p->cursor, rec, &keep, err);
+  json_decref(rec);
   nc = json_object_get(got, "next");
   if (!rc && json_is_string(nc) &&
       json_is_true(json_object_get(got, "more")) &&

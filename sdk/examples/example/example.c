@@ -3,7 +3,7 @@
  * Two streams, "users" and "orders", through the host's vtable alone.
  * With {"base_url": "http://host:port"} it pulls them from an HTTP API
  * (the demo API in tests/testapi): users incrementally by updated_at with
- * cursor pagination, using the fast path emit_batch; orders as an
+ * cursor pagination, using the fast path emit_page; orders as an
  * incremental child of users: the orders of each user the users cursor
  * returns, page by page with http_do and emit_record, so both styles are
  * shown. Without base_url it generates {"users": 3, "orders_per_user": 2}.
@@ -319,7 +319,7 @@ static const char *last_stamp(json_t *stamps)
 }
 
 /* One page of users updated at or after `after` (NULL: all) from
- * `cursor`: written out when `emit` by emit_mapped (the host fetches the
+ * `cursor`: written out when `emit` by emit_page (the host fetches the
  * page, filters the users the cursor-boundary helper has seen and writes
  * the rest, with no round trip through the plugin), else only read
  * (http_do). *page gets {"next": cursor, "stamps": [updated_at],
@@ -361,12 +361,14 @@ static int users_page(struct example *ex, const char *after,
     /* The records "$.data[*]" selects go through the users cursor and out;
      * only the fields asked for come back (a non-singular query such as
      * "$.data[*].id" comes back as an array). */
-    struct integ_mapped_opts o = {sizeof(o), "$.data[*]", NULL,
-                                  ex->users_cursor, fields};
+    struct integ_page_opts o = {.size = sizeof(o),
+                                .records = "$.data[*]",
+                                .fields = fields,
+                                .cursor = ex->users_cursor};
 
-    rc = h->emit_mapped(ex->ctx, req, "users", &o, &got, err);
+    rc = h->emit_page(ex->ctx, req, "users", &o, &got, err);
     if (!rc && !(*page = json_incref(json_object_get(got, "fields"))))
-      rc = integ_error_set(err, INTEG_EPLUGIN, "emit_mapped: no fields");
+      rc = integ_error_set(err, INTEG_EPLUGIN, "emit_page: no fields");
     goto out;
   }
   rc = h->http_do(ex->ctx, req, &resp, err);
