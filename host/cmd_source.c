@@ -270,6 +270,10 @@ static int source_main(const struct tap_args *a)
   rc = tap_load_config(pl, a->config, 0, &config, &err);
   if (!rc)
     rc = auth_tap_start(&at, config, a->config, 1, &r.http, &r.clk, &err);
+  if (!rc && at.cfg) { /* it fills a definition's auth: */
+    r.o.auth = at.cfg;
+    r.o.auth_env = &at.env;
+  }
   if (strcmp(verb, "check") == 0) {
     /* Whatever is wrong is the answer to the question: exit 0. */
     if (!rc)

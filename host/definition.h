@@ -34,4 +34,18 @@ int definition_position(const struct yaml_locs *t, const char *prefix,
 
 void definition_free(struct definition *d);
 
+/* Where the shipped definitions are: $INTEG_INTEGRATIONS_DIR when set
+ * (tests), else $(pkgdatadir)/integrations. */
+const char *definition_dir(void);
+
+/* The shipped definitions in dir (NAME.yaml, NAME.yml or NAME.json): a new
+ * sorted array of NAME strings (empty when dir cannot be read), or NULL
+ * when out of memory. */
+json_t *definition_names(const char *dir);
+
+/* ", nearest: a, b" (up to three names of dir within a few edits of
+ * name) into buf, or "" when none is near. */
+void definition_nearest(const char *name, const char *dir, char *buf,
+                        size_t size);
+
 #endif

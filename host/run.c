@@ -551,7 +551,7 @@ static integ_doc *host_doc_load(integ_ctx *ctx, const char *name, json_t **doc,
   struct definition *d = NULL;
 
   *doc = NULL;
-  if (definition_load(name, ctx->o->base, PKGDATADIR "/integrations", &d, err))
+  if (definition_load(name, ctx->o->base, definition_dir(), &d, err))
     return NULL;
   *doc = d->root;
   return (integ_doc *)(void *)d;
