@@ -277,8 +277,8 @@ int tap_load_config(const struct plugin *pl, const char *file, int print,
     char *spec = auth_spec_with(tap_definition ? "{\"type\": \"object\"}"
                                                : pl->vt->spec);
 
-    rc = configfile_load(file, spec ? spec : pl->vt->spec, pl->vt->name,
-                         print, config, err);
+    rc = configfile_load(file, spec ? spec : pl->vt->spec, pl->vt->name, print,
+                         config, err);
     free(spec);
   } else if (!(*config = json_object())) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");

@@ -259,8 +259,8 @@ void definition_nearest(const char *name, const char *dir, char *buf,
       continue;
     if (shown == 3)
       break;
-    w = snprintf(buf + len, size - len, "%s%s", shown ? ", " : "; nearest: ",
-                 n);
+    w = snprintf(buf + len, size - len, "%s%s",
+                 shown ? ", " : "; nearest: ", n);
     if (w < 0 || (size_t)w >= size - len)
       break;
     len += (size_t)w;

@@ -377,9 +377,9 @@ static const char *const pagination_keys[] = {
     "type",  "param",    "size_param", "size", "start",
     "token", "has_more", "max_pages",  NULL};
 static const char *const parent_keys[] = {"stream", "key", "as", NULL};
-static const char *const top_keys[] = {
-    "description", "base_url", "config", "auth", "headers", "params",
-    "streams",     NULL};
+static const char *const top_keys[] = {"description", "base_url", "config",
+                                       "auth",        "headers",  "params",
+                                       "streams",     NULL};
 static const char *const config_keys[] = {"default", "required", "secret",
                                           "description", NULL};
 static const char *const auth_types[] = {"none",  "api_key", "bearer",
@@ -1031,8 +1031,7 @@ static int load_config(struct decl *d, struct integ_error *err)
       if (json_object_set(cfg, key, dflt))
         return integ_error_set(err, INTEG_ENOMEM, "out of memory");
     } else if (json_is_true(json_object_get(v, "required"))) {
-      const char *why =
-          json_string_value(json_object_get(v, "description"));
+      const char *why = json_string_value(json_object_get(v, "description"));
 
       return def_error(d, err, INTEG_ECONFIG, at,
                        "the connector's config needs '%s'%s%s%s", key,
@@ -1065,8 +1064,8 @@ static int render_static(struct decl *d, const char *text, const char *at,
                          char **out, struct integ_error *err)
 {
   integ_template *t = NULL;
-  json_t *vars = json_pack("{s:O}", "config",
-                           json_object_get(d->known, "config"));
+  json_t *vars =
+      json_pack("{s:O}", "config", json_object_get(d->known, "config"));
   int rc;
 
   if (!vars)
@@ -1584,7 +1583,7 @@ static int pull(struct decl *d, struct stream *s, json_t *parent,
       /* Name the stream and the page once, whatever the host said. */
       snprintf(msg, sizeof(msg), "%s",
                strncmp(err->message, pre, pl) ? err->message
-                                             : err->message + pl);
+                                              : err->message + pl);
       if (strncmp(msg, "page ", 5))
         integ_error_set(err, rc, "stream %s: page %lld: %s", s->name,
                         (long long)pages, msg);
