@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v curl >/dev/null || skip_all "curl is needed to drive the test API"
-plan 81
+plan 85
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 export INTEG_INTEGRATIONS_DIR=$abs_top_srcdir/conf/integrations
@@ -374,3 +374,29 @@ like "$ERR" "inline.yaml:5:10: auth.token: the secret 'token' is written inline"
 sed -i 's/type: bearer/type: oauth3/; s/token: s3cr3t/token: "${config.u}"/' "$TMP/inline.yaml"
 run "$INTEG" tap declarative --discover --config "$TMP/inline.json"
 like "$ERR" "inline.yaml:4:9: auth.type: unknown auth type 'oauth3'" "an unknown auth type is an error at its position"
+
+# ------------------------------------------- integ-declarative(7)
+# Its example, extracted, runs against the shop (with the upper bound
+# filter its windows need).
+python3 - "$abs_top_srcdir/doc/integ-declarative.7" >"$TMP/shop.yaml" <<'EOT'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+i = lines.index('.\\" example: shop.yaml') + 2
+while lines[i] != ".fi":
+    print(lines[i].replace("\\-", "-").replace("\\e", "\\").replace("\\&", ""))
+    i += 1
+EOT
+scen shop 's["routes"][0]["collection"]["until_param"] = "updated_before"'
+printf '{"definition": "shop.yaml", "base_url": "%s", "token": "tok", "start_date": "2024-03-01T00:00:00Z", "end_date": "2024-04-15"}\n' "$U" >"$TMP/shop.json"
+tap declarative man.jsonl --config "$TMP/shop.json"
+is "$RC" 0 "integ-declarative(7): its example runs against the test API"
+[ "$RC" = 0 ] || diag "$ERR"
+is "$(py "$TMP/man.jsonl" '[len(rs(s)) for s in ("users", "orders", "signups")], sorted(states()[-1]["bookmarks"])')" \
+  "([120, 455, 120], ['orders', 'signups', 'users'])" "... every stream, the state of each"
+is "$(reqs 'r["headers"].get("authorization")' | sort -u)" "Bearer tok" "... with its auth"
+if command -v man >/dev/null 2>&1; then
+  w=$(MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l "$abs_top_srcdir/doc/integ-declarative.7" 2>&1 >/dev/null)
+  is "$w" "" "integ-declarative.7 renders without warnings"
+else
+  ok "integ-declarative.7 renders (man not installed) # SKIP"
+fi

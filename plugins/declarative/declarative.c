@@ -1036,6 +1036,10 @@ static int load_config(struct decl *d, struct integ_error *err)
       return def_error(d, err, INTEG_ECONFIG, at,
                        "the connector's config needs '%s'%s%s%s", key,
                        why ? " (" : "", why ? why : "", why ? ")" : "");
+    } else if (json_object_set_new(cfg, key, json_null())) {
+      /* Declared, optional, left out: templates may name it, with no
+       * value (| default:VALUE gives one). */
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
     }
   }
   return 0;
@@ -1140,7 +1144,8 @@ static int load_auth(struct decl *d, struct integ_error *err)
 
       snprintf(name, sizeof(name), "%.*s", (int)n, k);
       if (json_object_get(json_object_get(d->def, "config"), name) &&
-          !json_object_get(json_object_get(d->known, "config"), name))
+          json_is_null(
+              json_object_get(json_object_get(d->known, "config"), name)))
         continue;
     }
     rc = render_static(d, json_string_value(v), at, &text, err);
