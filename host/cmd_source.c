@@ -177,10 +177,10 @@ static int source_spec(const struct plugin *pl, struct buf *b,
   int rc = 0;
 
   {
-    char *with = auth_spec_with(pl->vt->spec);
+    char *with = auth_spec_with(tap_spec(pl));
 
     spec = json_loads(with           ? with
-                      : pl->vt->spec ? pl->vt->spec
+                      : tap_spec(pl) ? tap_spec(pl)
                                      : "{}",
                       0, &jerr);
     free(with);

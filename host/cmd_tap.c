@@ -45,8 +45,15 @@ int tap_run_init(struct tap_run *r, const char *tag, enum emit_format format,
   return 0;
 }
 
-/* The shipped definition `integ tap NAME` runs, or NULL: a plugin. */
+/* The shipped definition `integ tap NAME` runs, or NULL: a plugin; and
+ * its spec (JSON text, owned, for the process's life). */
 static const char *tap_definition;
+static char *tap_definition_spec;
+
+const char *tap_spec(const struct plugin *pl)
+{
+  return tap_definition ? tap_definition_spec : pl->vt->spec;
+}
 
 int tap_open_plugin(const char *name, struct loader_path *lp,
                     struct plugin **pl, struct integ_error *err)
@@ -67,8 +74,17 @@ int tap_open_plugin(const char *name, struct loader_path *lp,
    * that name); `integ plugins` says which definitions it shadows. */
   nf = *err;
   rc = definition_load(name, NULL, definition_dir(), &d, err);
+  if (!rc) {
+    json_t *spec = definition_spec(d->root);
+
+    free(tap_definition_spec);
+    tap_definition_spec = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+    json_decref(spec);
+    if (!tap_definition_spec)
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+  }
   definition_free(d);
-  if (rc == INTEG_ENOTFOUND || (rc == INTEG_EINVAL && !strchr(name, '.'))) {
+  if (rc == INTEG_ENOTFOUND) {
     definition_nearest(name, definition_dir(), near, sizeof(near));
     return error_set(err, INTEG_ENOTFOUND,
                      "%s; and no shipped definition '%s' in %s%s", nf.message,
@@ -202,10 +218,10 @@ static int tap_about(const struct plugin *pl, const char *format,
                                      "properties", "state"};
   const struct integ_plugin *vt = pl->vt;
   json_error_t jerr;
-  char *spec = auth_spec_with(vt->spec);
-  json_t *settings = json_loads(spec       ? spec
-                                : vt->spec ? vt->spec
-                                           : "{}",
+  char *spec = auth_spec_with(tap_spec(pl));
+  json_t *settings = json_loads(spec           ? spec
+                                : tap_spec(pl) ? tap_spec(pl)
+                                               : "{}",
                                 0, &jerr);
   json_t *about = NULL, *list, *sub;
   const char *name;
@@ -274,10 +290,9 @@ int tap_load_config(const struct plugin *pl, const char *file, int print,
   if (file) {
     /* The host's "auth" member is checked with the plugin's config; a
      * shipped definition's config is checked when it loads. */
-    char *spec = auth_spec_with(tap_definition ? "{\"type\": \"object\"}"
-                                               : pl->vt->spec);
+    char *spec = auth_spec_with(tap_spec(pl));
 
-    rc = configfile_load(file, spec ? spec : pl->vt->spec, pl->vt->name, print,
+    rc = configfile_load(file, spec ? spec : tap_spec(pl), pl->vt->name, print,
                          config, err);
     free(spec);
   } else if (!(*config = json_object())) {

@@ -268,3 +268,41 @@ void definition_nearest(const char *name, const char *dir, char *buf,
   }
   json_decref(names);
 }
+
+json_t *definition_spec(const json_t *root)
+{
+  json_t *spec =
+      json_pack("{s:s, s:[], s:{s:{s:s, s:s}}}", "type", "object", "required",
+                "properties", "definition", "type", "string", "description",
+                "the shipped definition (filled in)");
+  json_t *props = json_object_get(spec, "properties");
+  json_t *req = json_object_get(spec, "required"), *v;
+  const char *key;
+
+  json_object_foreach(json_object_get(root, "config"), key, v)
+  {
+    json_t *dflt = json_object_get(v, "default");
+    json_t *desc = json_object_get(v, "description");
+    const char *type = "string";
+    json_t *p;
+
+    if (json_is_integer(dflt))
+      type = "integer";
+    else if (json_is_number(dflt))
+      type = "number";
+    else if (json_is_boolean(dflt))
+      type = "boolean";
+    p = json_pack("{s:s}", "type", type);
+    if (!p || json_object_set_new(props, key, p) ||
+        (dflt && json_object_set(p, "default", dflt)) ||
+        (json_is_string(desc) && json_object_set(p, "description", desc)) ||
+        (json_is_true(json_object_get(v, "secret")) &&
+         json_object_set_new(p, "airbyte_secret", json_true())) ||
+        (json_is_true(json_object_get(v, "required")) &&
+         json_array_append_new(req, json_string(key)))) {
+      json_decref(spec);
+      return NULL;
+    }
+  }
+  return spec;
+}

@@ -34,6 +34,13 @@ int definition_position(const struct yaml_locs *t, const char *prefix,
 
 void definition_free(struct definition *d);
 
+/* The JSON Schema of the connector config a definition (root, borrowed)
+ * takes, from its `config:` mapping: each key's description and default,
+ * secrets marked airbyte_secret, the required ones required. What `integ
+ * tap NAME --about` and `integ source NAME spec` show. New reference, or
+ * NULL when out of memory. */
+json_t *definition_spec(const json_t *root);
+
 /* Where the shipped definitions are: $INTEG_INTEGRATIONS_DIR when set
  * (tests), else $(pkgdatadir)/integrations. */
 const char *definition_dir(void);

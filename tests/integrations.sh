@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v curl >/dev/null || skip_all "curl is needed to drive the test API"
-plan 85
+plan 86
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 export INTEG_INTEGRATIONS_DIR=$abs_top_srcdir/conf/integrations
@@ -206,6 +206,8 @@ ln -s "$INTEG" "$TMP/tap-github-issues"
 if cmp -s "$TMP/gh_disc.json" "$TMP/gh_disc2.json"; then ok "a symlink tap-github-issues is integ tap github-issues"; else not_ok "a symlink tap-github-issues is integ tap github-issues"; fi
 "$INTEG" source github-issues spec >"$TMP/gh_spec.jsonl" 2>"$TMP/err"
 is "$?:$(py "$TMP/gh_spec.jsonl" 'm[0]["type"]')" "0:SPEC" "integ source github-issues spec"
+is "$(py "$TMP/gh_spec.jsonl" 'm[0]["spec"]["connectionSpecification"]["required"], m[0]["spec"]["connectionSpecification"]["properties"]["token"].get("airbyte_secret")')" \
+  "(['owner', 'repo'], True)" "... its connectionSpecification is the definition's config: (required keys, secrets)"
 "$INTEG" source github-issues check --config "$TMP/gh.json" >"$TMP/gh_check.jsonl" 2>"$TMP/err"
 is "$?:$(py "$TMP/gh_check.jsonl" 'm[-1]["connectionStatus"]["status"]')" "0:SUCCEEDED" "integ source github-issues check"
 ln -s "$INTEG" "$TMP/source-github-issues"
