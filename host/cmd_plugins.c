@@ -43,7 +43,7 @@ int cmd_plugins(int argc, char **argv)
                                        {NULL, 0, NULL, 0}};
   struct loader_path path = {NULL, 0};
   struct integ_error err = {0, ""};
-  struct tally t = {0, 0, json_array(), 0};
+  struct tally t = {0, 0, NULL, 0};
   json_t *defs = NULL, *v, *p;
   size_t i, k;
   int opt;
@@ -67,6 +67,7 @@ int cmd_plugins(int argc, char **argv)
   if (optind < argc)
     return cli_usage_error("plugins", "unexpected argument '%s'",
                            argv[optind]);
+  t.names = json_array();
   if (!t.names || loader_path_init(&path, NULL, 0, &err) ||
       loader_each(&path, print_one, &t, &err)) {
     log_error("%s", t.names ? err.message : "out of memory");
