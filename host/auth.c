@@ -919,7 +919,7 @@ int auth_prepare(struct auth *a, int rejected, int *changed,
 json_t *auth_config_schema(void)
 {
   return json_pack(
-      "{s:s, s:s, s:[s], s:b, s:{"
+      "{s:s, s:s, s:b, s:{"
       "s:{s:s, s:[s,s,s,s,s]}, s:{s:s, s:{s:s}}, s:{s:s, s:b}, "
       "s:{s:s, s:[s,s]}, s:{s:s}, s:{s:s, s:b}, s:{s:s}, s:{s:s, s:b}, "
       "s:{s:s, s:[s,s,s]}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:b}, "
@@ -927,14 +927,15 @@ json_t *auth_config_schema(void)
       "s:{s:s, s:b}, s:{s:s, s:b}, s:{s:s}}}",
       "type", "object", "description",
       "How integ authenticates the requests (the host applies it; the "
-      "plugin never sees it). A refreshed token is written back.",
-      "required", "type", "additionalProperties", 0, "properties", "type",
-      "type", "string", "enum", "none", "api_key", "bearer", "basic", "oauth2",
-      "origins", "type", "array", "items", "type", "string", "key", "type",
-      "string", "airbyte_secret", 1, "in", "type", "string", "enum", "header",
-      "query", "name", "type", "string", "token", "type", "string",
-      "airbyte_secret", 1, "username", "type", "string", "password", "type",
-      "string", "airbyte_secret", 1, "grant", "type", "string", "enum",
+      "plugin never sees it). A refreshed token is written back. Without "
+      "a type it fills the auth a declarative definition declares.",
+      "additionalProperties", 0, "properties", "type", "type", "string",
+      "enum", "none", "api_key", "bearer", "basic", "oauth2", "origins",
+      "type", "array", "items", "type", "string", "key", "type", "string",
+      "airbyte_secret", 1, "in", "type", "string", "enum", "header", "query",
+      "name", "type", "string", "token", "type", "string", "airbyte_secret", 1,
+      "username", "type", "string", "password", "type", "string",
+      "airbyte_secret", 1, "grant", "type", "string", "enum",
       "authorization_code", "refresh_token", "client_credentials",
       "authorize_url", "type", "string", "token_url", "type", "string",
       "client_id", "type", "string", "client_secret", "type", "string",
@@ -1038,7 +1039,7 @@ int auth_tap_start(struct auth_tap *t, json_t *config, const char *file,
                    int source, struct http_config *http,
                    const struct clock *clk, struct integ_error *err)
 {
-  struct auth_env env;
+  struct auth_env *env = &t->env;
   int rc;
 
   memset(t, 0, sizeof(*t));
@@ -1050,14 +1051,13 @@ int auth_tap_start(struct auth_tap *t, json_t *config, const char *file,
   t->file = file;
   t->source = source;
   t->clk = clk;
-  memset(&env, 0, sizeof(env));
-  env.connector = http->tag ? http->tag : "tap";
-  env.account = "default";
-  env.tokens = t->cfg;
-  env.save = tap_save;
-  env.save_arg = t;
-  env.http = http;
-  rc = auth_new(t->cfg, &env, &t->a, err);
+  env->connector = http->tag ? http->tag : "tap";
+  env->account = "default";
+  env->tokens = t->cfg;
+  env->save = tap_save;
+  env->save_arg = t;
+  env->http = http;
+  rc = auth_new(t->cfg, env, &t->a, err);
   if (!rc)
     http->auth = t->a;
   return rc;

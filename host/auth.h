@@ -125,6 +125,9 @@ struct auth_tap {
   const char *file; /* --config FILE */
   int source;
   const struct clock *clk;
+  /* Where the tokens live: what a plugin that declares its own auth
+   * (auth_declare) is given, with cfg filling its block. */
+  struct auth_env env;
 };
 
 /* Set t up and hand the auth to http (http->auth). */

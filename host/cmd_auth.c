@@ -24,9 +24,11 @@
 #include "clock.h"
 #include "error.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "manifest.h"
 #include "oauth2.h"
+#include "run.h"
 #include "secrets.h"
 #include "store.h"
 #include "tokens.h"
@@ -43,7 +45,9 @@ struct auth_cmd {
   int no_listen;
   int json;
   struct manifest *m;
-  json_t *auth; /* the connector's auth mapping, borrowed from m */
+  json_t *auth;     /* the connector's auth mapping, borrowed from m or
+                       declared */
+  json_t *declared; /* owned: what the connector's plugin declares */
   const char *key_file;
   char *provider;
 };
@@ -176,6 +180,36 @@ static int load(struct auth_cmd *c)
   if (!c->account)
     c->account = mc->account ? mc->account : "default";
   c->auth = json_object_get(mc->node, "auth");
+  if (!json_object_get(c->auth, "type") && mc->plugin) {
+    /* No type: the plugin (a declarative definition) declares the auth
+     * and the connector's auth: fills it. */
+    struct loader_path lp = {NULL, 0};
+    struct plugin *pl = NULL;
+    struct integ_error err = {0, ""};
+    struct run_opts o;
+    char where[512];
+
+    memset(&o, 0, sizeof(o));
+    snprintf(where, sizeof(where), "connectors.%s.config", mc->name);
+    o.tag = mc->name;
+    o.locs = c->m->locs;
+    o.config_path = where;
+    o.base = mc->file;
+    o.auth = c->auth;
+    if (loader_path_init(&lp, c->m->plugin_path, c->m->n_plugin_path, &err) ||
+        loader_open(&lp, mc->plugin, &pl, &err) ||
+        run_declared_auth(pl, mc->config, &o, &c->declared, &err)) {
+      fprintf(stderr, "integ auth: connector '%s': %s\n", c->connector,
+              err.message);
+      rc = EXIT_USAGE;
+    }
+    loader_close(pl);
+    loader_path_free(&lp);
+    if (rc)
+      goto out;
+    if (c->declared)
+      c->auth = c->declared;
+  }
   if (strcmp(json_string_value(json_object_get(c->auth, "type")) ?: "",
              "oauth2") != 0) {
     fprintf(stderr,
@@ -713,6 +747,7 @@ int cmd_auth(int argc, char **argv)
 out:
   store_close(s);
   free(c.provider);
+  json_decref(c.declared);
   manifest_free(c.m);
   return status;
 }

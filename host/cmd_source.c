@@ -177,10 +177,10 @@ static int source_spec(const struct plugin *pl, struct buf *b,
   int rc = 0;
 
   {
-    char *with = auth_spec_with(pl->vt->spec);
+    char *with = auth_spec_with(tap_spec(pl));
 
     spec = json_loads(with           ? with
-                      : pl->vt->spec ? pl->vt->spec
+                      : tap_spec(pl) ? tap_spec(pl)
                                      : "{}",
                       0, &jerr);
     free(with);
@@ -270,6 +270,10 @@ static int source_main(const struct tap_args *a)
   rc = tap_load_config(pl, a->config, 0, &config, &err);
   if (!rc)
     rc = auth_tap_start(&at, config, a->config, 1, &r.http, &r.clk, &err);
+  if (!rc && at.cfg) { /* it fills a definition's auth: */
+    r.o.auth = at.cfg;
+    r.o.auth_env = &at.env;
+  }
   if (strcmp(verb, "check") == 0) {
     /* Whatever is wrong is the answer to the question: exit 0. */
     if (!rc)

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "configfile.h"
+#include "definition.h"
 #include "emit.h"
 #include "error.h"
 #include "loader.h"
@@ -44,12 +45,57 @@ int tap_run_init(struct tap_run *r, const char *tag, enum emit_format format,
   return 0;
 }
 
+/* The shipped definition `integ tap NAME` runs, or NULL: a plugin; and
+ * its spec (JSON text, owned, for the process's life). */
+static const char *tap_definition;
+static char *tap_definition_spec;
+
+const char *tap_spec(const struct plugin *pl)
+{
+  return tap_definition ? tap_definition_spec : pl->vt->spec;
+}
+
 int tap_open_plugin(const char *name, struct loader_path *lp,
                     struct plugin **pl, struct integ_error *err)
 {
+  struct integ_error nf = {0, ""};
+  struct definition *d = NULL;
+  char near[256];
   int rc = loader_path_init(lp, NULL, 0, err);
 
-  return rc ? rc : loader_open(lp, name, pl, err);
+  if (rc)
+    return rc;
+  tap_definition = NULL;
+  rc = loader_open(lp, name, pl, err);
+  if (rc != INTEG_ENOTFOUND)
+    return rc;
+  /* No plugin of that name: a shipped definition, run by the declarative
+   * plugin. A plugin of the same name wins (it is code installed for
+   * that name); `integ plugins` says which definitions it shadows. */
+  nf = *err;
+  rc = definition_load(name, NULL, definition_dir(), &d, err);
+  if (!rc) {
+    json_t *spec = definition_spec(d->root);
+
+    free(tap_definition_spec);
+    tap_definition_spec = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+    json_decref(spec);
+    if (!tap_definition_spec)
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  definition_free(d);
+  if (rc == INTEG_ENOTFOUND) {
+    definition_nearest(name, definition_dir(), near, sizeof(near));
+    return error_set(err, INTEG_ENOTFOUND,
+                     "%s; and no shipped definition '%s' in %s%s", nf.message,
+                     name, definition_dir(), near);
+  }
+  if (rc)
+    return rc;
+  rc = loader_open(lp, "declarative", pl, err);
+  if (!rc)
+    tap_definition = name;
+  return rc;
 }
 
 int tap_put(struct buf *b, struct integ_error *err)
@@ -172,10 +218,10 @@ static int tap_about(const struct plugin *pl, const char *format,
                                      "properties", "state"};
   const struct integ_plugin *vt = pl->vt;
   json_error_t jerr;
-  char *spec = auth_spec_with(vt->spec);
-  json_t *settings = json_loads(spec       ? spec
-                                : vt->spec ? vt->spec
-                                           : "{}",
+  char *spec = auth_spec_with(tap_spec(pl));
+  json_t *settings = json_loads(spec           ? spec
+                                : tap_spec(pl) ? tap_spec(pl)
+                                               : "{}",
                                 0, &jerr);
   json_t *about = NULL, *list, *sub;
   const char *name;
@@ -239,17 +285,23 @@ static int tap_about(const struct plugin *pl, const char *format,
 int tap_load_config(const struct plugin *pl, const char *file, int print,
                     json_t **config, struct integ_error *err)
 {
-  if (file) {
-    /* The host's "auth" member is checked with the plugin's config. */
-    char *spec = auth_spec_with(pl->vt->spec);
-    int rc = configfile_load(file, spec ? spec : pl->vt->spec, pl->vt->name,
-                             print, config, err);
+  int rc = 0;
 
+  if (file) {
+    /* The host's "auth" member is checked with the plugin's config; a
+     * shipped definition's config is checked when it loads. */
+    char *spec = auth_spec_with(tap_spec(pl));
+
+    rc = configfile_load(file, spec ? spec : tap_spec(pl), pl->vt->name, print,
+                         config, err);
     free(spec);
-    return rc;
+  } else if (!(*config = json_object())) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
   }
-  *config = json_object();
-  return *config ? 0 : error_set(err, INTEG_ENOMEM, "out of memory");
+  if (!rc && tap_definition && !json_object_get(*config, "definition") &&
+      json_object_set_new(*config, "definition", json_string(tap_definition)))
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+  return rc;
 }
 
 /* The Singer state in --state FILE (DOC, borrowed) as the plugin takes it
@@ -315,6 +367,10 @@ static int tap_main(const struct tap_args *a)
   rc = auth_tap_start(&at, config, a->config, 0, &r.http, &r.clk, &err);
   if (rc)
     goto out;
+  if (at.cfg) { /* it fills a definition's auth: */
+    r.o.auth = at.cfg;
+    r.o.auth_env = &at.env;
+  }
   if (a->discover) {
     rc = run_discover(pl, config, &r.o, &streams, &err);
     if (rc)

@@ -45,6 +45,10 @@ int tap_run_init(struct tap_run *r, const char *tag, enum emit_format format,
 int tap_open_plugin(const char *name, struct loader_path *lp,
                     struct plugin **pl, struct integ_error *err);
 
+/* The spec of what tap_open_plugin opened: a shipped definition's (its
+ * config keys), else the plugin's (may be NULL). Borrowed. */
+const char *tap_spec(const struct plugin *pl);
+
 /* Write b to standard output and empty it. 0 or INTEG_EIO. */
 int tap_put(struct buf *b, struct integ_error *err);
 

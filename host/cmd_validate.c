@@ -170,6 +170,7 @@ static size_t check_definitions(const struct manifest *m,
     o.locs = m->locs;
     o.config_path = where;
     o.base = c->file;
+    o.auth = json_object_get(c->node, "auth"); /* fills a declared auth */
     if (loader_open(lp, c->plugin, &pl, &err) ||
         run_discover(pl, c->config, &o, &streams, &err)) {
       fprintf(stderr, "connector %s: %s\n", c->name, err.message);

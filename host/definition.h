@@ -34,4 +34,25 @@ int definition_position(const struct yaml_locs *t, const char *prefix,
 
 void definition_free(struct definition *d);
 
+/* The JSON Schema of the connector config a definition (root, borrowed)
+ * takes, from its `config:` mapping: each key's description and default,
+ * secrets marked airbyte_secret, the required ones required. What `integ
+ * tap NAME --about` and `integ source NAME spec` show. New reference, or
+ * NULL when out of memory. */
+json_t *definition_spec(const json_t *root);
+
+/* Where the shipped definitions are: $INTEG_INTEGRATIONS_DIR when set
+ * (tests), else $(pkgdatadir)/integrations. */
+const char *definition_dir(void);
+
+/* The shipped definitions in dir (NAME.yaml, NAME.yml or NAME.json): a new
+ * sorted array of NAME strings (empty when dir cannot be read), or NULL
+ * when out of memory. */
+json_t *definition_names(const char *dir);
+
+/* ", nearest: a, b" (up to three names of dir within a few edits of
+ * name) into buf, or "" when none is near. */
+void definition_nearest(const char *name, const char *dir, char *buf,
+                        size_t size);
+
 #endif

@@ -1147,6 +1147,13 @@ int http_do(struct http_client *c, const struct http_request *req,
       ra = http_response_header(resp, "Retry-After");
       if (ra && retry_after_parse(ra, now, &server_wait) == 0)
         resp->retry_after_ms = server_wait;
+      /* A 403 with a spent quota or a Retry-After is a rate limit. */
+      if (retry_rate_limited(resp->status, resp_header_fn, resp, now,
+                             &server_wait)) {
+        resp->category = HTTP_RATE_LIMITED;
+        if (resp->retry_after_ms < 0)
+          resp->retry_after_ms = server_wait;
+      }
       if (retry_quota_wait(resp_header_fn, resp, now, &wait)) {
         /* Quota spent: every request to this upstream waits for the
          * reset, through the bucket that other processes share too. */
@@ -1202,7 +1209,8 @@ int http_do(struct http_client *c, const struct http_request *req,
         }
         provider_details(resp);
         find_request_id(resp);
-        resp->retryable = retry_status_is_retryable(resp->status);
+        resp->retryable = retry_status_is_retryable(resp->status) ||
+                          resp->category == HTTP_RATE_LIMITED;
       }
       retry = resp->retryable &&
               (idempotent || ((resp->status == 429 || resp->status == 503) &&
@@ -1243,12 +1251,16 @@ int http_do(struct http_client *c, const struct http_request *req,
                ? resp->retry_after_ms
                : retry_backoff_ms(pol, resp->attempts, &c->rng);
     if (wait > pol->max_ms) {
+      char reset[32];
+
       resp->category = HTTP_RATE_LIMITED;
+      retry_format_time(now + wait, reset, sizeof(reset));
       http_response_error(resp, req->method, err);
       error_prefix(err,
                    "giving up: the server asks to wait %lld s, more "
-                   "than retry.max (%lld s)",
-                   (long long)wait / 1000, (long long)pol->max_ms / 1000);
+                   "than retry.max (%lld s); it resets at %s",
+                   (long long)wait / 1000, (long long)pol->max_ms / 1000,
+                   reset);
       goto out;
     }
     if (now + wait - start > pol->max_elapsed_ms)

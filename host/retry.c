@@ -4,8 +4,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -173,4 +175,23 @@ int retry_quota_wait(retry_header_fn get, void *arg, int64_t now_ms,
       return 1;
   }
   return 0;
+}
+
+int retry_rate_limited(long status, retry_header_fn get, void *arg,
+                       int64_t now_ms, int64_t *wait_ms)
+{
+  if (status != 403 && status != 429)
+    return 0;
+  if (retry_quota_wait(get, arg, now_ms, wait_ms))
+    return 1;
+  return retry_after_parse(get(arg, "Retry-After"), now_ms, wait_ms) == 0;
+}
+
+void retry_format_time(int64_t at_ms, char *buf, size_t size)
+{
+  time_t t = (time_t)(at_ms / 1000);
+  struct tm tm;
+
+  if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    snprintf(buf, size, "@%lld", (long long)(at_ms / 1000));
 }

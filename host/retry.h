@@ -7,6 +7,7 @@
 #ifndef INTEG_HOST_RETRY_H
 #define INTEG_HOST_RETRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Per connector: `retry: {max_attempts, base, max, max_elapsed}`. */
@@ -74,5 +75,16 @@ int retry_reset_parse(const char *value, int64_t now_ms, int64_t *wait_ms);
 typedef const char *(*retry_header_fn)(void *arg, const char *name);
 int retry_quota_wait(retry_header_fn get, void *arg, int64_t now_ms,
                      int64_t *wait_ms);
+
+/* Whether a 403 or 429 says a rate limit rather than a refusal: it
+ * carries a spent quota (retry_quota_wait) or a Retry-After (GitHub's
+ * secondary limits answer 403 so). Returns 1 with *wait_ms (never
+ * negative), else 0: a plain 403 stays final (forbidden). */
+int retry_rate_limited(long status, retry_header_fn get, void *arg,
+                       int64_t now_ms, int64_t *wait_ms);
+
+/* at_ms (milliseconds since the epoch) as RFC 3339 in UTC, second
+ * precision ("2026-11-25T18:46:50Z"), into buf (>= 21 bytes). */
+void retry_format_time(int64_t at_ms, char *buf, size_t size);
 
 #endif

@@ -788,7 +788,7 @@ static integ_doc *host_doc_load(integ_ctx *ctx, const char *name, json_t **doc,
   struct definition *d = NULL;
 
   *doc = NULL;
-  if (definition_load(name, ctx->o->base, PKGDATADIR "/integrations", &d, err))
+  if (definition_load(name, ctx->o->base, definition_dir(), &d, err))
     return NULL;
   *doc = d->root;
   return (integ_doc *)(void *)d;
@@ -1236,6 +1236,17 @@ static int host_auth_declare(integ_ctx *ctx, json_t *block,
     json_decref(merged);
     return error_set(err, INTEG_ENOMEM, "out of memory");
   }
+  /* The manifest fills oauth2's defaults into every auth: mapping; a
+   * declared block of another type does not take them. */
+  if (strcmp(json_string_value(json_object_get(merged, "type")) ?: "",
+             "oauth2")) {
+    static const char *const dflt_keys[] = {"client_auth", "redirect_port",
+                                            "refresh_at"};
+
+    for (size_t i = 0; i < sizeof(dflt_keys) / sizeof(dflt_keys[0]); i++)
+      if (!json_object_get(block, dflt_keys[i]))
+        json_object_del(merged, dflt_keys[i]);
+  }
   auth_check(merged, NULL, declare_report, &cerr);
   if (cerr.code) {
     json_decref(merged);
@@ -1465,6 +1476,23 @@ int run_check(const struct plugin *pl, json_t *config,
               const struct run_opts *o, struct integ_error *err)
 {
   return run_call(pl, config, o, NULL, err);
+}
+
+int run_declared_auth(const struct plugin *pl, json_t *config,
+                      const struct run_opts *o, json_t **auth,
+                      struct integ_error *err)
+{
+  struct run_stats stats;
+  struct integ_ctx ctx = {.pl = pl, .o = o, .stats = &stats};
+  void *inst = NULL;
+  int rc;
+
+  memset(&stats, 0, sizeof(stats));
+  rc = instance_open(&ctx, config, NULL, &inst, err);
+  *auth = rc ? NULL : json_incref(ctx.declared_cfg);
+  instance_close(&ctx, inst, 1);
+  json_decref(stats.state);
+  return rc;
 }
 
 /* ------------------------------------------------- running a connector */

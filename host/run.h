@@ -66,6 +66,15 @@ int run_discover(const struct plugin *pl, json_t *config,
                  const struct run_opts *o, json_t **streams,
                  struct integ_error *err);
 
+/* Load `pl` with config (borrowed) and unload it: *auth is a new
+ * reference to the auth mapping the plugin declared (auth_declare),
+ * filled by o->auth, or NULL when it declares none. For `integ auth` on
+ * a connector whose plugin (a declarative definition) declares its auth.
+ * Returns 0 or the load's code with err. */
+int run_declared_auth(const struct plugin *pl, json_t *config,
+                      const struct run_opts *o, json_t **auth,
+                      struct integ_error *err);
+
 /* As run_discover, calling check(): 0 when the plugin says the config
  * works (or has no check), else its code with err saying why. */
 int run_check(const struct plugin *pl, json_t *config,

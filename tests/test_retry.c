@@ -179,6 +179,47 @@ static void spent_quota_headers_ask_for_a_wait(void **state)
   assert_int_equal(retry_quota_wait(lookup, &h, NOW_MS, &w), 0);
 }
 
+static void a_403_with_a_spent_quota_is_a_rate_limit(void **state)
+{
+  const char *gh[] = {"X-RateLimit-Remaining", "0", "X-RateLimit-Reset",
+                      "1795608010", NULL};
+  const char *secondary[] = {"Retry-After", "60", NULL};
+  const char *plain[] = {"Content-Type", "application/json", NULL};
+  const char *left[] = {"X-RateLimit-Remaining", "12", "X-RateLimit-Reset",
+                        "1795608010", NULL};
+  struct hdrs h;
+  int64_t w = -1;
+
+  (void)state;
+  h.kv = gh;
+  assert_int_equal(retry_rate_limited(403, lookup, &h, NOW_MS, &w), 1);
+  assert_int_equal(w, 10000);
+  assert_int_equal(retry_rate_limited(429, lookup, &h, NOW_MS, &w), 1);
+  h.kv = secondary;
+  assert_int_equal(retry_rate_limited(403, lookup, &h, NOW_MS, &w), 1);
+  assert_int_equal(w, 60000);
+  /* A plain 403, and one with quota left, stay final. */
+  h.kv = plain;
+  assert_int_equal(retry_rate_limited(403, lookup, &h, NOW_MS, &w), 0);
+  h.kv = left;
+  assert_int_equal(retry_rate_limited(403, lookup, &h, NOW_MS, &w), 0);
+  /* Other statuses are not reclassified. */
+  h.kv = gh;
+  assert_int_equal(retry_rate_limited(401, lookup, &h, NOW_MS, &w), 0);
+  assert_int_equal(retry_rate_limited(404, lookup, &h, NOW_MS, &w), 0);
+}
+
+static void reset_times_are_rfc3339(void **state)
+{
+  char buf[32];
+
+  (void)state;
+  retry_format_time(NOW_MS + 10000, buf, sizeof(buf));
+  assert_string_equal(buf, "2026-11-25T12:00:10Z");
+  retry_format_time(0, buf, sizeof(buf));
+  assert_string_equal(buf, "1970-01-01T00:00:00Z");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -190,6 +231,8 @@ int main(void)
       cmocka_unit_test(retry_after_http_date_is_honoured),
       cmocka_unit_test(reset_epoch_and_delta_are_told_apart),
       cmocka_unit_test(spent_quota_headers_ask_for_a_wait),
+      cmocka_unit_test(a_403_with_a_spent_quota_is_a_rate_limit),
+      cmocka_unit_test(reset_times_are_rfc3339),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -377,8 +377,17 @@ static const char *const pagination_keys[] = {
     "type",  "param",    "size_param", "size", "start",
     "token", "has_more", "max_pages",  NULL};
 static const char *const parent_keys[] = {"stream", "key", "as", NULL};
-static const char *const top_keys[] = {"base_url", "headers", "params",
-                                       "streams", NULL};
+static const char *const top_keys[] = {"description", "base_url", "config",
+                                       "auth",        "headers",  "params",
+                                       "streams",     NULL};
+static const char *const config_keys[] = {"default", "required", "secret",
+                                          "description", NULL};
+static const char *const auth_types[] = {"none",  "api_key", "bearer",
+                                         "basic", "oauth2",  NULL};
+/* The auth keys whose values are secrets: never written in a definition,
+ * always taken from the connector's config (or its auth:). */
+static const char *const auth_secrets[] = {
+    "key", "token", "password", "client_secret", "refresh_token", NULL};
 static const char *const casts[] = {"string", "integer", "number", "boolean",
                                     NULL};
 
@@ -978,6 +987,205 @@ static void decl_unload(void *instance)
   free(d);
 }
 
+/* ------------------------------------------------ config and auth */
+
+static int in_list(const char *const *list, const char *s)
+{
+  for (size_t i = 0; list[i]; i++)
+    if (strcmp(list[i], s) == 0)
+      return 1;
+  return 0;
+}
+
+/* The definition's `config:` mapping, KEY: {default, required, secret,
+ * description}: a default fills the connector's config (so templates
+ * may name the key), a required key missing from it is an error. */
+static int load_config(struct decl *d, struct integ_error *err)
+{
+  json_t *c = json_object_get(d->def, "config"), *v;
+  json_t *cfg = json_object_get(d->known, "config");
+  const char *key;
+  char at[512];
+  int rc;
+
+  if (!c)
+    return 0;
+  if (!json_is_object(c))
+    return def_error(d, err, INTEG_ECONFIG, "config",
+                     "expected a mapping of the connector's config keys");
+  json_object_foreach(c, key, v)
+  {
+    json_t *dflt;
+
+    snprintf(at, sizeof(at), "config.%s", key);
+    if (!json_is_object(v))
+      return def_error(d, err, INTEG_ECONFIG, at,
+                       "expected a mapping: {default, required, secret, "
+                       "description}");
+    if ((rc = check_keys(d, v, at, config_keys, err)))
+      return rc;
+    dflt = json_object_get(v, "default");
+    if (json_object_get(cfg, key))
+      continue;
+    if (dflt) {
+      if (json_object_set(cfg, key, dflt))
+        return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    } else if (json_is_true(json_object_get(v, "required"))) {
+      const char *why = json_string_value(json_object_get(v, "description"));
+
+      return def_error(d, err, INTEG_ECONFIG, at,
+                       "the connector's config needs '%s'%s%s%s", key,
+                       why ? " (" : "", why ? why : "", why ? ")" : "");
+    } else if (json_object_set_new(cfg, key, json_null())) {
+      /* Declared, optional, left out: templates may name it, with no
+       * value (| default:VALUE gives one). */
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    }
+  }
+  return 0;
+}
+
+/* scheme://host[:port] of a URL, into buf. */
+static int url_origin(const char *url, char *buf, size_t size)
+{
+  const char *p = strstr(url, "://"), *e;
+
+  if (!p)
+    return -1;
+  e = strchr(p + 3, '/');
+  if (!e)
+    e = p + strlen(p);
+  if ((size_t)(e - url) >= size || e == p + 3)
+    return -1;
+  memcpy(buf, url, (size_t)(e - url));
+  buf[e - url] = '\0';
+  return 0;
+}
+
+/* Render a template (text, at key path `at`) with the connector's config
+ * alone: the auth block and base_url are rendered once, at load. */
+static int render_static(struct decl *d, const char *text, const char *at,
+                         char **out, struct integ_error *err)
+{
+  integ_template *t = NULL;
+  json_t *vars =
+      json_pack("{s:O}", "config", json_object_get(d->known, "config"));
+  int rc;
+
+  if (!vars)
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  rc = compile(d, text, at, &t, err);
+  if (!rc) {
+    rc = d->host->template_render(d->ctx, t, vars, out, err);
+    if (rc && rc != INTEG_ENOMEM)
+      rc = def_error(d, err, INTEG_ECONFIG, at, "%s", err->message);
+  }
+  d->host->template_free(t);
+  json_decref(vars);
+  return rc;
+}
+
+/* The definition's `auth:` block: its type checked, its secrets taken
+ * from the connector's config through templates (never inline), its
+ * strings rendered, its origins the base_url's when not given; then
+ * handed to the host, which fills it from the connector's auth: (or a
+ * tap's --config "auth") and applies it to every request. */
+static int load_auth(struct decl *d, struct integ_error *err)
+{
+  json_t *a = json_object_get(d->def, "auth"), *block = NULL, *v;
+  const char *key, *type, *base;
+  char at[512], *text = NULL;
+  int rc = 0;
+
+  if (!a)
+    return 0;
+  if (!json_is_object(a))
+    return def_error(d, err, INTEG_ECONFIG, "auth",
+                     "expected a mapping: {type: none | api_key | bearer | "
+                     "basic | oauth2, ...}");
+  type = json_string_value(json_object_get(a, "type"));
+  if (!type || !in_list(auth_types, type))
+    return def_error(d, err, INTEG_ECONFIG, type ? "auth.type" : "auth",
+                     "%s%s%s: use none, api_key, bearer, basic or oauth2",
+                     type ? "unknown auth type '" : "auth needs a type",
+                     type ? type : "", type ? "'" : "");
+  if (!INTEG_HAS(d->host, auth_declare))
+    return integ_error_set(err, INTEG_EABI,
+                           "a definition with auth: needs plugin ABI 0.5");
+  block = json_object();
+  if (!block)
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  json_object_foreach(a, key, v)
+  {
+    snprintf(at, sizeof(at), "auth.%s", key);
+    if (in_list(auth_secrets, key) &&
+        (!json_is_string(v) || !strstr(json_string_value(v), "${"))) {
+      rc = def_error(d, err, INTEG_ECONFIG, at,
+                     "the secret '%s' is written inline: take it from the "
+                     "connector's config, \"${config.%s}\", or from the "
+                     "connector's auth: in the manifest",
+                     key, key);
+      goto out;
+    }
+    if (!json_is_string(v)) {
+      if (json_object_set(block, key, v)) {
+        rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+        goto out;
+      }
+      continue;
+    }
+    /* "${config.KEY}" of a KEY the definition's config: declares and
+     * the connector leaves out: the connector's auth: (or a tap's
+     * --config "auth") gives the value then. */
+    if (strncmp(json_string_value(v), "${config.", 9) == 0) {
+      const char *k = json_string_value(v) + 9;
+      size_t n = strcspn(k, " |}");
+      char name[128];
+
+      snprintf(name, sizeof(name), "%.*s", (int)n, k);
+      if (json_object_get(json_object_get(d->def, "config"), name) &&
+          json_is_null(
+              json_object_get(json_object_get(d->known, "config"), name)))
+        continue;
+    }
+    rc = render_static(d, json_string_value(v), at, &text, err);
+    if (rc)
+      goto out;
+    if (json_object_set_new(block, key, json_string(text))) {
+      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+    free(text);
+    text = NULL;
+  }
+  base = json_string_value(json_object_get(d->def, "base_url"));
+  if (!json_object_get(block, "origins") && base) {
+    char origin[512];
+    json_t *list;
+
+    rc = render_static(d, base, "base_url", &text, err);
+    if (rc)
+      goto out;
+    if (url_origin(text, origin, sizeof(origin))) {
+      rc = def_error(d, err, INTEG_ECONFIG, "base_url",
+                     "'%s' is not an absolute URL", text);
+      goto out;
+    }
+    list = json_pack("[s]", origin);
+    if (!list || json_object_set_new(block, "origins", list)) {
+      rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+  rc = d->host->auth_declare(d->ctx, block, err);
+  if (rc && rc != INTEG_ENOMEM)
+    rc = def_error(d, err, rc, "auth", "%s", err->message);
+out:
+  free(text);
+  json_decref(block);
+  return rc;
+}
+
 static int decl_load(const struct integ_host *host, integ_ctx *ctx,
                      json_t *config, json_t *state, void **instance,
                      struct integ_error *err)
@@ -1022,7 +1230,8 @@ static int decl_load(const struct integ_host *host, integ_ctx *ctx,
   } else {
     d->def = def;
   }
-  if ((rc = check_keys(d, d->def, "", top_keys, err)))
+  if ((rc = check_keys(d, d->def, "", top_keys, err)) ||
+      (rc = load_config(d, err)) || (rc = load_auth(d, err)))
     goto out;
   if (json_object_get(d->def, "base_url") &&
       !json_is_string(json_object_get(d->def, "base_url"))) {
@@ -1373,9 +1582,18 @@ static int pull(struct decl *d, struct stream *s, json_t *parent,
     h->request_free(req);
     pages++;
     if (rc) {
-      if (!strstr(err->message, s->name))
+      char pre[256], msg[INTEG_ERROR_MAX];
+      size_t pl = (size_t)snprintf(pre, sizeof(pre), "stream %s: ", s->name);
+
+      /* Name the stream and the page once, whatever the host said. */
+      snprintf(msg, sizeof(msg), "%s",
+               strncmp(err->message, pre, pl) ? err->message
+                                              : err->message + pl);
+      if (strncmp(msg, "page ", 5))
         integ_error_set(err, rc, "stream %s: page %lld: %s", s->name,
-                        (long long)pages, err->message);
+                        (long long)pages, msg);
+      else
+        integ_error_set(err, rc, "stream %s: %s", s->name, msg);
       break;
     }
     got = json_object_get(page, "fields");
@@ -1532,7 +1750,8 @@ static int pull_windows(struct decl *d, struct stream *s,
   text = NULL;
   if (!rc && s->win.end) {
     rc = render(d, s->win.end, vars, &text, "windows.end", s, err);
-    if (!rc && parse_when(text, &to))
+    /* Empty (an optional config key left out): now. */
+    if (!rc && *text && parse_when(text, &to))
       rc = integ_error_set(err, INTEG_ECONFIG,
                            "stream %s: windows.end: '%s' is not a date or "
                            "an RFC 3339 time in UTC",
