@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/lib.sh"
 tmpdir
 src=$top_srcdir
-plan 10
+plan 13
 
 # --- versions
 ac=$(sed -n 's/^AC_INIT(\[integ\], \[\([^]]*\)\].*/\1/p' "$src/configure.ac")
@@ -109,4 +109,35 @@ if command -v man >/dev/null 2>&1; then
   is "$w" "" "integ-plugin(3) renders without warnings"
 else
   ok "integ-plugin(3) renders (man not installed) # SKIP"
+fi
+
+# --- the unit says what the packages promise
+unit=$src/packaging/systemd/integ.service
+miss=
+for d in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' User=integ \
+  StateDirectory=integ RuntimeDirectory=integ ConfigurationDirectory=integ \
+  NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+  'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
+  SystemCallFilter=@system-service; do
+  grep -qxF -- "$d" "$unit" || miss="$miss [$d]"
+done
+grep -q '^#.*ReadWritePaths=' "$unit" || miss="$miss [a comment on ReadWritePaths=]"
+is "${miss# }" "" "integ.service has the unit settings and hardening the packages promise"
+
+# --- integ auth keygen (what postinst runs): makes the key once, never
+# replaces it
+printf 'integ: 1\nstore: "%s"\ntoken_key: "%s"\nconnectors: {}\n' \
+  "$TMP/s.db" "$TMP/token.key" >"$TMP/m.yaml"
+"$INTEG" -c "$TMP/m.yaml" auth keygen >"$TMP/kg.out" 2>&1
+st=$(stat -c '%a %s' "$TMP/token.key" 2>&1)
+case $(id -u) in 0) getent group integ >/dev/null && want="640 32" || want="600 32" ;; *) want="600 32" ;; esac
+is "$st" "$want" "integ auth keygen makes a 32-byte key, mode ${want% *}"
+cp "$TMP/token.key" "$TMP/key.before" 2>/dev/null
+"$INTEG" -c "$TMP/m.yaml" auth keygen >>"$TMP/kg.out" 2>&1
+rc=$?
+if [ $rc = 0 ] && cmp -s "$TMP/token.key" "$TMP/key.before" && [ ! -e "$TMP/s.db" ]; then
+  ok "integ auth keygen again exits 0 and keeps the key; it opens no store"
+else
+  not_ok "integ auth keygen again exits 0 and keeps the key; it opens no store (exit $rc)"
+  diag "$(cat "$TMP/kg.out")"
 fi
