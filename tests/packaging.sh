@@ -29,7 +29,7 @@ bd=$(awk '/^Build-Depends:/ {p = 1; sub(/^Build-Depends:/, "")}
           p' "$src/debian/control" | tr ',' '\n' |
   sed 's/[(<[].*//; s/^[[:space:]]*//; s/[[:space:]]*$//' | grep . |
   sed 's/^debhelper-compat$/debhelper/; s/^dh-sequence-.*/debhelper/' | sort -u)
-deps=$("$SHELL" "$src/packaging/install-deps.sh" --list | tr ' ' '\n' |
+deps=$(sh "$src/packaging/install-deps.sh" --list | tr ' ' '\n' |
   grep -v '^build-essential$\|^dpkg-dev$' | grep . | sort -u)
 is "$bd" "$deps" "debian/control's Build-Depends are install-deps.sh's list"
 
