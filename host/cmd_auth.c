@@ -35,7 +35,7 @@
 
 #define LOGIN_WAIT_S 300
 
-enum verb { V_LOGIN, V_STATUS, V_LOGOUT, V_IMPORT, V_REKEY };
+enum verb { V_LOGIN, V_STATUS, V_LOGOUT, V_IMPORT, V_REKEY, V_KEYGEN };
 
 struct auth_cmd {
   enum verb verb;
@@ -60,6 +60,7 @@ static void auth_usage(void)
          "       integ auth logout CONNECTOR [--account NAME]\n"
          "       integ auth import CONNECTOR [--account NAME] < TOKEN.json\n"
          "       integ auth rekey\n"
+         "       integ auth keygen\n"
          "Manage the OAuth2 tokens of the manifest's connectors, kept sealed "
          "in the\nstore (AES-256-GCM under the token_key file).\n\n"
          "login   prints the authorization URL to open, waits (up to %d s) "
@@ -73,7 +74,9 @@ static void auth_usage(void)
          "({access_token,\n        refresh_token, expires_in or expires_at, "
          "scope})\n"
          "rekey   re-seals every token under a new key (safe to run again "
-         "if killed)\n\n"
+         "if killed)\n"
+         "keygen  creates the token_key file if it does not exist (never "
+         "replaces\n        one; packages run it on install)\n\n"
          "Options:\n"
          "  --account NAME  the account (default: the connector's account:)\n"
          "  --port N        login: the callback port (default: "
@@ -98,8 +101,8 @@ static int parse_args(struct auth_cmd *c, int argc, char **argv)
       {"json", no_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  static const char *const verbs[] = {"login", "status", "logout", "import",
-                                      "rekey"};
+  static const char *const verbs[] = {"login",  "status", "logout",
+                                      "import", "rekey",  "keygen"};
   const char *verb;
   char *end;
   int opt;
@@ -146,10 +149,11 @@ static int parse_args(struct auth_cmd *c, int argc, char **argv)
     c->connector = argv[optind++];
   if (optind < argc)
     return cli_usage_error("auth", "unexpected argument '%s'", argv[optind]);
-  if (!c->connector && c->verb != V_STATUS && c->verb != V_REKEY)
+  if (!c->connector && c->verb != V_STATUS && c->verb != V_REKEY &&
+      c->verb != V_KEYGEN)
     return cli_usage_error("auth", "%s: name the connector", verb);
-  if (c->connector && c->verb == V_REKEY)
-    return cli_usage_error("auth", "rekey takes no connector");
+  if (c->connector && (c->verb == V_REKEY || c->verb == V_KEYGEN))
+    return cli_usage_error("auth", "%s takes no connector", verb);
   if (c->account && !*c->account)
     return cli_usage_error("auth", "the account name is empty");
   return 0;
@@ -708,6 +712,22 @@ static int do_rekey(struct auth_cmd *c, struct store *s)
   return EXIT_OK;
 }
 
+/* Only the key: no store is opened, so a package's postinst running this
+ * as root creates no root-owned store for the daemon's user. */
+static int do_keygen(struct auth_cmd *c)
+{
+  struct integ_error err = {0, ""};
+  struct tokens_ring *ring = NULL;
+
+  if (tokens_ring_load(key_file(c), 1, &ring, &err)) {
+    fprintf(stderr, "integ auth: keygen: %s\n", err.message);
+    return EXIT_RUN;
+  }
+  tokens_ring_free(ring);
+  printf("Token key: %s\n", key_file(c));
+  return EXIT_OK;
+}
+
 int cmd_auth(int argc, char **argv)
 {
   struct auth_cmd c;
@@ -722,6 +742,10 @@ int cmd_auth(int argc, char **argv)
   status = load(&c);
   if (status)
     goto out;
+  if (c.verb == V_KEYGEN) {
+    status = do_keygen(&c);
+    goto out;
+  }
   if (store_open(c.m->store, &s, &err)) {
     fprintf(stderr, "integ auth: %s\n", err.message);
     status = EXIT_RUN;

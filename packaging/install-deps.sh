@@ -9,7 +9,8 @@ PACKAGES="build-essential autoconf automake libtool libtool-bin pkg-config
   libsqlite3-dev libssl-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev
   zlib1g-dev ca-certificates curl jq man-db tzdata iproute2 time
   python3 python3-croniter python3-jsonschema python3-yaml
-  clang-format locales abigail-tools"
+  clang-format locales abigail-tools
+  debhelper dpkg-dev"
 if [ "${1:-}" = --list ]; then
   echo $PACKAGES
   exit 0
