@@ -191,12 +191,15 @@ is "$(py 'hits("/me")[-1]["status"]')" 200 "... and the protected resource accep
 # login_nl URLFILTER: a --no-listen login; the browser's redirect is
 # rewritten by the sed script $1 before it is pasted.
 login_nl() {
-  rm -f "$TMP/fifo"; mkfifo "$TMP/fifo"
+  # The old output goes first: the login's shell truncates nl.out only
+  # once the FIFO has a writer, and the wait below must not read the last
+  # login's lines.
+  rm -f "$TMP/fifo" "$TMP/nl.out" "$TMP/nl.err"; mkfifo "$TMP/fifo"
   $I auth login code --account carol --no-listen <"$TMP/fifo" >"$TMP/nl.out" 2>"$TMP/nl.err" &
   nlp=$!
   exec 4>"$TMP/fifo"
   i=0
-  while ! grep -q 'Then paste' "$TMP/nl.out" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+  while ! grep -qs 'Then paste' "$TMP/nl.out" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
   url=$(grep -o "$U/oauth/authorize?[^ ]*" "$TMP/nl.out")
   loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$url")
   printf '%s\n' "$loc" | sed "$1" >&4
