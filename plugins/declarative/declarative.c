@@ -1449,19 +1449,44 @@ static integ_request *build_request(struct decl *d, struct stream *s,
   return req;
 }
 
+/* d->state emitted whole, but for the places kept for held states. */
+static int emit_state(struct decl *d, struct integ_error *err)
+{
+  json_t *out = NULL;
+  int rc;
+
+  for (size_t i = 0; i < d->n; i++) {
+    const char *name = d->streams[i].name;
+
+    if (!d->streams[i].held || !json_is_null(json_object_get(d->state, name)))
+      continue;
+    if (!out && !(out = json_copy(d->state)))
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    json_object_del(out, name);
+  }
+  rc = d->host->emit_state(d->ctx, out ? out : d->state, err);
+  json_decref(out);
+  return rc;
+}
+
 /* The state of a stream without a parent: under d->state and emitted whole,
- * or held back (st is stolen) while it has children to load. */
+ * or held back (st is stolen) while it has children to load. A held state
+ * new to d->state keeps its place there as a null, so that the state's
+ * keys come in the same order as when it is not held. */
 static int set_state(struct decl *d, struct stream *s, json_t *st,
                      struct integ_error *err)
 {
   if (s->nchildren) {
     json_decref(s->held);
     s->held = st;
+    if (!json_object_get(d->state, s->name) &&
+        json_object_set_new(d->state, s->name, json_null()))
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
     return 0;
   }
   if (json_object_set_new(d->state, s->name, st))
     return integ_error_set(err, INTEG_ENOMEM, "out of memory");
-  return d->host->emit_state(d->ctx, d->state, err);
+  return emit_state(d, err);
 }
 
 /* The stream's state now: a copy under d->state, then emitted whole. */
@@ -1489,7 +1514,7 @@ static int save_state(struct decl *d, struct stream *s, const char *part,
   }
   if (rc)
     return integ_error_set(err, INTEG_ENOMEM, "out of memory");
-  return d->host->emit_state(d->ctx, d->state, err);
+  return emit_state(d, err);
 }
 
 /* The text of a partition key value ("42"). */
@@ -1847,7 +1872,7 @@ static int decl_run(void *instance, struct integ_error *err)
       if (json_object_set_new(d->state, p->name, st))
         rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
       else
-        rc = d->host->emit_state(d->ctx, d->state, err);
+        rc = emit_state(d, err);
     }
   }
   return rc;
