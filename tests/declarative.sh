@@ -5,7 +5,7 @@
 # malformed answers, each naming stream, page and JSONPath.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed"
-plan 42
+plan 44
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR DECL_TOKEN=s3cr3t-token
 D=$abs_top_srcdir/tests/declarative
@@ -173,6 +173,52 @@ is "$(py "$TMP/s1.jsonl" "sorted(states()[-1]['bookmarks']['orders']['partitions
 "$INTEG" -c "$TMP/integ.yaml" run shop >"$TMP/s2.jsonl" 2>"$TMP/s2.err"
 is "$(py "$TMP/s2.jsonl" "len(rs('users')), len(rs('orders'))")" "(4, 0)" \
   "children: resumed, each partition from its own cursor: no order again"
+
+# --- a kill while a child loads: the parent's cursor waits for its
+# children. User 3's orders answer after 4 s; the run is killed while it
+# waits. No user changes before the next run, which must still load the
+# orders of users 3 and 4 (the parent's cursor had not passed them).
+# A checkpoint after every record: each state is committed at once.
+cat >"$TMP/kshop.yaml" <<'EOT'
+base_url: "${config.base_url}"
+streams:
+  - name: kusers
+    request: {path: /kusers}
+    records: "$.data[*]"
+    primary_key: id
+    cursor: {path: "$.updated_at", param: updated_after}
+  - name: korders
+    parent: {stream: kusers, key: "$.id", as: user}
+    request: {path: "/kusers/${parent.user}/korders"}
+    records: "$.data[*]"
+    primary_key: id
+EOT
+cat >>"$TMP/integ.yaml" <<EOT
+  kshop:
+    plugin: declarative
+    config: {definition: kshop.yaml, base_url: "$TESTAPI_URL"}
+    output: {checkpoint_records: 1}
+EOT
+"$INTEG" -c "$TMP/integ.yaml" run kshop >"$TMP/k1.jsonl" 2>"$TMP/k1.err" &
+kpid=$!
+seen=no
+for _ in $(seq 200); do
+  if curl -s "$TESTAPI_URL/_testapi/log" | python3 -c '
+import json, sys
+sys.exit(0 if any(r["path"] == "/kusers/3/korders" for r in json.load(sys.stdin)["requests"]) else 1)'; then
+    seen=yes
+    break
+  fi
+  sleep 0.05
+done
+kill -KILL "$kpid" 2>/dev/null
+wait "$kpid" 2>/dev/null
+is "$seen" "yes" "kill while a child loads: killed while user 3's orders were asked for"
+"$INTEG" -c "$TMP/integ.yaml" run kshop >"$TMP/k2.jsonl" 2>"$TMP/k2.err"
+want=$(for u in 1 2 3 4; do curl -s "$TESTAPI_URL/kusers/$u/korders"; echo; done |
+  python3 -c 'import json, sys; print(sorted(r["id"] for l in sys.stdin if l.strip() for r in json.loads(l)["data"]))')
+is "$(cat "$TMP/k1.jsonl" "$TMP/k2.jsonl" >"$TMP/k12.jsonl"; py "$TMP/k12.jsonl" "sorted(set(r['id'] for r in rs('korders')))")" \
+  "$want" "kill while a child loads: resumed, every order of every user is in the two runs' output"
 
 # --- the tap and source forms
 printf '{"definition": "%s", "base_url": "%s"}\n' "$TMP/shop.yaml" "$TESTAPI_URL" >"$TMP/shop.json"

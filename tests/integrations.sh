@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v curl >/dev/null || skip_all "curl is needed to drive the test API"
-plan 86
+plan 88
 tmpdir
 export INTEG_PLUGIN_PATH=$PLUGIN_DIR
 export INTEG_INTEGRATIONS_DIR=$abs_top_srcdir/conf/integrations
@@ -186,13 +186,21 @@ done
 kill -KILL $pid; wait $pid 2>/dev/null
 [ $i -lt 200 ] || diag "no comment state for issue 2: $(cat "$TMP/kill.err"; $I state show gh 2>&1)"
 is "$($I state show gh comments | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["partitions"]))')" "['1', '2']" "killed while issue 3's comments load: issues 1 and 2 have their comment state"
-# As GitHub answers since=2026-11-11T07:15:00Z: issue 3 alone.
-scen github 'r0 = s["routes"][0]["responses"][0]; r0["json"] = s["routes"][1]["responses"][0]["json"]; r0["headers"].pop("Link")'
+# The issues' cursor waits for every issue's comments: stored, it would
+# have passed issue 3, and a next run asking since then would never load
+# issue 3's comments if issue 3 did not change.
+is "$($I state show gh | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" "['comments']" \
+  "... the issues' cursor is not stored while an issue's comments are not all loaded"
+scen github
 run $I run gh
 is "$RC" 0 "the run after the kill"
-is "$(reqs | grep -c '/comments')" 1 "... asks only for the comments not yet synced (issue 3's)"
-like "$(reqs | grep '/comments')" "/issues/3/comments" "... issue 3's"
+is "$(reqs | grep '/rocket/issues?' | sed 's/.*since=\([^&]*\).*/\1/')" "2008-01-01T00%3A00%3A00Z" \
+  "... asks for the issues from the start (start_date)"
+is "$(reqs | grep '/comments' | grep -v 'page=2' | sed 's/.*issues\/\([0-9]\)\/comments.*since=\([^&]*\).*/\1 \2/' | sort | tr '\n' ' ')" \
+  "1 2026-11-02T09%3A29%3A00Z 2 2026-11-10T12%3A00%3A00Z 3 2008-01-01T00%3A00%3A00Z " \
+  "... and each issue's comments from that issue's own cursor (issue 3's from the start)"
 is "$($I state show gh comments | python3 -c 'import json,sys; p=json.load(sys.stdin)["partitions"]; print(p["1"]["cursor"], p["2"]["cursor"])')" "2026-11-02T09:29:00Z 2026-11-10T12:00:00Z" "... the other issues' comment cursors kept"
+is "$($I state show gh issues | python3 -c 'import json,sys; print(json.load(sys.stdin)["cursor"])')" "2026-11-11T07:15:00Z" "... and the issues' cursor stored once all comments are loaded"
 
 # Drop-in tap and source, and the symlinks.
 scen github

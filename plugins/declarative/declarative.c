@@ -94,6 +94,11 @@ struct stream {
   char *partition;       /* owned: name in ${parent.NAME} */
   json_t *schema;        /* owned: declared or inferred */
   json_t *partitions;    /* owned array: parent key values seen this run */
+  /* A parent's state is held back until all its children are loaded: it
+   * decides which parents the next run asks for, so it must not pass a
+   * parent whose children were not all emitted. */
+  size_t nchildren; /* child streams of this one */
+  json_t *held;     /* owned or NULL: the state not yet in decl.state */
   int done;
 };
 
@@ -926,6 +931,7 @@ static int resolve_parents(struct decl *d, struct integ_error *err)
                        "parent of its own",
                        s->name);
     s->parent = (int)k;
+    d->streams[k].nchildren++;
     json_decref(s->partitions);
     s->partitions = json_array();
     if (!s->partitions)
@@ -978,6 +984,7 @@ static void decl_unload(void *instance)
     free(s->win.format);
     json_decref(s->schema);
     json_decref(s->partitions);
+    json_decref(s->held);
   }
   free(d->streams);
   h->doc_free(d->doc);
@@ -1442,6 +1449,46 @@ static integ_request *build_request(struct decl *d, struct stream *s,
   return req;
 }
 
+/* d->state emitted whole, but for the places kept for held states. */
+static int emit_state(struct decl *d, struct integ_error *err)
+{
+  json_t *out = NULL;
+  int rc;
+
+  for (size_t i = 0; i < d->n; i++) {
+    const char *name = d->streams[i].name;
+
+    if (!d->streams[i].held || !json_is_null(json_object_get(d->state, name)))
+      continue;
+    if (!out && !(out = json_copy(d->state)))
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    json_object_del(out, name);
+  }
+  rc = d->host->emit_state(d->ctx, out ? out : d->state, err);
+  json_decref(out);
+  return rc;
+}
+
+/* The state of a stream without a parent: under d->state and emitted whole,
+ * or held back (st is stolen) while it has children to load. A held state
+ * new to d->state keeps its place there as a null, so that the state's
+ * keys come in the same order as when it is not held. */
+static int set_state(struct decl *d, struct stream *s, json_t *st,
+                     struct integ_error *err)
+{
+  if (s->nchildren) {
+    json_decref(s->held);
+    s->held = st;
+    if (!json_object_get(d->state, s->name) &&
+        json_object_set_new(d->state, s->name, json_null()))
+      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+    return 0;
+  }
+  if (json_object_set_new(d->state, s->name, st))
+    return integ_error_set(err, INTEG_ENOMEM, "out of memory");
+  return emit_state(d, err);
+}
+
 /* The stream's state now: a copy under d->state, then emitted whole. */
 static int save_state(struct decl *d, struct stream *s, const char *part,
                       integ_cursor *cur, struct integ_error *err)
@@ -1463,11 +1510,11 @@ static int save_state(struct decl *d, struct stream *s, const char *part,
     }
     rc = json_object_set_new(json_object_get(slot, "partitions"), part, st);
   } else {
-    rc = json_object_set_new(d->state, s->name, st);
+    return set_state(d, s, st, err);
   }
   if (rc)
     return integ_error_set(err, INTEG_ENOMEM, "out of memory");
-  return d->host->emit_state(d->ctx, d->state, err);
+  return emit_state(d, err);
 }
 
 /* The text of a partition key value ("42"). */
@@ -1494,7 +1541,8 @@ static int pull(struct decl *d, struct stream *s, json_t *parent,
           ? json_object_get(json_object_get(json_object_get(d->state, s->name),
                                             "partitions"),
                             part)
-          : json_object_get(d->state, s->name);
+      : s->held ? s->held
+                : json_object_get(d->state, s->name);
   if (s->cur.path) {
     struct integ_cursor_opts o = {sizeof(o), s->name, s->cur.path,
                                   s->cur.format, s->pk_paths};
@@ -1730,7 +1778,7 @@ static void format_when(time_t t, const char *fmt, char *buf, size_t size)
 static int pull_windows(struct decl *d, struct stream *s,
                         struct integ_error *err)
 {
-  json_t *st = json_object_get(d->state, s->name);
+  json_t *st = s->held ? s->held : json_object_get(d->state, s->name);
   const char *done = json_string_value(json_object_get(st, "window_end"));
   char *text = NULL, a[64], b[64], day[16], iso[32];
   const char *win[3] = {a, b, day};
@@ -1777,9 +1825,8 @@ static int pull_windows(struct decl *d, struct stream *s,
     /* The window is done: the next run starts after it. */
     format_when(e, NULL, iso, sizeof(iso));
     slot = json_pack("{s:s}", "window_end", iso);
-    if (!slot || json_object_set_new(d->state, s->name, slot))
-      return integ_error_set(err, INTEG_ENOMEM, "out of memory");
-    rc = d->host->emit_state(d->ctx, d->state, err);
+    rc = slot ? set_state(d, s, slot, err)
+              : integ_error_set(err, INTEG_ENOMEM, "out of memory");
   }
   return rc;
 }
@@ -1813,6 +1860,19 @@ static int decl_run(void *instance, struct integ_error *err)
       free(part);
       if (rc)
         break;
+    }
+    /* The parent's last child is loaded: its state may move on now. */
+    for (k = i + 1; k < d->n && d->streams[k].parent != s->parent; k++)
+      ;
+    if (!rc && k == d->n && d->streams[s->parent].held) {
+      struct stream *p = &d->streams[s->parent];
+      json_t *st = p->held;
+
+      p->held = NULL;
+      if (json_object_set_new(d->state, p->name, st))
+        rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
+      else
+        rc = emit_state(d, err);
     }
   }
   return rc;
