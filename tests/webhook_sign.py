@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""webhook_sign.py - sign a webhook delivery as its sender would.
+
+Written from the providers' documentation with python's hmac, hashlib and
+base64 only, separately from host/whsig.c, so the tests check the receiver
+against signatures it did not make.
+
+  webhook_sign.py SCHEME SECRET BODYFILE [--id ID] [--ts SECONDS]
+      [--header NAME] [--prefix P] [--base64] [--sha1] [--extra-sig]
+
+prints the headers to send, one "Name: value" per line. --extra-sig adds a
+wrong signature before the right one (key rotation: any one valid passes).
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import sys
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scheme")
+    ap.add_argument("secret")
+    ap.add_argument("body")
+    ap.add_argument("--id", default="msg_1")
+    ap.add_argument("--ts", type=int, default=None)
+    ap.add_argument("--header", default="X-Signature")
+    ap.add_argument("--prefix", default="")
+    ap.add_argument("--base64", action="store_true")
+    ap.add_argument("--sha1", action="store_true")
+    ap.add_argument("--extra-sig", action="store_true")
+    a = ap.parse_args()
+    with open(a.body, "rb") as f:
+        body = f.read()
+    ts = str(a.ts if a.ts is not None else int(time.time()))
+    key = a.secret.encode()
+    out = []
+    wrong = hmac.new(b"not the secret", body, hashlib.sha256)
+    if a.scheme == "standard":
+        sk = a.secret[6:] if a.secret.startswith("whsec_") else a.secret
+        mac = hmac.new(base64.b64decode(sk),
+                       a.id.encode() + b"." + ts.encode() + b"." + body,
+                       hashlib.sha256).digest()
+        sig = "v1," + base64.b64encode(mac).decode()
+        if a.extra_sig:
+            sig = "v1," + base64.b64encode(wrong.digest()).decode() + " " + sig
+        out += [("webhook-id", a.id), ("webhook-timestamp", ts),
+                ("webhook-signature", sig), ("Content-Type", "application/json")]
+    elif a.scheme == "github":
+        sig = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        out += [("X-GitHub-Delivery", a.id), ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", sig),
+                ("Content-Type", "application/json")]
+    elif a.scheme == "stripe":
+        mac = hmac.new(key, ts.encode() + b"." + body, hashlib.sha256)
+        sig = "t=" + ts
+        if a.extra_sig:
+            sig += ",v1=" + wrong.hexdigest()
+        sig += ",v1=" + mac.hexdigest() + ",v0=" + "00" * 32
+        out += [("Stripe-Signature", sig), ("Content-Type", "application/json")]
+    elif a.scheme == "slack":
+        mac = hmac.new(key, b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+        out += [("X-Slack-Request-Timestamp", ts),
+                ("X-Slack-Signature", "v0=" + mac.hexdigest()),
+                ("Content-Type", "application/json")]
+    elif a.scheme == "generic":
+        md = hashlib.sha1 if a.sha1 else hashlib.sha256
+        mac = hmac.new(key, body, md)
+        enc = base64.b64encode(mac.digest()).decode() if a.base64 \
+            else mac.hexdigest()
+        sig = a.prefix + enc
+        if a.extra_sig:
+            sig = a.prefix + wrong.hexdigest() + "," + sig
+        out += [(a.header, sig), ("X-Delivery", a.id),
+                ("Content-Type", "application/json")]
+    else:
+        sys.exit("unknown scheme " + a.scheme)
+    for k, v in out:
+        print("%s: %s" % (k, v))
+
+
+main()
