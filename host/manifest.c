@@ -78,6 +78,9 @@ static const struct manifest_key keys[] = {
     {"webhooks.tolerance", MANIFEST_DURATION, 0, "\"5m\"", "0s..",
      "Default largest difference, either way, between a signed timestamp "
      "and now."},
+    {"webhooks.key_ttl", MANIFEST_DURATION, 0, "\"7d\"", "1m..",
+     "How long a delivery id is remembered: a retried delivery within it "
+     "is acknowledged again and not processed twice."},
     {"metrics", MANIFEST_OBJECT, 0, "{}", NULL,
      "The daemon's Prometheus endpoint."},
     {"metrics.listen", MANIFEST_STRING, 0, NULL, NULL,
@@ -236,6 +239,10 @@ static const struct manifest_key keys[] = {
     {"connectors.*.webhooks.tolerance", MANIFEST_DURATION, 0, NULL, "0s..",
      "Largest difference, either way, between a signed timestamp and now; "
      "default webhooks.tolerance."},
+    {"connectors.*.webhooks.max_attempts", MANIFEST_INT, 0, "8", "1..1000",
+     "Times the plugin may fail an event (retried with a backoff doubling "
+     "from 1 s) before it is dead: shown by integ status and integ "
+     "webhooks list --dead."},
     {"connectors.*.webhooks.header", MANIFEST_STRING, 0, NULL, NULL,
      "generic: the header holding the signature (default X-Signature)."},
     {"connectors.*.webhooks.prefix", MANIFEST_STRING, 0, "\"\"", NULL,

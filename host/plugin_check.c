@@ -39,6 +39,19 @@ int plugin_check_connector(struct manifest *m,
     rc = yaml_errors_at(errs, m->locs, ppath, 0, "%s", err.message);
     goto out;
   }
+  if (json_object_get(c->node, "webhooks") &&
+      !(INTEG_HAS(pl->vt, on_event) && pl->vt->on_event)) {
+    char wpath[300];
+
+    snprintf(wpath, sizeof(wpath), "connectors.%s.webhooks", c->name);
+    rc = yaml_errors_at(errs, m->locs, wpath, 0,
+                        "plugin %s cannot process webhook events (it has "
+                        "no on_event): use a plugin that does, or remove "
+                        "webhooks:",
+                        c->plugin);
+    if (rc)
+      goto out;
+  }
   if (!c->config)
     goto out; /* a config of the wrong type was reported */
   loc = yaml_locs_nearest(m->locs, ppath, NULL);

@@ -301,8 +301,15 @@ static int verify_standard(const struct whsig_config *c, whsig_header_fn get,
     n = strcspn(p, " ");
     if (n > 3 && strncmp(p, "v1,", 3) == 0 &&
         sig_matches(p + 3, n - 3, 1, mac, maclen)) {
+      /* The event type is the payload's "type" when it has one. */
+      json_t *doc = json_loadb(body, len, 0, NULL);
+      int rc = 0;
+
       res->reason = WHSIG_OK;
-      return dupstr(&res->id, id, strlen(id));
+      if (json_is_object(doc))
+        rc = set_str(&res->type, json_object_get(doc, "type"));
+      json_decref(doc);
+      return rc ? rc : dupstr(&res->id, id, strlen(id));
     }
     p += n;
   }

@@ -10,6 +10,10 @@ against signatures it did not make.
 
 prints the headers to send, one "Name: value" per line. --extra-sig adds a
 wrong signature before the right one (key rotation: any one valid passes).
+With --send URL it POSTs the delivery instead and prints the HTTP status
+and the response body; --tamper changes the body after signing, --drop NAME
+leaves a header out, --ts-offset S signs a time S seconds from now,
+--content-type sets that header, --method the method.
 """
 import argparse
 import base64
@@ -17,6 +21,8 @@ import hashlib
 import hmac
 import sys
 import time
+import urllib.error
+import urllib.request
 
 
 def main():
@@ -31,10 +37,16 @@ def main():
     ap.add_argument("--base64", action="store_true")
     ap.add_argument("--sha1", action="store_true")
     ap.add_argument("--extra-sig", action="store_true")
+    ap.add_argument("--send")
+    ap.add_argument("--tamper", action="store_true")
+    ap.add_argument("--drop", action="append", default=[])
+    ap.add_argument("--ts-offset", type=int, default=0)
+    ap.add_argument("--content-type")
+    ap.add_argument("--method", default="POST")
     a = ap.parse_args()
     with open(a.body, "rb") as f:
         body = f.read()
-    ts = str(a.ts if a.ts is not None else int(time.time()))
+    ts = str(a.ts if a.ts is not None else int(time.time()) + a.ts_offset)
     key = a.secret.encode()
     out = []
     wrong = hmac.new(b"not the secret", body, hashlib.sha256)
@@ -77,8 +89,22 @@ def main():
                 ("Content-Type", "application/json")]
     else:
         sys.exit("unknown scheme " + a.scheme)
-    for k, v in out:
-        print("%s: %s" % (k, v))
+    if not a.send:
+        for k, v in out:
+            print("%s: %s" % (k, v))
+        return
+    hdrs = {k: v for k, v in out if k not in a.drop}
+    if a.content_type:
+        hdrs["Content-Type"] = a.content_type
+    if a.tamper:
+        body = body + b" "
+    req = urllib.request.Request(a.send, data=body, headers=hdrs,
+                                 method=a.method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            print(r.status, r.read().decode())
+    except urllib.error.HTTPError as e:
+        print(e.code, e.read().decode())
 
 
 main()
