@@ -846,11 +846,6 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
     if (rc)
       return rc;
   }
-  if (webhook_wanted(d->m)) {
-    rc = webhook_start(d->m, d->store_path, &d->webhook, err);
-    if (rc)
-      return rc;
-  }
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   sigaddset(&set, SIGHUP);
@@ -860,6 +855,13 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
       (d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
     return error_set(err, INTEG_EIO, "signalfd: %s", strerror(errno));
   signal(SIGPIPE, SIG_IGN);
+  /* After the mask: the receiver's threads inherit it, so SIGCHLD and
+   * the rest reach the signalfd. */
+  if (webhook_wanted(d->m)) {
+    rc = webhook_start(d->m, d->store_path, &d->webhook, err);
+    if (rc)
+      return rc;
+  }
   rc = conns_build(d, d->m, &d->conns, &d->n_conns);
   if (rc)
     return error_set(err, rc, "out of memory");

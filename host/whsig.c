@@ -303,11 +303,10 @@ static int verify_standard(const struct whsig_config *c, whsig_header_fn get,
         sig_matches(p + 3, n - 3, 1, mac, maclen)) {
       /* The event type is the payload's "type" when it has one. */
       json_t *doc = json_loadb(body, len, 0, NULL);
-      int rc = 0;
 
       res->reason = WHSIG_OK;
-      if (json_is_object(doc))
-        rc = set_str(&res->type, json_object_get(doc, "type"));
+      rc = json_is_object(doc) ? set_str(&res->type, json_object_get(doc, "type"))
+                               : 0;
       json_decref(doc);
       return rc ? rc : dupstr(&res->id, id, strlen(id));
     }

@@ -13,7 +13,8 @@ wrong signature before the right one (key rotation: any one valid passes).
 With --send URL it POSTs the delivery instead and prints the HTTP status
 and the response body; --tamper changes the body after signing, --drop NAME
 leaves a header out, --ts-offset S signs a time S seconds from now,
---content-type sets that header, --method the method.
+--content-type sets that header, --method the method, --event GitHub's
+event name.
 """
 import argparse
 import base64
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--ts-offset", type=int, default=0)
     ap.add_argument("--content-type")
     ap.add_argument("--method", default="POST")
+    ap.add_argument("--event", default="push")
     a = ap.parse_args()
     with open(a.body, "rb") as f:
         body = f.read()
@@ -62,7 +64,7 @@ def main():
                 ("webhook-signature", sig), ("Content-Type", "application/json")]
     elif a.scheme == "github":
         sig = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-        out += [("X-GitHub-Delivery", a.id), ("X-GitHub-Event", "push"),
+        out += [("X-GitHub-Delivery", a.id), ("X-GitHub-Event", a.event),
                 ("X-Hub-Signature-256", sig),
                 ("Content-Type", "application/json")]
     elif a.scheme == "stripe":
