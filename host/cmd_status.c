@@ -237,8 +237,8 @@ static void print_status(json_t *o)
     printf("  late: the fire after its last run is past\n");
   if (json_is_object(json_object_get(o, "webhooks")))
     printf("  webhooks: %lld queued, %lld dead%s\n",
-           (long long)json_integer_value(json_object_get(
-               json_object_get(o, "webhooks"), "queued")),
+           (long long)json_integer_value(
+               json_object_get(json_object_get(o, "webhooks"), "queued")),
            (long long)json_integer_value(
                json_object_get(json_object_get(o, "webhooks"), "dead")),
            json_integer_value(

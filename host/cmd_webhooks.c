@@ -156,8 +156,9 @@ static int webhooks_replay(const char *arg)
   errno = 0;
   id = strtoll(arg, &end, 10);
   if (errno || !*arg || *end || id <= 0)
-    return cli_usage_error("webhooks", "replay takes an event id (see "
-                                       "integ webhooks list), got '%s'",
+    return cli_usage_error("webhooks",
+                           "replay takes an event id (see "
+                           "integ webhooks list), got '%s'",
                            arg);
   status = open_queue(&m, &store, &q);
   if (!status && queue_replay(q, (int64_t)id, &err)) {
@@ -247,8 +248,8 @@ static int process_events(void *arg, const struct integ_plugin *vt,
         rc = flush(p, out, ids, &n, err);
     } else {
       p->failed++;
-      rc = queue_fail(p->q, id, perr.message[0] ? perr.message : "failed",
-                      now, p->max_attempts, &dead, err);
+      rc = queue_fail(p->q, id, perr.message[0] ? perr.message : "failed", now,
+                      p->max_attempts, &dead, err);
       log_msg(dead ? INTEG_LOG_ERROR : INTEG_LOG_WARN, p->name,
               "event %lld (delivery %s) failed%s: %s", (long long)id,
               ev.delivery_id ? ev.delivery_id : "-",
@@ -302,8 +303,7 @@ static int webhooks_process(const char *name)
     goto out;
   }
   status = EXIT_RUN;
-  if (store_open(m->store, &store, &err) ||
-      queue_open(m->store, &p.q, &err)) {
+  if (store_open(m->store, &store, &err) || queue_open(m->store, &p.q, &err)) {
     log_error("%s", err.message);
     goto out;
   }
@@ -320,8 +320,8 @@ static int webhooks_process(const char *name)
   }
   p.name = c->name;
   ma = json_object_get(json_object_get(c->node, "webhooks"), "max_attempts");
-  p.max_attempts = json_is_integer(ma) ? (int)json_integer_value(ma)
-                                       : DEFAULT_MAX_ATTEMPTS;
+  p.max_attempts =
+      json_is_integer(ma) ? (int)json_integer_value(ma) : DEFAULT_MAX_ATTEMPTS;
   {
     char where[512];
     struct run_result res;

@@ -339,14 +339,13 @@ static int start_child(struct daemon *d, struct conn *c, int64_t fire_ms,
 
 /* Webhooks: a child processing CONNECTOR's queued events (integ
  * webhooks process), supervised as a run. */
-static void start_events_child(struct daemon *d, const char *name,
-                               int64_t now)
+static void start_events_child(struct daemon *d, const char *name, int64_t now)
 {
   struct integ_error err = {0, ""};
   const struct manifest_connector *mc = manifest_connector(d->m, name);
   struct child *ch = calloc(1, sizeof(*ch));
-  char *argv[] = {d->self, "-c",   d->path, "webhooks", "process",
-                  "--",    (char *)name, NULL};
+  char *argv[] = {d->self,   "-c", d->path,      "webhooks",
+                  "process", "--", (char *)name, NULL};
   pid_t pid;
 
   if (!ch || !(ch->name = strdup(name)) ||

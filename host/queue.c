@@ -67,8 +67,8 @@ int queue_open(const char *path, struct queue **out, struct integ_error *err)
   pthread_cond_init(&q->work, NULL);
   pthread_cond_init(&q->finished, NULL);
   q->tail = &q->head;
-  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
-                                        SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(path, &q->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK) {
     rc = error_set(err, INTEG_ESTATE, "webhook queue: %s: %s", path,
                    q->db ? sqlite3_errmsg(q->db) : "out of memory");
@@ -395,8 +395,8 @@ int queue_done(struct queue *q, const int64_t *ids, size_t n,
     return 0;
   rc = exec(q, "BEGIN IMMEDIATE", err);
   for (size_t i = 0; i < n && !rc; i++)
-    rc = run_sql(q, "DELETE FROM webhook_queue WHERE id = ?1", NULL, ids[i],
-                 0, 0, NULL, err);
+    rc = run_sql(q, "DELETE FROM webhook_queue WHERE id = ?1", NULL, ids[i], 0,
+                 0, NULL, err);
   if (rc) {
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -409,8 +409,8 @@ int queue_fail(struct queue *q, int64_t id, const char *message, int64_t now,
 {
   sqlite3_stmt *st = NULL;
   int64_t attempts = 0, wait = BACKOFF_BASE_MS;
-  int rc = prep(q, "SELECT attempts FROM webhook_queue WHERE id = ?1", &st,
-                err);
+  int rc =
+      prep(q, "SELECT attempts FROM webhook_queue WHERE id = ?1", &st, err);
 
   *dead = 0;
   if (rc)
@@ -464,14 +464,13 @@ int queue_summary(struct queue *q, json_t **out, struct integ_error *err)
             "SUM(status = 'running') FROM webhook_queue GROUP BY connector",
             &st, err);
   while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    json_t *c = json_pack("{sI sI so sI}", "queued",
-                          (json_int_t)sqlite3_column_int64(st, 1), "dead",
-                          (json_int_t)sqlite3_column_int64(st, 2), "next_ms",
-                          col_json(st, 3), "running",
-                          (json_int_t)sqlite3_column_int64(st, 4));
+    json_t *c = json_pack(
+        "{sI sI so sI}", "queued", (json_int_t)sqlite3_column_int64(st, 1),
+        "dead", (json_int_t)sqlite3_column_int64(st, 2), "next_ms",
+        col_json(st, 3), "running", (json_int_t)sqlite3_column_int64(st, 4));
 
-    if (!c || json_object_set_new(
-                  o, (const char *)sqlite3_column_text(st, 0), c))
+    if (!c ||
+        json_object_set_new(o, (const char *)sqlite3_column_text(st, 0), c))
       rc = error_set(err, INTEG_ENOMEM, "out of memory");
   }
   if (!rc && step != SQLITE_DONE)
@@ -541,8 +540,8 @@ int queue_prune(struct queue *q, int64_t now, size_t *removed,
                 struct integ_error *err)
 {
   int changed = 0;
-  int rc = run_sql(q, "DELETE FROM webhook_keys WHERE expires_ms <= ?1",
-                   NULL, now, 0, 0, &changed, err);
+  int rc = run_sql(q, "DELETE FROM webhook_keys WHERE expires_ms <= ?1", NULL,
+                   now, 0, 0, &changed, err);
 
   *removed = rc ? 0 : (size_t)changed;
   return rc;

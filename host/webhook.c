@@ -185,7 +185,8 @@ static int routes_build(const struct manifest *m, struct routes **out,
     if (rc)
       break;
     rs->n++;
-    if (dup_opt(&r->name, c->name) || dup_opt(&r->secret, str_at(w, "secret")) ||
+    if (dup_opt(&r->name, c->name) ||
+        dup_opt(&r->secret, str_at(w, "secret")) ||
         dup_opt(&r->header, str_at(w, "header")) ||
         dup_opt(&r->prefix, str_at(w, "prefix")) ||
         dup_opt(&r->id_header, str_at(w, "id_header")) ||
@@ -200,8 +201,8 @@ static int routes_build(const struct manifest *m, struct routes **out,
     r->sig.prefix = r->prefix;
     r->sig.id_header = r->id_header;
     r->sig.id_path = r->id_path;
-    r->sig.base64 = str_at(w, "encoding") &&
-                    strcmp(str_at(w, "encoding"), "base64") == 0;
+    r->sig.base64 =
+        str_at(w, "encoding") && strcmp(str_at(w, "encoding"), "base64") == 0;
     r->sig.sha1 =
         str_at(w, "digest") && strcmp(str_at(w, "digest"), "sha1") == 0;
   }
@@ -241,8 +242,8 @@ static const char *get_header(void *ctx, const char *name)
 static int header_is_secret(const char *name, const struct route *r)
 {
   static const char *const sig[] = {
-      "webhook-signature", "svix-signature",    "x-hub-signature-256",
-      "x-hub-signature",   "stripe-signature",  "x-slack-signature",
+      "webhook-signature", "svix-signature",      "x-hub-signature-256",
+      "x-hub-signature",   "stripe-signature",    "x-slack-signature",
       "authorization",     "proxy-authorization", "cookie"};
 
   for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++)
@@ -312,8 +313,8 @@ static enum MHD_Result refuse(struct webhook *w, struct MHD_Connection *conn,
       inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr,
                 sizeof(addr));
     else if (sa->sa_family == AF_INET6)
-      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-                addr, sizeof(addr));
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+                sizeof(addr));
   }
   pthread_mutex_lock(&w->mu);
   w->refused++;
@@ -384,8 +385,7 @@ static enum MHD_Result deliver(struct webhook *w, struct MHD_Connection *conn,
   free(headers);
   whsig_result_free(&res);
   if (rc)
-    return refuse(w, conn, MHD_HTTP_SERVICE_UNAVAILABLE, r->name,
-                  err.message);
+    return refuse(w, conn, MHD_HTTP_SERVICE_UNAVAILABLE, r->name, err.message);
   pthread_mutex_lock(&w->mu);
   if (dup)
     w->dups++;
@@ -481,8 +481,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   if (!r)
     ret = refuse(w, conn, MHD_HTTP_NOT_FOUND, NULL, "no such route");
   else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-    ret = refuse(w, conn, MHD_HTTP_METHOD_NOT_ALLOWED, r->name,
-                 "not a POST");
+    ret = refuse(w, conn, MHD_HTTP_METHOD_NOT_ALLOWED, r->name, "not a POST");
   else if (q->too_big)
     ret = refuse(w, conn, MHD_HTTP_CONTENT_TOO_LARGE, r->name,
                  "the body is larger than webhooks.max_body");

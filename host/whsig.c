@@ -305,8 +305,9 @@ static int verify_standard(const struct whsig_config *c, whsig_header_fn get,
       json_t *doc = json_loadb(body, len, 0, NULL);
 
       res->reason = WHSIG_OK;
-      rc = json_is_object(doc) ? set_str(&res->type, json_object_get(doc, "type"))
-                               : 0;
+      rc = json_is_object(doc)
+               ? set_str(&res->type, json_object_get(doc, "type"))
+               : 0;
       json_decref(doc);
       return rc ? rc : dupstr(&res->id, id, strlen(id));
     }

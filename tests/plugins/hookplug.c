@@ -65,8 +65,8 @@ static int hook_event(void *instance, const struct integ_event *ev,
     sig = json_object_get(ev->headers, names[i]);
   rec = json_pack("{s:s?, s:s?, s:s, s:I, s:s%, s:O?}", "delivery_id",
                   ev->delivery_id, "type", ev->type, "scheme", ev->scheme,
-                  "received_ms", (json_int_t)ev->received_ms, "body",
-                  ev->body, ev->body_len, "signature", sig);
+                  "received_ms", (json_int_t)ev->received_ms, "body", ev->body,
+                  ev->body_len, "signature", sig);
   if (!rec) {
     integ_error_set(err, INTEG_ENOMEM, "out of memory");
     return INTEG_ENOMEM;
