@@ -199,26 +199,61 @@ static int flush(struct process *p, struct output *out, int64_t *ids,
   return rc;
 }
 
+/* Hand one claimed event to the plugin: on success its id joins IDS
+ * (flushed when full), on failure it is retried later or dead. */
+static int process_one(struct process *p, const struct integ_plugin *vt,
+                       void *instance, struct output *out, json_t *e,
+                       int64_t *ids, size_t *n, struct integ_error *err)
+{
+  struct integ_event ev;
+  struct integ_error perr = {0, ""};
+  json_t *body = json_object_get(e, "body");
+  int64_t id = json_integer_value(json_object_get(e, "id"));
+  int rc = 0, dead = 0;
+
+  memset(&ev, 0, sizeof(ev));
+  ev.size = sizeof(ev);
+  ev.scheme = json_string_value(json_object_get(e, "scheme"));
+  ev.delivery_id = json_string_value(json_object_get(e, "delivery_id"));
+  ev.type = json_string_value(json_object_get(e, "type"));
+  ev.received_ms = json_integer_value(json_object_get(e, "received_ms"));
+  ev.headers = json_object_get(e, "headers");
+  ev.body = json_string_value(body) ?: "";
+  ev.body_len = json_string_length(body);
+  if (vt->on_event(instance, &ev, &perr) == 0) {
+    ids[(*n)++] = id;
+    return *n == PROCESS_BATCH ? flush(p, out, ids, n, err) : 0;
+  }
+  p->failed++;
+  rc = queue_fail(p->q, id, perr.message[0] ? perr.message : "failed",
+                  wall_ms(), p->max_attempts, &dead, err);
+  log_msg(dead ? INTEG_LOG_ERROR : INTEG_LOG_WARN, p->name,
+          "event %lld (delivery %s) failed%s: %s", (long long)id,
+          ev.delivery_id ? ev.delivery_id : "-",
+          dead ? " for the last time: dead (integ webhooks replay to retry)"
+               : ", retried later",
+          perr.message[0] ? perr.message : "(no message)");
+  return rc;
+}
+
 static int process_events(void *arg, const struct integ_plugin *vt,
                           void *instance, struct output *out,
                           struct integ_error *err)
 {
   struct process *p = arg;
   int64_t ids[PROCESS_BATCH], idle_since = 0;
-  size_t n = 0;
+  size_t n = 0, i;
   int rc = 0;
 
   while (!rc && !stop_requested()) {
-    struct integ_event ev;
-    struct integ_error perr = {0, ""};
-    json_t *e = NULL, *body;
-    int64_t now = wall_ms(), id;
-    int prc, dead = 0;
+    json_t *batch = NULL, *e;
+    int64_t now = wall_ms();
 
-    rc = queue_claim(p->q, p->name, now, &e, err);
+    rc = queue_claim(p->q, p->name, now, PROCESS_BATCH, &batch, err);
     if (rc)
       break;
-    if (!e) {
+    if (!json_array_size(batch)) {
+      json_decref(batch);
       /* Nothing due: make what is done durable, wait a little for
        * more, then end. */
       rc = flush(p, out, ids, &n, err);
@@ -230,35 +265,14 @@ static int process_events(void *arg, const struct integ_plugin *vt,
       continue;
     }
     idle_since = 0;
-    id = json_integer_value(json_object_get(e, "id"));
-    body = json_object_get(e, "body");
-    memset(&ev, 0, sizeof(ev));
-    ev.size = sizeof(ev);
-    ev.scheme = json_string_value(json_object_get(e, "scheme"));
-    ev.delivery_id = json_string_value(json_object_get(e, "delivery_id"));
-    ev.type = json_string_value(json_object_get(e, "type"));
-    ev.received_ms = json_integer_value(json_object_get(e, "received_ms"));
-    ev.headers = json_object_get(e, "headers");
-    ev.body = json_string_value(body) ?: "";
-    ev.body_len = json_string_length(body);
-    prc = vt->on_event(instance, &ev, &perr);
-    if (!prc) {
-      ids[n++] = id;
-      if (n == PROCESS_BATCH)
-        rc = flush(p, out, ids, &n, err);
-    } else {
-      p->failed++;
-      rc = queue_fail(p->q, id, perr.message[0] ? perr.message : "failed", now,
-                      p->max_attempts, &dead, err);
-      log_msg(dead ? INTEG_LOG_ERROR : INTEG_LOG_WARN, p->name,
-              "event %lld (delivery %s) failed%s: %s", (long long)id,
-              ev.delivery_id ? ev.delivery_id : "-",
-              dead ? " for the last time: dead (integ webhooks replay "
-                     "to retry)"
-                   : ", retried later",
-              perr.message[0] ? perr.message : "(no message)");
+    /* Claimed events are finished even when a stop comes: they are
+     * quick, and the stop waits for the checkpoint below. */
+    json_array_foreach(batch, i, e)
+    {
+      if (!rc)
+        rc = process_one(p, vt, instance, out, e, ids, &n, err);
     }
-    json_decref(e);
+    json_decref(batch);
   }
   if (!rc)
     rc = flush(p, out, ids, &n, err);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -12,6 +13,7 @@
 #include "queue.h"
 
 #define QUEUE_BUSY_MS 10000
+#define BUSY_STEP_US 200
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_MAX_MS (3600 * 1000)
 
@@ -33,6 +35,18 @@ struct queue {
   uint64_t items, commits;
   sqlite3_stmt *key_get, *key_put, *insert;
 };
+
+/* Wait for the write lock in short steps: sqlite3_busy_timeout sleeps
+ * up to 100 ms at a time, which a delivery waiting for its commit would
+ * see as latency. Gives up after QUEUE_BUSY_MS. */
+static int busy_wait(void *arg, int count)
+{
+  (void)arg;
+  if ((int64_t)count * BUSY_STEP_US >= (int64_t)QUEUE_BUSY_MS * 1000)
+    return 0;
+  usleep(BUSY_STEP_US);
+  return 1;
+}
 
 static int db_error(struct queue *q, struct integ_error *err, const char *what)
 {
@@ -74,7 +88,7 @@ int queue_open(const char *path, struct queue **out, struct integ_error *err)
                    q->db ? sqlite3_errmsg(q->db) : "out of memory");
     goto out;
   }
-  sqlite3_busy_timeout(q->db, QUEUE_BUSY_MS);
+  sqlite3_busy_handler(q->db, busy_wait, NULL);
   /* NORMAL in WAL: a commit survives the process being killed; only a
    * power loss can take the commits since the last checkpoint. */
   rc = exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
@@ -341,49 +355,65 @@ static int row_object(sqlite3_stmt *st, json_t **out)
 }
 
 int queue_claim(struct queue *q, const char *connector, int64_t now,
-                json_t **out, struct integ_error *err)
+                size_t max, json_t **out, struct integ_error *err)
 {
   sqlite3_stmt *st = NULL;
   int rc, step;
-  int64_t id = 0;
+  int64_t last = 0;
+  json_t *a = json_array();
 
   *out = NULL;
+  if (!a)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
   rc = exec(q, "BEGIN IMMEDIATE", err);
-  if (rc)
+  if (rc) {
+    json_decref(a);
     return rc;
+  }
   rc = prep(q,
             "SELECT id, connector, scheme, delivery_id, type, received_ms, "
             "headers, CAST(body AS TEXT) AS body, attempts FROM "
             "webhook_queue WHERE connector = ?1 AND status = 'queued' AND "
-            "next_ms <= ?2 ORDER BY id LIMIT 1",
+            "next_ms <= ?2 ORDER BY id LIMIT ?3",
             &st, err);
   if (rc)
     goto out;
   sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, now);
-  step = sqlite3_step(st);
-  if (step == SQLITE_ROW) {
-    id = sqlite3_column_int64(st, 0);
-    rc = row_object(st, out);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *e;
+
+    last = sqlite3_column_int64(st, 0);
+    rc = row_object(st, &e);
+    if (!rc && json_array_append_new(a, e))
+      rc = INTEG_ENOMEM;
     if (rc)
       error_set(err, rc, "out of memory");
-  } else if (step != SQLITE_DONE) {
-    rc = db_error(q, err, "claim");
   }
+  if (!rc && step != SQLITE_DONE)
+    rc = db_error(q, err, "claim");
   sqlite3_finalize(st);
-  if (!rc && id)
+  /* The same rows: nobody else writes inside this transaction. */
+  if (!rc && last)
     rc = run_sql(q,
                  "UPDATE webhook_queue SET status = 'running', attempts = "
-                 "attempts + 1 WHERE id = ?1",
-                 NULL, id, 0, 0, NULL, err);
+                 "attempts + 1 WHERE connector = ?4 AND status = 'queued' "
+                 "AND next_ms <= ?2 AND id <= ?1",
+                 connector, last, now, 0, NULL, err);
 out:
   if (rc) {
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-    json_decref(*out);
-    *out = NULL;
+    json_decref(a);
     return rc;
   }
-  return exec(q, "COMMIT", err);
+  rc = exec(q, "COMMIT", err);
+  if (rc) {
+    json_decref(a);
+    return rc;
+  }
+  *out = a;
+  return 0;
 }
 
 int queue_done(struct queue *q, const int64_t *ids, size_t n,

@@ -57,12 +57,12 @@ void queue_stats(struct queue *q, uint64_t *items, uint64_t *commits);
 
 /* ---- processing (one process at a time per connector) ---- */
 
-/* Claim the oldest queued event of CONNECTOR due at NOW: marks it running
- * and sets *out to a new object {id, connector, scheme, delivery_id,
- * type, received_ms, headers (object), body (string), attempts}; *out
- * NULL when none is due. */
+/* Claim the oldest queued events of CONNECTOR due at NOW, at most MAX:
+ * marks them running and sets *out to a new array of objects {id,
+ * connector, scheme, delivery_id, type, received_ms, headers (object),
+ * body (string), attempts}, empty when none is due. */
 int queue_claim(struct queue *q, const char *connector, int64_t now,
-                json_t **out, struct integ_error *err);
+                size_t max, json_t **out, struct integ_error *err);
 
 /* The events IDS[0..N) are processed and their records are durable:
  * delete them, in one transaction. */
