@@ -333,6 +333,39 @@ static void slack_url_verification_is_answered(void **state)
   whsig_result_free(&res);
 }
 
+/* Signed by python's hmac (see webhook_sign.py's recipes). */
+static void github_legacy_sha1_header(void **state)
+{
+  struct hdrs h = {{"X-Hub-Signature",
+                    "sha1=a4f0f5c915910e6cc9550ec71a4e91d5b9561c8a",
+                    "X-GitHub-Event", "push", "X-GitHub-Delivery", "d2",
+                    "Content-Type", "application/json", NULL}};
+  struct whsig_result res;
+
+  (void)state;
+  assert_int_equal(verify(WHSIG_GITHUB, "s3cret", &h, BODY, T0, &res), 0);
+  whsig_result_free(&res);
+  refused(verify(WHSIG_GITHUB, "s3cret", &h, TAMPERED, T0, &res), &res,
+          WHSIG_BAD_SIG);
+}
+
+static void slack_interactivity_payload(void **state)
+{
+  static const char body[] = "payload=%7B%22type%22%3A%22block_actions%22%2C"
+                             "%22trigger_id%22%3A%22123.456.abc%22%7D";
+  struct hdrs h = {
+      {"X-Slack-Request-Timestamp", "1700000000", "X-Slack-Signature",
+       "v0=7bd96b6cd6ce098f5cc738b2ad74b1b27ce6a188e22bfbe35371c54ba5bd414a",
+       "Content-Type", "application/x-www-form-urlencoded", NULL}};
+  struct whsig_result res;
+
+  (void)state;
+  assert_int_equal(verify(WHSIG_SLACK, "s3cret", &h, body, T0, &res), 0);
+  assert_string_equal(res.id, "123.456.abc");
+  assert_string_equal(res.type, "block_actions");
+  whsig_result_free(&res);
+}
+
 static void base64_decodes_with_and_without_padding(void **state)
 {
   unsigned char out[16];
@@ -356,6 +389,8 @@ int main(void)
       cmocka_unit_test(slack_cases),
       cmocka_unit_test(slack_url_verification_is_answered),
       cmocka_unit_test(generic_cases),
+      cmocka_unit_test(github_legacy_sha1_header),
+      cmocka_unit_test(slack_interactivity_payload),
       cmocka_unit_test(base64_decodes_with_and_without_padding),
   };
 
