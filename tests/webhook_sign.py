@@ -14,7 +14,7 @@ With --send URL it POSTs the delivery instead and prints the HTTP status
 and the response body; --tamper changes the body after signing, --drop NAME
 leaves a header out, --ts-offset S signs a time S seconds from now,
 --content-type sets that header, --method the method, --event GitHub's
-event name.
+event name, --cafile the CA to trust for an https URL.
 """
 import argparse
 import base64
@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--content-type")
     ap.add_argument("--method", default="POST")
     ap.add_argument("--event", default="push")
+    ap.add_argument("--cafile")
     a = ap.parse_args()
     with open(a.body, "rb") as f:
         body = f.read()
@@ -102,8 +103,12 @@ def main():
         body = body + b" "
     req = urllib.request.Request(a.send, data=body, headers=hdrs,
                                  method=a.method)
+    ctx = None
+    if a.cafile:
+        import ssl
+        ctx = ssl.create_default_context(cafile=a.cafile)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
             print(r.status, r.read().decode())
     except urllib.error.HTTPError as e:
         print(e.code, e.read().decode())

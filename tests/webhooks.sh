@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (signer, client)"
-plan 70
+plan 72
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -177,6 +177,31 @@ is "$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.ex
 like "$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select count(*) from webhook_keys").fetchone()[0])' "$TMP/store.db")" \
   '^9$' "the 9 accepted delivery ids are kept for deduplication"
 
+# SIGHUP: a connector added to the manifest gets its route.
+cat >>"$TMP/integ.yaml" <<EOT
+  later:
+    plugin: hookplug
+    webhooks: {scheme: github, secret: "\${env:WH_SECRET}"}
+EOT
+kill -HUP "$DPID"
+wait_for "$LOG" 'reloaded' 10
+is "$(python3 "$SIGN" github "$WH_SECRET" "$TMP/b-get1.json" --id l1 --send "$URL/later" 2>&1)" \
+  "202 " "after SIGHUP a new connector's route takes deliveries"
+
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
 is "$?" 0 "the daemon stops on SIGTERM"
+
+# TLS: webhooks.tls_cert and tls_key.
+if command -v openssl >/dev/null &&
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
+    -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1; then
+  sed -i "s|^webhooks: {|webhooks: {tls_cert: \"$TMP/cert.pem\", tls_key: \"$TMP/key.pem\", |" "$TMP/integ.yaml"
+  start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon starts with TLS"; cat "$LOG"; }
+  is "$(python3 "$SIGN" github "$WH_SECRET" "$TMP/b-get1.json" --id tls1 --cafile "$TMP/cert.pem" \
+    --send "https://127.0.0.1:$PORT/hooks/gh" 2>&1)" "202 " "TLS: a delivery over HTTPS is accepted"
+  kill -TERM "$DPID"
+  wait "$DPID" 2>/dev/null
+else
+  ok "# SKIP TLS: no openssl command to make a certificate"
+fi
