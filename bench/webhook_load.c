@@ -180,15 +180,20 @@ int main(int argc, char **argv)
     while ((msg = curl_multi_info_read(m, &q))) {
       struct delivery *d;
       long status = 0;
+      CURLcode result;
+      CURL *e;
 
       if (msg->msg != CURLMSG_DONE)
         continue;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&d);
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-      curl_multi_remove_handle(m, msg->easy_handle);
-      curl_easy_cleanup(msg->easy_handle);
+      /* msg is invalid once its handle is removed. */
+      e = msg->easy_handle;
+      result = msg->data.result;
+      curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&d);
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+      curl_multi_remove_handle(m, e);
+      curl_easy_cleanup(e);
       running--;
-      if (msg->data.result != CURLE_OK || status == 0 || status >= 500) {
+      if (result != CURLE_OK || status == 0 || status >= 500) {
         /* No answer: the daemon is down or going; send it again. */
         if (now_s() - t0 > 60) {
           unanswered++;
