@@ -31,6 +31,8 @@
 
 /* Prune the run history this often. */
 #define PRUNE_EVERY_MS (3600 * 1000)
+/* Webhooks: the wait after a processing child failed. */
+#define EVENTS_HOLD_MS 1000
 /* Longest sleep of the loop without an event: bounds how long a clock
  * step (NTP, suspend) goes unnoticed. */
 #define MAX_SLEEP_MS (60 * 1000)
@@ -57,6 +59,7 @@ struct child {
   struct sv_child sv;
   int64_t fire_ms;        /* 0 for run-now */
   int64_t max_runtime_ms; /* as configured when it started */
+  int events;             /* webhooks: processing events, not a run */
   struct child *next;
 };
 
@@ -361,6 +364,7 @@ static void start_events_child(struct daemon *d, const char *name, int64_t now)
   }
   ch->sv.pid = pid;
   ch->sv.started_ms = now;
+  ch->events = 1;
   ch->next = d->children;
   d->children = ch;
   d->running++;
@@ -386,6 +390,8 @@ static void events_tick(struct daemon *d, int64_t now, int64_t *wake)
     json_t *next = json_object_get(v, "next_ms");
 
     if (!json_is_integer(next) || child_of(d, name))
+      continue;
+    if (webhook_held(d->webhook, name, now, wake))
       continue;
     if (json_integer_value(next) > now) {
       if (json_integer_value(next) < *wake)
@@ -516,6 +522,10 @@ static void child_done(struct daemon *d, struct child *ch, int status,
     metrics_run(d->metrics, ch->name, ok ? "ok" : rstatus, secs,
                 row ? json_object_get(row, "stats") : NULL);
   json_decref(runs);
+  /* A failed processing child (its lock held by one a killed daemon
+   * left, a broken plugin): not again at once. */
+  if (ch->events && !ok && d->webhook)
+    webhook_hold(d->webhook, ch->name, now + EVENTS_HOLD_MS);
   if (c && !d->stopping) {
     sv_backoff_update(&c->bo, ok, now, c->interval_ms, d->dc.backoff_max_ms);
     if (c->bo.failures > 1)

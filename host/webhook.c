@@ -60,6 +60,7 @@ struct webhook {
   int64_t key_ttl_ms;
   uint64_t accepted, dups, refused;
   char *tls_cert, *tls_key;
+  json_t *held; /* connector -> ms until which no processing starts */
 };
 
 /* A request being read. */
@@ -655,6 +656,7 @@ void webhook_stop(struct webhook *w)
     MHD_stop_daemon(w->mhd);
   queue_close(w->q);
   queue_close(w->rq);
+  json_decref(w->held);
   if (w->efd != -1)
     close(w->efd);
   routes_unref(w->routes);
@@ -705,4 +707,25 @@ void webhook_prune(struct webhook *w, int64_t now)
   else if (removed)
     log_info("pruned %zu expired webhook delivery id%s", removed,
              removed == 1 ? "" : "s");
+}
+
+void webhook_hold(struct webhook *w, const char *connector, int64_t until)
+{
+  if (!w->held)
+    w->held = json_object();
+  /* Without memory the hold is skipped: a retry comes sooner. */
+  if (w->held)
+    json_object_set_new(w->held, connector, json_integer(until));
+}
+
+int webhook_held(struct webhook *w, const char *connector, int64_t now,
+                 int64_t *wake)
+{
+  json_t *v = json_object_get(w->held, connector);
+
+  if (!v || json_integer_value(v) <= now)
+    return 0;
+  if (json_integer_value(v) < *wake)
+    *wake = json_integer_value(v);
+  return 1;
 }

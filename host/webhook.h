@@ -59,4 +59,11 @@ int webhook_reset_running(struct webhook *w, const char *connector,
 /* Delete expired delivery ids (webhooks.key_ttl), logging how many. */
 void webhook_prune(struct webhook *w, int64_t now);
 
+/* Start no processing of CONNECTOR before UNTIL (ms): after a failure.
+ * webhook_held says whether it is held at NOW, lowering *wake to the
+ * end of the hold. Used by the daemon's loop only. */
+void webhook_hold(struct webhook *w, const char *connector, int64_t until);
+int webhook_held(struct webhook *w, const char *connector, int64_t now,
+                 int64_t *wake);
+
 #endif
