@@ -447,9 +447,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > w->max_body)
       q->too_big = 1;
-    return MHD_YES;
-  }
-  if (*upload_size) {
+    if (!q->too_big)
+      return MHD_YES;
+    /* Answer at once, without reading the body (the connection then
+     * closes): the route and method are checked as below. */
+  } else if (*upload_size) {
     if (!q->too_big && q->len + *upload_size > w->max_body)
       q->too_big = 1;
     if (!q->too_big) {

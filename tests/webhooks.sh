@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (signer, client)"
-plan 72
+plan 73
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -108,6 +108,13 @@ done
 head -c 5000 /dev/zero | tr '\0' a >"$TMP/big.json"
 is "$(python3 "$SIGN" github "$WH_SECRET" "$TMP/big.json" --id big --send "$URL/gh" 2>&1)" \
   "413 " "a body over webhooks.max_body: 413"
+if command -v curl >/dev/null; then
+  is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: application/json' --data-binary @"$TMP/big.json" "$URL/gh")" \
+    413 "a chunked body (no Content-Length) over webhooks.max_body: 413"
+else
+  ok "# SKIP no curl command"
+fi
 is "$(send github "$WH_SECRET" get1 --method PUT)" "405 " "a PUT: 405"
 is "$(python3 "$SIGN" github "$WH_SECRET" "$TMP/b-get1.json" --id x --send "$URL/nosuch" 2>&1)" \
   "404 " "an unknown route: 404"
