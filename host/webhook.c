@@ -58,7 +58,6 @@ struct webhook {
   struct routes *routes; /* guarded by mu; each request holds a ref */
   size_t max_body;
   int64_t key_ttl_ms;
-  uint64_t accepted, dups, refused;
   char *tls_cert, *tls_key;
   json_t *held; /* connector -> ms until which no processing starts */
 };
@@ -317,9 +316,7 @@ static enum MHD_Result refuse(struct webhook *w, struct MHD_Connection *conn,
       inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
                 sizeof(addr));
   }
-  pthread_mutex_lock(&w->mu);
-  w->refused++;
-  pthread_mutex_unlock(&w->mu);
+  (void)w;
   log_msg(INTEG_LOG_WARN, connector ? connector : "webhooks",
           "refused a delivery from %s with %u: %s", addr, status, why);
   return reply(conn, status, NULL, NULL);
@@ -387,12 +384,6 @@ static enum MHD_Result deliver(struct webhook *w, struct MHD_Connection *conn,
   whsig_result_free(&res);
   if (rc)
     return refuse(w, conn, MHD_HTTP_SERVICE_UNAVAILABLE, r->name, err.message);
-  pthread_mutex_lock(&w->mu);
-  if (dup)
-    w->dups++;
-  else
-    w->accepted++;
-  pthread_mutex_unlock(&w->mu);
   if (!dup) {
     uint64_t one = 1;
 
@@ -667,16 +658,6 @@ void webhook_stop(struct webhook *w)
     wipe_free(w->tls_key);
   pthread_mutex_destroy(&w->mu);
   free(w);
-}
-
-void webhook_counts(struct webhook *w, uint64_t *accepted, uint64_t *dups,
-                    uint64_t *refused)
-{
-  pthread_mutex_lock(&w->mu);
-  *accepted = w->accepted;
-  *dups = w->dups;
-  *refused = w->refused;
-  pthread_mutex_unlock(&w->mu);
 }
 
 int webhook_fd(struct webhook *w)

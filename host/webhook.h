@@ -41,10 +41,6 @@ int webhook_routes(struct webhook *w, const struct manifest *m,
 /* Stop listening, wait for the connections, close (NULL is fine). */
 void webhook_stop(struct webhook *w);
 
-/* Deliveries accepted, duplicates, refusals so far. */
-void webhook_counts(struct webhook *w, uint64_t *accepted, uint64_t *dups,
-                    uint64_t *refused);
-
 /* A descriptor readable when a new delivery was queued (for poll). */
 int webhook_fd(struct webhook *w);
 

@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (signer, client)"
-plan 73
+plan 75
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
@@ -83,6 +83,10 @@ sed 's/^  std:$/  nohook:\n    plugin: gen\n    webhooks: {scheme: github, secre
 is "$?" 2 "validate: a connector with webhooks whose plugin has no on_event exits 2"
 like "$(cat "$TMP/bad.err")" 'connectors\.nohook\.webhooks: plugin gen cannot process webhook events' \
   "... naming the key and the plugin"
+sed 's/      id_header: X-Delivery/      id_path: "$.[bad"/' "$TMP/integ.yaml" >"$TMP/bad2.yaml"
+"$INTEG" -c "$TMP/bad2.yaml" validate >/dev/null 2>"$TMP/bad2.err"
+is "$?" 2 "validate: an id_path that is not a JSONPath exits 2"
+like "$(cat "$TMP/bad2.err")" 'connectors\.gen\.webhooks\.id_path: invalid JSONPath' "... naming the key"
 
 start_daemon "$TMP/integ.yaml" "$LOG" || { not_ok "the daemon starts"; cat "$LOG"; exit 1; }
 ok "the daemon starts with webhooks"
