@@ -56,8 +56,8 @@ int plugin_check_connector(struct manifest *m,
   }
   {
     /* A generic sender's id_path must be a JSONPath. */
-    const char *q = json_string_value(json_object_get(
-        json_object_get(c->node, "webhooks"), "id_path"));
+    const char *q = json_string_value(
+        json_object_get(json_object_get(c->node, "webhooks"), "id_path"));
     struct jsonpath *jp = NULL;
     char ipath[300];
 
