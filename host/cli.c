@@ -35,6 +35,8 @@ static const struct command commands[] = {
      "run scheduled connectors, supervised (foreground)"},
     {"status", cmd_status, "show connectors' last runs, next fires, failures"},
     {"run-now", cmd_run_now, "ask the daemon to run a connector now"},
+    {"webhooks", cmd_webhooks,
+     "list, replay or process received webhook events"},
     {"help", cmd_help, "show help for integ or for a command"},
 };
 

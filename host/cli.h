@@ -48,6 +48,7 @@ int cmd_source(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
 int cmd_run_now(int argc, char **argv);
 
 #endif

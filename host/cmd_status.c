@@ -16,6 +16,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manifest.h"
+#include "queue.h"
 #include "schedule.h"
 #include "store.h"
 
@@ -64,6 +65,9 @@ static json_t *status_token(struct store *s, const char *account,
   (void)s, (void)account, (void)connector;
   return json_null();
 }
+
+/* Webhooks: the queue's summary (queue_summary), or NULL. */
+static json_t *webhook_summary;
 
 /* One connector's status object (new reference); *bad set when its last
  * run failed or it is late. */
@@ -168,6 +172,13 @@ static json_t *connector_status(struct manifest *m,
       late = 1;
   }
   json_object_set_new(o, "late", json_boolean(late));
+  if (json_object_get(webhook_summary, c->name)) {
+    json_t *w = json_object_get(webhook_summary, c->name);
+
+    json_object_set(o, "webhooks", w);
+    if (json_integer_value(json_object_get(w, "dead")) > 0)
+      *bad = 1;
+  }
   if (c->enabled && (late || (last && !running && failures > 0)))
     *bad = 1;
   schedule_free(sched);
@@ -224,6 +235,16 @@ static void print_status(json_t *o)
                json_object_get(o, "consecutive_failures")));
   if (json_is_true(json_object_get(o, "late")))
     printf("  late: the fire after its last run is past\n");
+  if (json_is_object(json_object_get(o, "webhooks")))
+    printf("  webhooks: %lld queued, %lld dead%s\n",
+           (long long)json_integer_value(
+               json_object_get(json_object_get(o, "webhooks"), "queued")),
+           (long long)json_integer_value(
+               json_object_get(json_object_get(o, "webhooks"), "dead")),
+           json_integer_value(
+               json_object_get(json_object_get(o, "webhooks"), "dead"))
+               ? " (integ webhooks list --dead)"
+               : "");
 }
 
 int cmd_status(int argc, char **argv)
@@ -275,6 +296,13 @@ int cmd_status(int argc, char **argv)
     status = EXIT_RUN;
     goto out;
   }
+  if (store) {
+    struct queue *q = NULL;
+
+    if (queue_open(m->store, &q, &err) == 0)
+      queue_summary(q, &webhook_summary, &err);
+    queue_close(q);
+  }
   if (control_request(dc.control_socket, "status", &daemon, &err))
     daemon = NULL;
   status = EXIT_RUN; /* out of memory, until the end */
@@ -317,6 +345,8 @@ out:
     log_error("out of memory");
   json_decref(all);
   json_decref(daemon);
+  json_decref(webhook_summary);
+  webhook_summary = NULL;
   store_close(store);
   manifest_free(m);
   yaml_errors_free(&errs);

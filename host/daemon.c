@@ -27,9 +27,12 @@
 #include "schedule.h"
 #include "store.h"
 #include "supervise.h"
+#include "webhook.h"
 
 /* Prune the run history this often. */
 #define PRUNE_EVERY_MS (3600 * 1000)
+/* Webhooks: the wait after a processing child failed. */
+#define EVENTS_HOLD_MS 1000
 /* Longest sleep of the loop without an event: bounds how long a clock
  * step (NTP, suspend) goes unnoticed. */
 #define MAX_SLEEP_MS (60 * 1000)
@@ -56,6 +59,7 @@ struct child {
   struct sv_child sv;
   int64_t fire_ms;        /* 0 for run-now */
   int64_t max_runtime_ms; /* as configured when it started */
+  int events;             /* webhooks: processing events, not a run */
   struct child *next;
 };
 
@@ -73,6 +77,7 @@ struct daemon {
   size_t running;
   struct store *store;
   struct metrics *metrics;
+  struct webhook *webhook; /* NULL: no connector has webhooks */
   int sigfd, ctlfd, store_lock, sock_lock;
   int stopping;
   int64_t next_prune_ms;
@@ -335,6 +340,70 @@ static int start_child(struct daemon *d, struct conn *c, int64_t fire_ms,
   return 0;
 }
 
+/* Webhooks: a child processing CONNECTOR's queued events (integ
+ * webhooks process), supervised as a run. */
+static void start_events_child(struct daemon *d, const char *name, int64_t now)
+{
+  struct integ_error err = {0, ""};
+  const struct manifest_connector *mc = manifest_connector(d->m, name);
+  struct child *ch = calloc(1, sizeof(*ch));
+  char *argv[] = {d->self,   "-c", d->path,      "webhooks",
+                  "process", "--", (char *)name, NULL};
+  pid_t pid;
+
+  if (!ch || !(ch->name = strdup(name)) ||
+      !(ch->account = strdup(mc && mc->account ? mc->account : "default"))) {
+    child_free(ch);
+    return;
+  }
+  if (supervise_spawn(argv, &pid, &err)) {
+    log_msg(INTEG_LOG_ERROR, name, "cannot start processing events: %s",
+            err.message);
+    child_free(ch);
+    return;
+  }
+  ch->sv.pid = pid;
+  ch->sv.started_ms = now;
+  ch->events = 1;
+  ch->next = d->children;
+  d->children = ch;
+  d->running++;
+  log_msg(INTEG_LOG_INFO, name, "started processing webhook events (pid %ld)",
+          (long)pid);
+}
+
+/* Webhooks: start processing where events are due; *wake for retries. */
+static void events_tick(struct daemon *d, int64_t now, int64_t *wake)
+{
+  struct integ_error err = {0, ""};
+  json_t *sum = NULL, *v;
+  const char *name;
+
+  if (!d->webhook || d->stopping)
+    return;
+  if (webhook_pending(d->webhook, &sum, &err)) {
+    log_warn("webhook queue: %s", err.message);
+    return;
+  }
+  json_object_foreach(sum, name, v)
+  {
+    json_t *next = json_object_get(v, "next_ms");
+
+    if (!json_is_integer(next) || child_of(d, name))
+      continue;
+    if (webhook_held(d->webhook, name, now, wake))
+      continue;
+    if (json_integer_value(next) > now) {
+      if (json_integer_value(next) < *wake)
+        *wake = json_integer_value(next);
+      continue;
+    }
+    if (d->running < (size_t)d->dc.max_parallel)
+      start_events_child(d, name, now);
+  }
+  json_decref(sum);
+}
+
 /* Start what is due. */
 static void schedule_tick(struct daemon *d, int64_t now)
 {
@@ -453,6 +522,10 @@ static void child_done(struct daemon *d, struct child *ch, int status,
     metrics_run(d->metrics, ch->name, ok ? "ok" : rstatus, secs,
                 row ? json_object_get(row, "stats") : NULL);
   json_decref(runs);
+  /* A failed processing child (its lock held by one a killed daemon
+   * left, a broken plugin): not again at once. */
+  if (ch->events && !ok && d->webhook)
+    webhook_hold(d->webhook, ch->name, now + EVENTS_HOLD_MS);
   if (c && !d->stopping) {
     sv_backoff_update(&c->bo, ok, now, c->interval_ms, d->dc.backoff_max_ms);
     if (c->bo.failures > 1)
@@ -589,6 +662,13 @@ static void reload(struct daemon *d)
   conns_free(d->conns, d->n_conns);
   d->conns = cs;
   d->n_conns = n;
+  if (d->webhook) {
+    struct integ_error err = {0, ""};
+
+    if (webhook_routes(d->webhook, m, &err))
+      log_error("reload: webhook routes: %s (keeping the old ones)",
+                err.message);
+  }
   manifest_free(d->m);
   d->m = m;
   d->dc = dc;
@@ -707,6 +787,8 @@ static void prune(struct daemon *d, int64_t now)
   size_t removed = 0;
 
   d->next_prune_ms = now + PRUNE_EVERY_MS;
+  if (d->webhook)
+    webhook_prune(d->webhook, now);
   if (d->dc.retention_ms <= 0)
     return;
   if (store_runs_prune(d->store, now - d->dc.retention_ms, &removed, &err))
@@ -782,6 +864,13 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
       (d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
     return error_set(err, INTEG_EIO, "signalfd: %s", strerror(errno));
   signal(SIGPIPE, SIG_IGN);
+  /* After the mask: the receiver's threads inherit it, so SIGCHLD and
+   * the rest reach the signalfd. */
+  if (webhook_wanted(d->m)) {
+    rc = webhook_start(d->m, d->store_path, &d->webhook, err);
+    if (rc)
+      return rc;
+  }
   rc = conns_build(d, d->m, &d->conns, &d->n_conns);
   if (rc)
     return error_set(err, rc, "out of memory");
@@ -807,7 +896,9 @@ int daemon_run(const char *path, struct integ_error *err)
   notify_status(&d);
   for (;;) {
     int64_t now = now_ms(), wake = now + MAX_SLEEP_MS;
-    struct pollfd p[2] = {{d.sigfd, POLLIN, 0}, {d.ctlfd, POLLIN, 0}};
+    struct pollfd p[3] = {{d.sigfd, POLLIN, 0},
+                          {d.ctlfd, POLLIN, 0},
+                          {d.webhook ? webhook_fd(d.webhook) : -1, POLLIN, 0}};
 
     reap(&d, now);
     police(&d, now, &wake);
@@ -816,6 +907,7 @@ int daemon_run(const char *path, struct integ_error *err)
         break;
     } else {
       schedule_tick(&d, now);
+      events_tick(&d, now, &wake);
       if (now >= d.next_prune_ms)
         prune(&d, now);
       for (size_t i = 0; i < d.n_conns; i++) {
@@ -827,7 +919,7 @@ int daemon_run(const char *path, struct integ_error *err)
     }
     if (wake < now)
       wake = now;
-    if (poll(p, 2, (int)(wake - now)) > 0) {
+    if (poll(p, 3, (int)(wake - now)) > 0) {
       now = now_ms();
       if (p[0].revents & POLLIN)
         on_signal(&d, now);
@@ -844,6 +936,7 @@ out:
     child_free(ch);
   }
   conns_free(d.conns, d.n_conns);
+  webhook_stop(d.webhook);
   metrics_free(d.metrics);
   if (d.ctlfd != -1) {
     close(d.ctlfd);

@@ -63,6 +63,24 @@ static const struct manifest_key keys[] = {
     {"daemon.backoff_max", MANIFEST_DURATION, 0, "\"1h\"", "1s..",
      "Cap of the wait after consecutive failures (it doubles from the "
      "schedule's next fire)."},
+    /* Webhooks: the listener. */
+    {"webhooks", MANIFEST_OBJECT, 0, "{}", NULL,
+     "The daemon's webhook receiver (usually behind a reverse proxy that "
+     "terminates TLS)."},
+    {"webhooks.listen", MANIFEST_STRING, 0, "\"127.0.0.1:8088\"", NULL,
+     "ADDRESS:PORT the receiver listens on."},
+    {"webhooks.tls_cert", MANIFEST_PATH, 0, NULL, NULL,
+     "PEM certificate (chain) to serve HTTPS with; needs tls_key."},
+    {"webhooks.tls_key", MANIFEST_PATH, 0, NULL, NULL,
+     "PEM private key of tls_cert."},
+    {"webhooks.max_body", MANIFEST_INT, 0, "1048576", "1..",
+     "Largest body in bytes; a larger delivery gets 413."},
+    {"webhooks.tolerance", MANIFEST_DURATION, 0, "\"5m\"", "0s..",
+     "Default largest difference, either way, between a signed timestamp "
+     "and now."},
+    {"webhooks.key_ttl", MANIFEST_DURATION, 0, "\"7d\"", "1m..",
+     "How long a delivery id is remembered: a retried delivery within it "
+     "is acknowledged again and not processed twice."},
     {"metrics", MANIFEST_OBJECT, 0, "{}", NULL,
      "The daemon's Prometheus endpoint."},
     {"metrics.listen", MANIFEST_STRING, 0, NULL, NULL,
@@ -206,8 +224,39 @@ static const struct manifest_key keys[] = {
     {"connectors.*.auth.refresh_token", MANIFEST_STRING, MANIFEST_SECRET, NULL,
      NULL,
      "oauth2, grant refresh_token: the first refresh token, a reference."},
-    {"connectors.*.webhooks", MANIFEST_ANY, 0, NULL, NULL,
-     RESERVED("webhooks")},
+    /* Webhooks: signed push events received by the daemon. */
+    {"connectors.*.webhooks", MANIFEST_OBJECT, 0, NULL, NULL,
+     "Signed webhooks the daemon receives on /hooks/CONNECTOR and hands to "
+     "the plugin's on_event."},
+    {"connectors.*.webhooks.scheme", MANIFEST_STRING, MANIFEST_REQUIRED, NULL,
+     "standard|github|stripe|slack|generic",
+     "How deliveries are signed: standard (Standard Webhooks and Svix), "
+     "github, stripe, slack or generic (an HMAC in a header)."},
+    {"connectors.*.webhooks.secret", MANIFEST_STRING,
+     MANIFEST_REQUIRED | MANIFEST_SECRET, NULL, NULL,
+     "The signing secret, a reference (${env:NAME} or ${file:PATH}); "
+     "standard: whsec_ and base64, the key is the decoded bytes."},
+    {"connectors.*.webhooks.tolerance", MANIFEST_DURATION, 0, NULL, "0s..",
+     "Largest difference, either way, between a signed timestamp and now; "
+     "default webhooks.tolerance."},
+    {"connectors.*.webhooks.max_attempts", MANIFEST_INT, 0, "8", "1..1000",
+     "Times the plugin may fail an event (retried with a backoff doubling "
+     "from 1 s) before it is dead: shown by integ status and integ "
+     "webhooks list --dead."},
+    {"connectors.*.webhooks.header", MANIFEST_STRING, 0, NULL, NULL,
+     "generic: the header holding the signature (default X-Signature)."},
+    {"connectors.*.webhooks.prefix", MANIFEST_STRING, 0, "\"\"", NULL,
+     "generic: text before the signature in the header (e.g. sha256=)."},
+    {"connectors.*.webhooks.encoding", MANIFEST_STRING, 0, "\"hex\"",
+     "hex|base64", "generic: how the signature is written."},
+    {"connectors.*.webhooks.digest", MANIFEST_STRING, 0, "\"sha256\"",
+     "sha256|sha1", "generic: the HMAC's hash (sha1 for legacy senders)."},
+    {"connectors.*.webhooks.id_header", MANIFEST_STRING, 0, NULL, NULL,
+     "generic: the header holding the delivery id."},
+    {"connectors.*.webhooks.id_path", MANIFEST_STRING, 0, NULL, NULL,
+     "generic: a JSONPath to the delivery id in the JSON body (when "
+     "id_header is absent; without either a delivery has no id and is "
+     "not deduplicated)."},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

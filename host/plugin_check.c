@@ -6,7 +6,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "jsonpath.h"
 #include "jsonschema.h"
 #include "loader.h"
 #include "manifest.h"
@@ -38,6 +40,35 @@ int plugin_check_connector(struct manifest *m,
   if (rc) {
     rc = yaml_errors_at(errs, m->locs, ppath, 0, "%s", err.message);
     goto out;
+  }
+  if (json_object_get(c->node, "webhooks") &&
+      !(INTEG_HAS(pl->vt, on_event) && pl->vt->on_event)) {
+    char wpath[300];
+
+    snprintf(wpath, sizeof(wpath), "connectors.%s.webhooks", c->name);
+    rc = yaml_errors_at(errs, m->locs, wpath, 0,
+                        "plugin %s cannot process webhook events (it has "
+                        "no on_event): use a plugin that does, or remove "
+                        "webhooks:",
+                        c->plugin);
+    if (rc)
+      goto out;
+  }
+  {
+    /* A generic sender's id_path must be a JSONPath. */
+    const char *q = json_string_value(
+        json_object_get(json_object_get(c->node, "webhooks"), "id_path"));
+    struct jsonpath *jp = NULL;
+    char ipath[300];
+
+    if (q && jsonpath_compile(q, strlen(q), &jp, &err)) {
+      snprintf(ipath, sizeof(ipath), "connectors.%s.webhooks.id_path",
+               c->name);
+      rc = yaml_errors_at(errs, m->locs, ipath, 0, "%s", err.message);
+      if (rc)
+        goto out;
+    }
+    jsonpath_free(jp);
   }
   if (!c->config)
     goto out; /* a config of the wrong type was reported */

@@ -1404,8 +1404,9 @@ int run_plugin(const struct plugin *pl, json_t *config, json_t *state,
     goto out;
   if (o->progress)
     ctx.progress = progress_new(o->tag);
-  rc = pl->vt->run(inst, &perr);
-  if (rc)
+  if (o->events)
+    rc = o->events(o->events_arg, pl->vt, inst, ctx.out, err);
+  else if ((rc = pl->vt->run(inst, &perr)) != 0)
     error_set(err, rc < 0 ? rc : INTEG_EPLUGIN, "plugin %s: run failed: %s",
               pl->vt->name, perr.message[0] ? perr.message : "(no message)");
   /* The last state the plugin emitted is a consistent point even when
@@ -1765,6 +1766,8 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   o.base = c->base;
   o.auth = json_object_get(c->node, "auth");
   o.auth_env = &env;
+  o.events = c->events;
+  o.events_arg = c->events_arg;
   rc = run_plugin(pl, c->config, state, &o, &res->stats, err);
   res->commits = com.commits;
   if (rc)

@@ -37,6 +37,12 @@ struct run_opts {
    * tokens live. Borrowed; NULL: none, and tokens in memory. */
   json_t *auth;
   const struct auth_env *auth_env;
+  /* Webhooks: when set, called instead of the plugin's run() with the
+   * loaded instance and the open output (queue.h's events go to
+   * on_event). Returns 0 or a negative code with err set. */
+  int (*events)(void *arg, const struct integ_plugin *vt, void *instance,
+                struct output *out, struct integ_error *err);
+  void *events_arg;
 };
 
 struct run_stats {
@@ -143,6 +149,10 @@ struct run_connector_args {
   const char *base;
   int64_t fire_ms; /* the schedule's fire time this run is for (ms),
                       0 for a manual run: kept in the run history */
+  /* Webhooks: as run_opts' events and events_arg; NULL: run(). */
+  int (*events)(void *arg, const struct integ_plugin *vt, void *instance,
+                struct output *out, struct integ_error *err);
+  void *events_arg;
 };
 
 struct run_result {

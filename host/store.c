@@ -1,6 +1,6 @@
 /* store.c - the store on SQLite, the embedded default.
  *
- * Schema (version 3; PRAGMA user_version holds the version and PRAGMA
+ * Schema (version 4; PRAGMA user_version holds the version and PRAGMA
  * application_id is 0x696e7467, "intg", so integ never writes into some
  * other program's database):
  *
@@ -22,12 +22,19 @@
  *     PRIMARY KEY (account, provider), WITHOUT ROWID (version 2). sealed
  *     is AES-256-GCM ciphertext made by tokens.c; nothing secret is in
  *     any other column.
+ *   webhook_queue(id INTEGER PRIMARY KEY, connector, delivery_id, scheme,
+ *                 type, received_ms, headers, body, status, attempts,
+ *                 next_ms, error), webhook_keys(connector, delivery_id,
+ *                 expires_ms) WITHOUT ROWID (version 4)
+ *     Received webhook deliveries and their idempotency keys, written by
+ *     queue.c on a connection of its own (synchronous NORMAL).
  *
  * Migrations: migrations[k] takes the schema from version k to k+1 and
  * runs in its own BEGIN IMMEDIATE transaction together with the bump of
  * user_version, so a crash leaves the store at version k or k+1, never in
  * between. Append steps; never edit one that has shipped: 1 -> 2 added
- * tokens, 2 -> 3 the daemon's run history (fire time, pid, counters).
+ * tokens, 2 -> 3 the daemon's run history (fire time, pid, counters),
+ * 3 -> 4 the webhook queue together with its idempotency keys.
  *
  * Connection settings: WAL (readers never block the writer), synchronous
  * FULL (a committed state survives power loss: an operator's `state set`
@@ -112,6 +119,31 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN stats TEXT;"
     "ALTER TABLE runs ADD COLUMN error_category TEXT;"
     "CREATE INDEX runs_by_connector ON runs (account, connector, id);",
+    /* 3 -> 4: webhooks: the durable queue of received deliveries and
+     * the idempotency keys (delivery ids, kept until expires_ms), one
+     * step (queue.h) */
+    "CREATE TABLE webhook_queue ("
+    "  id INTEGER PRIMARY KEY,"
+    "  connector TEXT NOT NULL,"
+    "  delivery_id TEXT,"
+    "  scheme TEXT NOT NULL,"
+    "  type TEXT,"
+    "  received_ms INTEGER NOT NULL,"
+    "  headers TEXT NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'queued',"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_ms INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT"
+    ");"
+    "CREATE INDEX webhook_queue_due ON webhook_queue (connector, status, "
+    "next_ms);"
+    "CREATE TABLE webhook_keys ("
+    "  connector TEXT NOT NULL,"
+    "  delivery_id TEXT NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (connector, delivery_id)"
+    ") WITHOUT ROWID;",
 };
 
 #define STORE_SCHEMA_VERSION                                                  \

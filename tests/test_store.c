@@ -169,8 +169,9 @@ static void empty_file_is_migrated_and_reopen_is_idempotent(void **state)
                    store_schema_version());
   assert_int_equal(store_open(f->path, &s, &err), 0);
   store_close(s);
-  /* state, runs, buckets, tokens and the index on runs */
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema"), 5);
+  /* state, runs, buckets, tokens and the index on runs; webhook_queue,
+   * its index and webhook_keys */
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema"), 8);
 }
 
 static void missing_directory_is_a_clear_error(void **state)

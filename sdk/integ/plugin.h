@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 #define INTEG_ABI_MAJOR 0
-#define INTEG_ABI_MINOR 6
+#define INTEG_ABI_MINOR 7
 /* The oldest minor of this major whose plugins still load: 0.3 gave
  * request_new an error, so plugins built for 0.2 must be rebuilt. */
 #define INTEG_ABI_MINOR_MIN 3
@@ -476,6 +476,22 @@ struct integ_host {
   /* ABI 0.6 ends here. Later minors append below. */
 };
 
+/* ABI 0.7: webhooks. One received, verified webhook event, borrowed for
+ * the on_event call. size is sizeof(struct integ_event) as the host built
+ * it (INTEG_HAS tells later members). */
+struct integ_event {
+  size_t size;
+  const char *scheme;      /* standard, github, stripe, slack or generic */
+  const char *delivery_id; /* the sender's id of the delivery; may be NULL */
+  const char *type;        /* the event type (X-GitHub-Event, the body's
+                              type, ...); may be NULL */
+  int64_t received_ms;     /* when the host received it (Unix ms) */
+  json_t *headers;         /* object of lowercase names; signatures and
+                              credentials read "[redacted]" */
+  const char *body;        /* the raw body, NUL-terminated */
+  size_t body_len;
+};
+
 /* The plugin's vtable. Returned by integ_plugin_init(); static storage in the
  * plugin (it is read, never written, by the host). */
 struct integ_plugin {
@@ -517,6 +533,16 @@ struct integ_plugin {
 
   /* ABI 0.3 ends here (0.1 to 0.3 added nothing here). Later minors
    * append below. */
+
+  /* ABI 0.7: webhooks. Process one received webhook event: emit its
+   * records and states through the host as run() does. Called after
+   * load() instead of run(), once per event; the host marks the event
+   * done only when what it emitted is durable. Returns 0 or a negative
+   * code with err set (the event is retried with backoff, then
+   * dead-lettered). Optional (NULL: the plugin cannot process events, and
+   * a connector with webhooks: fails validate). */
+  int (*on_event)(void *instance, const struct integ_event *event,
+                  struct integ_error *err);
 };
 
 /* True when struct *s (one of the vtables, or struct integ_http_detail)
@@ -663,6 +689,15 @@ INTEG_PIN_AT(integ_plugin, discover, 7)
 INTEG_PIN_AT(integ_plugin, check, 8)
 INTEG_PIN(sizeof(struct integ_plugin) >= INTEG_SLOT(9),
           "integ_plugin 0.3 size")
+/* ABI 0.7: webhooks */
+INTEG_PIN_AT(integ_plugin, on_event, 9)
+INTEG_PIN(sizeof(struct integ_plugin) >= INTEG_SLOT(10),
+          "integ_plugin 0.6 size")
+INTEG_PIN(offsetof(struct integ_event, scheme) == sizeof(size_t),
+          "ABI 0.6: integ_event.scheme")
+INTEG_PIN(offsetof(struct integ_event, body_len) ==
+              sizeof(size_t) + 6 * sizeof(void *),
+          "ABI 0.6: integ_event.body_len")
 
 INTEG_PIN(offsetof(struct integ_http_detail, size) == 0,
           "integ_http_detail.size")
