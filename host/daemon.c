@@ -847,14 +847,6 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
                      "daemon.lock_dir %s: %s (create it, writable by the "
                      "daemon's user)",
                      d->dc.lock_dir, strerror(errno));
-  if (d->dc.metrics_listen) {
-    rc = metrics_new(&d->metrics);
-    if (rc)
-      return error_set(err, rc, "out of memory");
-    rc = metrics_serve(d->metrics, d->dc.metrics_listen, err);
-    if (rc)
-      return rc;
-  }
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   sigaddset(&set, SIGHUP);
@@ -864,8 +856,16 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
       (d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
     return error_set(err, INTEG_EIO, "signalfd: %s", strerror(errno));
   signal(SIGPIPE, SIG_IGN);
-  /* After the mask: the receiver's threads inherit it, so SIGCHLD and
-   * the rest reach the signalfd. */
+  /* After the mask: the metrics and receiver threads inherit it, so
+   * SIGCHLD and the rest reach the signalfd, never one of them. */
+  if (d->dc.metrics_listen) {
+    rc = metrics_new(&d->metrics);
+    if (rc)
+      return error_set(err, rc, "out of memory");
+    rc = metrics_serve(d->metrics, d->dc.metrics_listen, err);
+    if (rc)
+      return rc;
+  }
   if (webhook_wanted(d->m)) {
     rc = webhook_start(d->m, d->store_path, &d->webhook, err);
     if (rc)
