@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "definition.h"
 #include "error.h"
+#include "jsonschema.h"
 #include "yaml.h"
 
 void definition_free(struct definition *d)
@@ -214,32 +215,6 @@ json_t *definition_names(const char *dir)
   }
 }
 
-static size_t distance(const char *a, const char *b)
-{
-  size_t la = strlen(a), lb = strlen(b), row[64], prev, tmp;
-
-  if (la >= 63 || lb >= 63)
-    return 99;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t best = prev + (a[i - 1] != b[j - 1]);
-
-      tmp = row[j];
-      if (row[j] + 1 < best)
-        best = row[j] + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      prev = tmp;
-    }
-  }
-  return row[lb];
-}
-
 void definition_nearest(const char *name, const char *dir, char *buf,
                         size_t size)
 {
@@ -252,7 +227,7 @@ void definition_nearest(const char *name, const char *dir, char *buf,
   json_array_foreach(names, i, v)
   {
     const char *n = json_string_value(v);
-    size_t d = distance(name, n);
+    size_t d = jsonschema_distance(name, n);
     int w;
 
     if (d > 3 && strncmp(n, name, strlen(name)) && strncmp(name, n, strlen(n)))

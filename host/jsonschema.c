@@ -43,9 +43,7 @@ static const char *const type_names[] = {
 
 /* ------------------------------------------------------ did you mean */
 
-/* Edit distance counting a swap of neighbours as one edit (optimal
- * string alignment): "fsat" is one edit from "fast". */
-static size_t edit_distance(const char *a, const char *b)
+size_t jsonschema_distance(const char *a, const char *b)
 {
   size_t la = strlen(a), lb = strlen(b);
   size_t d[65][65];
@@ -83,8 +81,9 @@ const char *jsonschema_nearest(const char *word, const char *const *cands,
   if (limit > 3)
     limit = 3;
   for (size_t i = 0; i < n; i++) {
-    size_t d =
-        strcasecmp(word, cands[i]) == 0 ? 0 : edit_distance(word, cands[i]);
+    size_t d = strcasecmp(word, cands[i]) == 0
+                   ? 0
+                   : jsonschema_distance(word, cands[i]);
 
     if (d <= limit && d < best) {
       best = d;

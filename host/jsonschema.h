@@ -52,6 +52,11 @@ int jsonschema_validate(const struct jsonschema *s, json_t *instance,
                         const char *path, const struct yaml_locs *locs,
                         json_t *secrets, struct yaml_errors *errs);
 
+/* Edit distance counting a swap of neighbours as one edit (optimal
+ * string alignment): "fsat" is one edit from "fast". (size_t)-1 when
+ * either word is longer than 64 bytes. */
+size_t jsonschema_distance(const char *a, const char *b);
+
 /* The candidate nearest to `word` by edit distance, or NULL when none is
  * near enough to be a likely typo. Borrowed from cands. */
 const char *jsonschema_nearest(const char *word, const char *const *cands,

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "error.h"
 #include "metrics.h"
+#include "netaddr.h"
 
 /* Upper bounds (s) of the run duration histogram's buckets. */
 static const double duration_bounds[] = {0.1, 0.5, 1,   5,    10,
@@ -252,52 +253,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   return ret;
 }
 
-/* "ADDRESS:PORT" ("[V6]:PORT") into *ss and *port; 0 or INTEG_ECONFIG. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss,
-                        long *port, struct integ_error *err)
-{
-  const char *colon = strrchr(listen, ':'), *host = listen;
-  size_t hl = colon ? (size_t)(colon - listen) : 0;
-  char name[64], *end = NULL;
-  int ok = colon != NULL;
-
-  memset(ss, 0, sizeof(*ss));
-  if (ok && listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
-    host++;
-    hl -= 2;
-  }
-  ok = ok && hl < sizeof(name);
-  if (ok) {
-    memcpy(name, host, hl);
-    name[hl] = '\0';
-    errno = 0;
-    *port = strtol(colon + 1, &end, 10);
-    ok = !errno && !*end && end != colon + 1 && *port >= 1 && *port <= 65535;
-  }
-  if (ok &&
-      inet_pton(AF_INET, name, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-    ((struct sockaddr_in *)ss)->sin_family = AF_INET;
-    ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)*port);
-    return 0;
-  }
-  if (ok && inet_pton(AF_INET6, name,
-                      &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-    ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-    ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)*port);
-    return 0;
-  }
-  return error_set(err, INTEG_ECONFIG,
-                   "metrics.listen: expected ADDRESS:PORT such as "
-                   "127.0.0.1:9464 or [::1]:9464, got %s",
-                   listen);
-}
-
 int metrics_serve(struct metrics *m, const char *listen,
                   struct integ_error *err)
 {
   struct sockaddr_storage ss;
   long port = 0;
-  int rc = parse_listen(listen, &ss, &port, err);
+  int rc =
+      netaddr_parse_listen("metrics.listen", "9464", listen, &ss, &port, err);
 
   if (rc)
     return rc;

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
+#include "netaddr.h"
 #include "queue.h"
 #include "secrets.h"
 #include "webhook.h"
@@ -500,47 +501,6 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-/* "ADDRESS:PORT" ("[V6]:PORT") into *ss; 0 or INTEG_ECONFIG. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss,
-                        struct integ_error *err)
-{
-  const char *colon = strrchr(listen, ':'), *host = listen;
-  size_t hl = colon ? (size_t)(colon - listen) : 0;
-  char name[64], *end = NULL;
-  long port = 0;
-  int ok = colon != NULL;
-
-  memset(ss, 0, sizeof(*ss));
-  if (ok && listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
-    host++;
-    hl -= 2;
-  }
-  ok = ok && hl < sizeof(name);
-  if (ok) {
-    memcpy(name, host, hl);
-    name[hl] = '\0';
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    ok = !errno && !*end && end != colon + 1 && port >= 1 && port <= 65535;
-  }
-  if (ok &&
-      inet_pton(AF_INET, name, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-    ((struct sockaddr_in *)ss)->sin_family = AF_INET;
-    ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (ok && inet_pton(AF_INET6, name,
-                      &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-    ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-    ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    return 0;
-  }
-  return error_set(err, INTEG_ECONFIG,
-                   "webhooks.listen: expected ADDRESS:PORT such as "
-                   "127.0.0.1:8088 or [::1]:8088, got %s",
-                   listen);
-}
-
 static int read_pem(const char *key, const char *path, char **out,
                     struct integ_error *err)
 {
@@ -579,6 +539,7 @@ int webhook_start(const struct manifest *m, const char *store_path,
   const char *listen = str_at(top, "listen");
   json_t *mb = json_object_get(top, "max_body");
   struct sockaddr_storage ss;
+  long port = 0;
   unsigned flags;
   int rc;
 
@@ -595,7 +556,8 @@ int webhook_start(const struct manifest *m, const char *store_path,
                     ? (size_t)json_integer_value(mb)
                     : DEFAULT_MAX_BODY;
   w->key_ttl_ms = duration_at(top, "key_ttl", DEFAULT_KEY_TTL_MS);
-  rc = parse_listen(listen ? listen : DEFAULT_LISTEN, &ss, err);
+  rc = netaddr_parse_listen("webhooks.listen", "8088",
+                            listen ? listen : DEFAULT_LISTEN, &ss, &port, err);
   if (!rc)
     rc = read_pem("tls_cert", str_at(top, "tls_cert"), &w->tls_cert, err);
   if (!rc)
