@@ -326,6 +326,20 @@ out:
   return rc;
 }
 
+int cursor_members(const struct cursor *c, const char **name,
+                   const char *const **pk, size_t *npk)
+{
+  *name = c->name;
+  *pk = (const char *const *)c->pk_name;
+  *npk = c->npk;
+  if (!c->name)
+    return 0;
+  for (size_t i = 0; i < c->npk; i++)
+    if (!c->pk_name || !c->pk_name[i])
+      return 0;
+  return 1;
+}
+
 json_t *cursor_state(const struct cursor *c, int *nomem)
 {
   json_t *s;
