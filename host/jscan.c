@@ -1389,6 +1389,15 @@ static json_t *value_of(struct scan *s, int f, const unsigned char *p,
 
     for (q = p; q < end; q++)
       real |= *q == '.' || *q == 'e' || *q == 'E';
+    /* Up to 18 digits cannot overflow int64: no copy, no strtoll. */
+    if (!real && n - (*p == '-') <= 18) {
+      int64_t i = 0;
+
+      for (q = p + (*p == '-'); q < end; q++)
+        i = i * 10 + (*q - '0');
+      v = json_integer((json_int_t)(*p == '-' ? -i : i));
+      break;
+    }
     if (n >= sizeof(small) && !(text = malloc(n + 1)))
       break;
     memcpy(text, p, n);

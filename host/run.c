@@ -1103,8 +1103,8 @@ static int scan_add(json_t *scan, const char *key, const char *records,
   char *full;
   int rc;
 
-  if (!sep[0] && (ql < 2 || q[0] != '$' || (q[1] != '.' && q[1] != '[') ||
-                  q[2] == '.'))
+  if (!sep[0] &&
+      (ql < 2 || q[0] != '$' || (q[1] != '.' && q[1] != '[') || q[2] == '.'))
     return 1;
   full = malloc(rl + sl + ql);
   if (!full)
@@ -1171,8 +1171,7 @@ static int mapped_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
     /* Only singular wants: a record without one would pad an array. */
     if (name[0] == '\001' || !json_is_string(q) ||
         cached_path(ctx, json_string_value(q), &jp, err) ||
-        !jsonpath_is_singular(jp) ||
-        json_object_set(scan, name, q)) {
+        !jsonpath_is_singular(jp) || json_object_set(scan, name, q)) {
       rc = 1;
       goto out;
     }
