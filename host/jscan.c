@@ -1393,7 +1393,8 @@ static json_t *value_of(struct scan *s, int f, const unsigned char *p,
     if (!real && n - (*p == '-') <= 18) {
       int64_t i = 0;
 
-      for (q = p + (*p == '-'); q < end; q++)
+      /* As strtoll: up to the first byte that is not a digit. */
+      for (q = p + (*p == '-'); q < end && digit(*q); q++)
         i = i * 10 + (*q - '0');
       v = json_integer((json_int_t)(*p == '-' ? -i : i));
       break;
