@@ -1106,7 +1106,7 @@ static int scan_add(json_t *scan, const char *key, const char *records,
   if (!sep[0] &&
       (ql < 2 || q[0] != '$' || (q[1] != '.' && q[1] != '[') || q[2] == '.'))
     return 1;
-  full = malloc(rl + sl + ql);
+  full = malloc(rl + sl + ql + 1);
   if (!full)
     return -1;
   memcpy(full, records, rl);
