@@ -24,6 +24,12 @@ struct cursor {
   json_t *value, *keys; /* owned: where it stands now */
   int64_t value_n;
   uint64_t backwards;
+  /* RFC 3339 cursors: the date and hour ("YYYY-MM-DDTHH:", 14 bytes) of
+   * the last canonical value parsed and that hour's start in ms, so that
+   * the next "...MM:SSZ" of the same hour costs two digit pairs. */
+  char memo[14];
+  int memo_ok;
+  int64_t memo_hour;
 };
 
 void cursor_free(struct cursor *c)
@@ -230,6 +236,46 @@ out:
   return 0;
 }
 
+/* Two digits at p, or -1. */
+static int two(const char *p)
+{
+  if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+    return -1;
+  return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* cursor_parse for c's format, with the RFC 3339 hour memo: a
+ * "YYYY-MM-DDTHH:MM:SSZ" value of the memo's hour is that hour plus
+ * MM:SS, which is what clock_parse_rfc3339 computes for it (minutes and
+ * seconds within 0-59 add linearly; anything else is parsed). */
+static int parse_value(struct cursor *c, json_t *v, int64_t *n,
+                       struct integ_error *err)
+{
+  const char *s = json_string_value(v);
+  int rfc = !c->format || strcmp(c->format, "rfc3339") == 0;
+  int mm = -1, ss = -1;
+  size_t len = s ? json_string_length(v) : 0;
+
+  if (rfc && len == 20 && s[13] == ':' && s[16] == ':' && s[19] == 'Z') {
+    mm = two(s + 14);
+    ss = two(s + 17);
+    if (mm > 59 || ss > 59)
+      mm = ss = -1;
+  }
+  if (mm >= 0 && ss >= 0 && c->memo_ok && memcmp(s, c->memo, 14) == 0) {
+    *n = (c->memo_hour + (int64_t)(mm * 60 + ss) * 1000) * 1000;
+    return 0;
+  }
+  if (cursor_parse(c->format, v, n, err))
+    return INTEG_EINVAL;
+  if (mm >= 0 && ss >= 0) {
+    memcpy(c->memo, s, 14);
+    c->memo_hour = *n / 1000 - (int64_t)(mm * 60 + ss) * 1000;
+    c->memo_ok = 1;
+  }
+  return 0;
+}
+
 /* The first value query q selects in rec, borrowed, or NULL. */
 static json_t *first(const struct jsonpath *q, const char *name, json_t *rec,
                      int *nomem)
@@ -259,6 +305,32 @@ static int has_key(json_t *keys, json_t *k)
   return 0;
 }
 
+/* Record's key, a new array of the key values (NULL without keys). */
+static int make_key(const struct cursor *c, json_t *record, json_t **key,
+                    struct integ_error *err)
+{
+  int nomem = 0;
+
+  *key = NULL;
+  if (!c->npk)
+    return 0;
+  *key = json_array();
+  for (size_t i = 0; *key && i < c->npk; i++) {
+    json_t *k = first(c->pk[i], c->pk_name[i], record, &nomem);
+
+    if (json_array_append(*key, k ? k : json_null())) {
+      json_decref(*key);
+      *key = NULL;
+    }
+  }
+  if (!*key || nomem) {
+    json_decref(*key);
+    *key = NULL;
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
 int cursor_observe(struct cursor *c, json_t *record, int *keep,
                    struct integ_error *err)
 {
@@ -275,7 +347,7 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
     return error_set(err, INTEG_EINVAL,
                      "stream %s: a record has no cursor value at %s",
                      c->stream, c->path);
-  if (cursor_parse(c->format, v, &n, &perr)) {
+  if (parse_value(c, v, &n, &perr)) {
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
     rc = error_set(err, INTEG_EINVAL,
@@ -285,24 +357,13 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
     free(text);
     return rc;
   }
-  if (c->npk) {
-    key = json_array();
-    for (size_t i = 0; key && i < c->npk; i++) {
-      json_t *k = first(c->pk[i], c->pk_name[i], record, &nomem);
-
-      if (json_array_append(key, k ? k : json_null())) {
-        json_decref(key);
-        key = NULL;
-      }
+  if (c->start && n == c->start_n) {
+    if ((rc = make_key(c, record, &key, err)))
+      return rc;
+    if (key && has_key(c->start_keys, key)) {
+      *keep = 0;
+      goto out;
     }
-    if (!key || nomem) {
-      json_decref(key);
-      return error_set(err, INTEG_ENOMEM, "out of memory");
-    }
-  }
-  if (c->start && n == c->start_n && key && has_key(c->start_keys, key)) {
-    *keep = 0;
-    goto out;
   }
   if (c->value && n < c->value_n) {
     if (!c->backwards++)
@@ -313,17 +374,59 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
     goto out;
   }
   if (!c->value || n > c->value_n) {
-    json_decref(c->value);
-    c->value = json_deep_copy(v);
+    json_t *k0 = json_array_get(c->keys, 0);
+
+    /* The hot path (values rising record by record): what only this
+     * cursor holds is rewritten in place rather than made anew. */
+    if (c->value && c->value->refcount == 1 && json_is_string(c->value) &&
+        json_is_string(v)) {
+      if (json_string_setn_nocheck(c->value, json_string_value(v),
+                                   json_string_length(v))) {
+        rc = error_set(err, INTEG_ENOMEM, "out of memory");
+        goto out;
+      }
+    } else {
+      json_decref(c->value);
+      c->value = json_deep_copy(v);
+    }
     c->value_n = n;
+    if (c->value && !key && c->npk && json_array_size(c->keys) == 1 &&
+        c->keys->refcount == 1 && k0->refcount == 1 &&
+        json_array_size(k0) == c->npk) {
+      for (size_t i = 0; i < c->npk; i++) {
+        json_t *k = first(c->pk[i], c->pk_name[i], record, &nomem);
+
+        if (nomem || json_array_set(k0, i, k ? k : json_null())) {
+          rc = error_set(err, INTEG_ENOMEM, "out of memory");
+          goto out;
+        }
+      }
+      goto out;
+    }
     json_array_clear(c->keys);
   }
+  if (!key && (rc = make_key(c, record, &key, err)))
+    goto out;
   if (!c->value ||
       (key && !has_key(c->keys, key) && json_array_append(c->keys, key)))
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
 out:
   json_decref(key);
   return rc;
+}
+
+int cursor_members(const struct cursor *c, const char **name,
+                   const char *const **pk, size_t *npk)
+{
+  *name = c->name;
+  *pk = (const char *const *)c->pk_name;
+  *npk = c->npk;
+  if (!c->name)
+    return 0;
+  for (size_t i = 0; i < c->npk; i++)
+    if (!c->pk_name || !c->pk_name[i])
+      return 0;
+  return 1;
 }
 
 json_t *cursor_state(const struct cursor *c, int *nomem)

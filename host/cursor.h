@@ -46,6 +46,13 @@ int cursor_new(const struct cursor_opts *o, json_t *state, struct cursor **out,
 int cursor_observe(struct cursor *c, json_t *record, int *keep,
                    struct integ_error *err);
 
+/* When the cursor's path and every key's are a plain "$.name": 1, with
+ * *name and pk[0..*npk) the member names (borrowed, valid while c is),
+ * so that a caller may hand cursor_observe a record of just those
+ * members. Otherwise 0. */
+int cursor_members(const struct cursor *c, const char **name,
+                   const char *const **pk, size_t *npk);
+
 /* The state to emit now: a new object, or NULL when no value was ever
  * seen (or out of memory: *nomem set). */
 json_t *cursor_state(const struct cursor *c, int *nomem);

@@ -57,6 +57,10 @@ struct jscan {
   /* Hash sets of the keys of wide objects, one per depth (reused). */
   struct kset *sets;
   size_t nsets;
+  /* jscan_records: every record gives every non-singular field one value
+   * (null when absent), and the records' bytes go to sink. */
+  int per_record;
+  struct buf sink;
 };
 
 /* The keys of one object with more than KSET_FROM keys, so that finding a
@@ -322,6 +326,7 @@ void jscan_free(struct jscan *js)
   }
   free(js->fields);
   buf_free(&js->scratch);
+  buf_free(&js->sink);
   buf_free(&js->arena);
   free(js->keys);
   for (i = 0; i < js->nsets; i++) {
@@ -1384,6 +1389,16 @@ static json_t *value_of(struct scan *s, int f, const unsigned char *p,
 
     for (q = p; q < end; q++)
       real |= *q == '.' || *q == 'e' || *q == 'E';
+    /* Up to 18 digits cannot overflow int64: no copy, no strtoll. */
+    if (!real && n - (*p == '-') <= 18) {
+      int64_t i = 0;
+
+      /* As strtoll: up to the first byte that is not a digit. */
+      for (q = p + (*p == '-'); q < end && digit(*q); q++)
+        i = i * 10 + (*q - '0');
+      v = json_integer((json_int_t)(*p == '-' ? -i : i));
+      break;
+    }
     if (n >= sizeof(small) && !(text = malloc(n + 1)))
       break;
     memcpy(text, p, n);
@@ -1618,6 +1633,14 @@ static int record(struct scan *s, int depth, int node)
       (rc = put(s, fr->tail, fr->tail_len)))
     return rc;
   switch_to(s, &s->js->scratch);
+  if (s->js->per_record)
+    for (size_t f = 0; f < s->js->nfields; f++) {
+      json_t *a = s->js->fields[f].val;
+
+      if (!s->js->fields[f].singular && json_array_size(a) <= s->records &&
+          json_array_append_new(a, json_null()))
+        return nomem(s);
+    }
   s->records++;
   return 0;
 }
@@ -1766,4 +1789,21 @@ out:
   return error_set(err, INTEG_EPLUGIN,
                    "record %zu (byte %zu) is not a JSON object", s.bad,
                    s.err_at);
+}
+
+int jscan_records(struct jscan *js, const char *json, size_t len,
+                  unsigned flags, struct jscan_result *res,
+                  struct integ_error *err)
+{
+  static const struct jscan_frame none = {"", 0, "", 0};
+  int rc;
+
+  js->sink.len = 0;
+  js->per_record = 1;
+  rc = jscan_page(js, json, len, flags, &none, &js->sink, res, err);
+  js->per_record = 0;
+  /* Keep a page's worth, not the largest page ever seen. */
+  if (js->sink.cap > ((size_t)1 << 22))
+    buf_free(&js->sink);
+  return rc;
 }

@@ -110,4 +110,13 @@ int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
                const struct jscan_frame *frame, struct buf *out,
                struct jscan_result *res, struct integ_error *err);
 
+/* As jscan_page, for a caller that maps records itself: nothing is
+ * written (the records' bytes go to a buffer inside js), and each
+ * non-singular field's array holds exactly one value per record, in
+ * record order (null where the record has none), so that element i of
+ * every such array belongs to record i. */
+int jscan_records(struct jscan *js, const char *json, size_t len,
+                  unsigned flags, struct jscan_result *res,
+                  struct integ_error *err);
+
 #endif

@@ -1058,6 +1058,204 @@ static int check_records_parent(integ_ctx *ctx, json_t *doc,
   return rc;
 }
 
+/* emit_mapped's fast path: one scan of the page's bytes, no tree; the
+ * scanner hands, per record, the values the mapping, the cursor and its
+ * keys read, and the want fields. Paths it does not handle, and every
+ * page it does not take (bad JSON, no records, a repeated key), go the
+ * slow way, which says what is wrong. */
+struct mapped_page {
+  struct jscan *js;
+  struct jscan_result res;
+  int slow;
+};
+
+static int mapped_body(void *arg, const char *body, size_t len, int *retry,
+                       char *msg, size_t size)
+{
+  struct mapped_page *mp = arg;
+  struct integ_error e = {0};
+
+  (void)retry;
+  (void)msg;
+  (void)size;
+  json_decref(mp->res.fields);
+  mp->res.fields = NULL;
+  mp->slow = 1;
+  if (jscan_records(mp->js, body, len, JSCAN_STRICT_INT, &mp->res, &e) ||
+      !mp->res.records) {
+    json_decref(mp->res.fields);
+    mp->res.fields = NULL;
+    return 1;
+  }
+  mp->slow = 0;
+  return 0;
+}
+
+static const char *const known_casts[] = {"string", "integer", "number",
+                                          "boolean"};
+
+/* Append {key: records + tail of the record-relative path q} to scan;
+ * 1 when q is not "$.name..." or "$[...]..." (slow path). */
+static int scan_add(json_t *scan, const char *key, const char *records,
+                    const char *q, const char *sep)
+{
+  size_t rl = strlen(records), ql = strlen(q), sl = strlen(sep);
+  char *full;
+  int rc;
+
+  if (!sep[0] &&
+      (ql < 2 || q[0] != '$' || (q[1] != '.' && q[1] != '[') || q[2] == '.'))
+    return 1;
+  full = malloc(rl + sl + ql + 1);
+  if (!full)
+    return -1;
+  memcpy(full, records, rl);
+  memcpy(full + rl, sep, sl);
+  memcpy(full + rl + sl, sep[0] ? q : q + 1, sep[0] ? ql + 1 : ql);
+  rc = json_object_set_new(scan, key, json_string(full)) ? -1 : 0;
+  free(full);
+  return rc;
+}
+
+/* The scanner for o (NULL: the slow path), cached as emit_batch's. */
+static int mapped_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
+                       struct jscan **js, struct integ_error *err)
+{
+  const char *name, *cname = NULL;
+  const char *const *pk = NULL;
+  size_t npk = 0, i = 0;
+  json_t *scan, *spec, *q;
+  char key[32];
+  int rc = 0;
+
+  *js = NULL;
+  if (getenv("INTEG_SLOW_PATH") || !json_is_object(o->fields) ||
+      (o->cursor &&
+       !cursor_members(cursor_of(o->cursor), &cname, &pk, &npk)) ||
+      (o->want && !json_is_object(o->want)))
+    return 0;
+  scan = json_object();
+  if (!scan)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  json_object_foreach(o->fields, name, spec)
+  {
+    const char *path = json_is_string(spec)
+                           ? json_string_value(spec)
+                           : json_string_value(json_object_get(spec, "path"));
+    const char *cast = json_string_value(json_object_get(spec, "cast"));
+    size_t c = 0;
+
+    while (cast && c < sizeof(known_casts) / sizeof(*known_casts) &&
+           strcmp(cast, known_casts[c]))
+      c++;
+    if (!path || (json_is_object(spec) && json_object_get(spec, "cast") &&
+                  (!cast || c == sizeof(known_casts) / sizeof(*known_casts))))
+      goto out;
+    snprintf(key, sizeof(key), "\001m%zu", i++);
+    if ((rc = scan_add(scan, key, o->records, path, "")))
+      goto out;
+  }
+  if (cname) {
+    if ((rc = scan_add(scan, "\001c", o->records, cname, ".")))
+      goto out;
+    for (i = 0; i < npk; i++) {
+      snprintf(key, sizeof(key), "\001k%zu", i);
+      if ((rc = scan_add(scan, key, o->records, pk[i], ".")))
+        goto out;
+    }
+  }
+  json_object_foreach(o->want, name, q)
+  {
+    struct jsonpath *jp;
+
+    /* Only singular wants: a record without one would pad an array. */
+    if (name[0] == '\001' || !json_is_string(q) ||
+        cached_path(ctx, json_string_value(q), &jp, err) ||
+        !jsonpath_is_singular(jp) || json_object_set(scan, name, q)) {
+      rc = 1;
+      goto out;
+    }
+  }
+  rc = cached_scan(ctx, o->records, scan, js, err);
+  json_decref(scan);
+  return rc;
+out:
+  json_decref(scan);
+  if (rc < 0)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* From the scanner's values: record i's mapped record and what the
+ * cursor reads of it, as map_record and the slow path make them. */
+static int mapped_record(integ_ctx *ctx, const char *stream, const char *url,
+                         const struct integ_mapped_opts *o, json_t *vals,
+                         size_t i, json_t **m, json_t **cur,
+                         struct integ_error *err)
+{
+  const char *name, *cname = NULL;
+  const char *const *pk = NULL;
+  size_t npk = 0, k = 0;
+  json_t *spec;
+  char key[32];
+  int rc = 0;
+
+  *cur = NULL;
+  if (!(*m = json_object()))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  json_object_foreach(o->fields, name, spec)
+  {
+    const char *cast = json_string_value(json_object_get(spec, "cast"));
+    json_t *v, *cv;
+
+    snprintf(key, sizeof(key), "\001m%zu", k++);
+    v = json_array_get(json_object_get(vals, key), i);
+    cv = cast_value(v, cast);
+    if (!cv) {
+      char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+      const char *q = json_is_string(spec)
+                          ? json_string_value(spec)
+                          : json_string_value(json_object_get(spec, "path"));
+
+      rc = error_set(err, INTEG_EHTTP,
+                     "stream %s: page %s: field '%s' (%s): %s cannot be "
+                     "cast to %s (invalid_response)",
+                     stream, url, name, q, text ? text : "(value)", cast);
+      free(text);
+      goto out;
+    }
+    if (json_object_set_new(*m, name, cv)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+  (void)ctx;
+  if (!o->cursor)
+    return 0;
+  cursor_members(cursor_of(o->cursor), &cname, &pk, &npk);
+  if (!(*cur = json_object()) ||
+      json_object_set(*cur, cname,
+                      json_array_get(json_object_get(vals, "\001c"), i))) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (k = 0; k < npk; k++) {
+    snprintf(key, sizeof(key), "\001k%zu", k);
+    if (json_object_set(*cur, pk[k],
+                        json_array_get(json_object_get(vals, key), i))) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+out:
+  if (rc) {
+    json_decref(*m);
+    json_decref(*cur);
+    *m = *cur = NULL;
+  }
+  return rc;
+}
+
 static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
                             const char *stream,
                             const struct integ_mapped_opts *o, json_t **page,
@@ -1066,12 +1264,13 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
+  struct mapped_page mp = {NULL, {0, 0, 0, NULL}, 1};
   struct jsonpath *jp;
-  json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL;
+  json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL, *cur = NULL;
   const char *name, *link;
   unsigned saved;
   char *next = NULL, *url = NULL;
-  size_t written = 0;
+  size_t written = 0, n;
   int rc;
 
   *page = NULL;
@@ -1084,11 +1283,16 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
                      "options with a records query",
                      ctx->pl->vt->name);
   rc = cached_path(ctx, o->records, &jp, err);
+  if (!rc)
+    rc = mapped_scan(ctx, o, &mp.js, err);
   if (rc)
     return rc;
   saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
+  if (mp.js)
+    http_request_set_check(r, mapped_body, &mp);
   rc = http_do(ctx->http, r, &resp, err);
+  http_request_set_check(r, NULL, NULL);
   http_request_set_flags(r, saved);
   if (rc) {
     error_prefix(err, "stream %s", stream);
@@ -1099,22 +1303,36 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
   progress_page(ctx->progress);
   doc = resp->json;
   url = secrets_redact_url(resp->url ? resp->url : "(URL)", NULL);
-  if (!url) {
+  mapped = json_array();
+  if (!url || !mapped || (!mp.slow && !(cur = json_array()))) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
+  }
+  if (!mp.slow) {
+    /* Map and check the whole page first, as below. */
+    n = mp.res.records;
+    for (size_t i = 0; i < n; i++) {
+      json_t *m = NULL, *c = NULL;
+
+      rc = mapped_record(ctx, stream, url, o, mp.res.fields, i, &m, &c, err);
+      if (rc)
+        goto out;
+      if (json_array_append_new(mapped, m) ||
+          (c && json_array_append_new(cur, c))) {
+        rc = error_set(err, INTEG_ENOMEM, "out of memory");
+        goto out;
+      }
+    }
+    goto observe;
   }
   rc = jsonpath_eval(jp, doc, 0, &nodes, err);
   if (!rc && nodes.n == 0)
     rc = check_records_parent(ctx, doc, o->records, stream, url, err);
   if (rc)
     goto out;
+  n = nodes.n;
   /* Map and check the whole page first: a page with a bad record writes
    * nothing, so the state never passes data that was not written. */
-  mapped = json_array();
-  if (!mapped) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    goto out;
-  }
   for (size_t i = 0; i < nodes.n; i++) {
     json_t *m = NULL;
 
@@ -1134,13 +1352,16 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
     if (rc)
       goto out;
   }
+observe:
   /* The cursor sees the whole page before anything is written: a value
    * that does not parse stops the page with nothing of it written. A
    * repeat at the boundary is dropped from mapped (replaced by null). */
-  for (size_t i = 0; o->cursor && i < nodes.n; i++) {
+  for (size_t i = 0; o->cursor && i < n; i++) {
     int keep = 1;
 
-    rc = cursor_observe(cursor_of(o->cursor), nodes.values[i], &keep, err);
+    rc = cursor_observe(cursor_of(o->cursor),
+                        cur ? json_array_get(cur, i) : nodes.values[i], &keep,
+                        err);
     if (rc) {
       error_prefix(err, "page %s", url);
       goto out;
@@ -1150,7 +1371,7 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
       goto out;
     }
   }
-  for (size_t i = 0; i < nodes.n; i++) {
+  for (size_t i = 0; i < n; i++) {
     if (json_is_null(json_array_get(mapped, i)))
       continue;
     rc = host_emit_record(ctx, stream, json_array_get(mapped, i), err);
@@ -1165,13 +1386,18 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
   }
   json_object_foreach(o->want, name, q)
   {
-    rc = batch_field(ctx, doc, name, q, got, err);
+    if (!mp.slow)
+      rc = json_object_set(got, name, json_object_get(mp.res.fields, name))
+               ? error_set(err, INTEG_ENOMEM, "out of memory")
+               : 0;
+    else
+      rc = batch_field(ctx, doc, name, q, got, err);
     if (rc)
       goto out;
   }
   out = json_pack("{s:I, s:I, s:I, s:O}", "status", (json_int_t)resp->status,
-                  "records", (json_int_t)nodes.n, "written",
-                  (json_int_t)written, "fields", got);
+                  "records", (json_int_t)n, "written", (json_int_t)written,
+                  "fields", got);
   if (!out) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
@@ -1190,6 +1416,8 @@ out:
   free(url);
   json_decref(got);
   json_decref(mapped);
+  json_decref(cur);
+  json_decref(mp.res.fields);
   jsonpath_nodes_free(&nodes);
   http_response_free(resp);
   if (rc) {

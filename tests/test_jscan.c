@@ -130,6 +130,39 @@ static void fields_come_from_the_scan(void **state)
   page_free(&pg);
 }
 
+/* Integers a field asks for, short and long; jscan_records gives each
+ * record one value per field, null where the record has none. */
+static void per_record_values_and_integers(void **state)
+{
+  static const char text[] =
+      "{\"data\":[{\"id\":-0},{\"x\":1},{\"id\":123456789012345678},"
+      "{\"id\":-123456789012345678,\"a\":{\"b\":7}},"
+      "{\"id\":9223372036854775807},{\"id\":-9223372036854775808,"
+      "\"a\":[{\"b\":1}]}],\"n\":1}";
+  struct integ_error err = {0, ""};
+  struct jscan_result res;
+  struct jscan *js = NULL;
+  json_t *f = json_loads("{\"ids\": \"$.data[*].id\", \"b\": "
+                         "\"$.data[*].a.b\", \"n\": \"$.n\"}",
+                         0, NULL);
+  char *got;
+
+  (void)state;
+  assert_int_equal(jscan_new("$.data[*]", f, &js, &err), 0);
+  assert_int_equal(
+      jscan_records(js, text, strlen(text), JSCAN_STRICT_INT, &res, &err), 0);
+  assert_int_equal(res.records, 6);
+  got = json_dumps(res.fields, JSON_COMPACT);
+  assert_string_equal(got, "{\"ids\":[0,null,123456789012345678,"
+                           "-123456789012345678,9223372036854775807,"
+                           "-9223372036854775808],\"b\":[null,null,null,7,"
+                           "null,null],\"n\":1}");
+  free(got);
+  json_decref(res.fields);
+  json_decref(f);
+  jscan_free(js);
+}
+
 static void big_integers_are_data(void **state)
 {
   static const char text[] =
@@ -291,6 +324,7 @@ int main(void)
       cmocka_unit_test(singer_line_is_singer_sdk_bytes),
       cmocka_unit_test(jsonl_and_airbyte_keep_utf8_raw),
       cmocka_unit_test(fields_come_from_the_scan),
+      cmocka_unit_test(per_record_values_and_integers),
       cmocka_unit_test(big_integers_are_data),
       cmocka_unit_test(a_big_integer_in_a_field_names_field_and_byte),
       cmocka_unit_test(refusals_name_the_byte),
