@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cli.h"
 #include "clock.h"
 #include "connconf.h"
@@ -59,11 +60,36 @@ static int64_t wall_ms(void)
 /* The token of (account, connector): {"expires_ms", "relogin"} or null.
  * The hook the auth service fills from its tokens table; null until it
  * does. */
-static json_t *status_token(struct store *s, const char *account,
-                            const char *connector)
+static json_t *status_token(struct store *s,
+                            const struct manifest_connector *c)
 {
-  (void)s, (void)account, (void)connector;
-  return json_null();
+  json_t *auth = json_object_get(c->node, "auth"), *rows = NULL, *row;
+  json_t *pick = NULL, *out = NULL;
+  const char *tu = json_string_value(json_object_get(auth, "token_url"));
+  const char *cid = json_string_value(json_object_get(auth, "client_id"));
+  char *prov = tu && cid ? auth_provider(tu, cid) : NULL;
+  struct integ_error err = {0, ""};
+  size_t i;
+
+  /* The manifest's oauth2 names the row; a plugin that declares its own
+   * auth is not loaded here, so then the account's one row, if one. */
+  if (s && store_token_list(s, c->account, &rows, &err) == 0)
+    json_array_foreach(rows, i, row)
+    {
+      const char *p = json_string_value(json_object_get(row, "provider"));
+
+      if (prov ? p && strcmp(p, prov) == 0 : json_array_size(rows) == 1)
+        pick = row;
+    }
+  if (pick)
+    out = json_pack("{s:O, s:O, s:O, s:O}", "provider",
+                    json_object_get(pick, "provider"), "expires_ms",
+                    json_object_get(pick, "expires_ms"), "refreshed_ms",
+                    json_object_get(pick, "refreshed_ms"), "needs_login",
+                    json_object_get(pick, "needs_login"));
+  free(prov);
+  json_decref(rows);
+  return out ? out : json_null();
 }
 
 /* Webhooks: the queue's summary (queue_summary), or NULL. */
@@ -155,7 +181,7 @@ static json_t *connector_status(struct manifest *m,
   }
   json_object_set_new(o, "next_fire_ms",
                       next_ms ? json_integer(next_ms) : json_null());
-  json_object_set_new(o, "token", status_token(store, c->account, c->name));
+  json_object_set_new(o, "token", status_token(store, c));
   /* Late: the fire after the last run's is long past and nothing runs. */
   if (!sched && json_is_object(json_object_get(c->node, "schedule")))
     connconf_schedule(m, c, &sched, &errs);
@@ -235,6 +261,16 @@ static void print_status(json_t *o)
                json_object_get(o, "consecutive_failures")));
   if (json_is_true(json_object_get(o, "late")))
     printf("  late: the fire after its last run is past\n");
+  if (json_is_object(json_object_get(o, "token"))) {
+    json_t *t = json_object_get(o, "token");
+
+    print_time("token expires", json_object_get(t, "expires_ms"));
+    print_time("token refreshed", json_object_get(t, "refreshed_ms"));
+    if (json_is_true(json_object_get(t, "needs_login")))
+      printf("  token: needs a login (integ auth login %s --account %s)\n",
+             json_string_value(json_object_get(o, "connector")),
+             json_string_value(json_object_get(o, "account")));
+  }
   if (json_is_object(json_object_get(o, "webhooks")))
     printf("  webhooks: %lld queued, %lld dead%s\n",
            (long long)json_integer_value(

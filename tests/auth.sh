@@ -8,7 +8,7 @@
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to look into the store"
 command -v curl >/dev/null || skip_all "curl is needed as the browser"
-plan 85
+plan 87
 tmpdir
 
 # Server B: another origin, where a redirect leads.
@@ -261,6 +261,10 @@ is "$(py 'hits("/me")[-1]["status"]')" 200 "... while the other account's connec
 run $I auth status rt --account bob
 is "$RC" 1 "auth status exits 1 when a login is needed"
 like "$OUT" "needs login" "... and says so"
+run $I status rt --json
+is "$(printf '%s' "$OUT" | python3 -c 'import json,sys; t=json.load(sys.stdin)["connectors"][0]["token"]; print(t["needs_login"], t["provider"].endswith("#cid"))')" "True True" "integ status shows the connector's token needing a login"
+run $I status rt
+like "$OUT" "token: needs a login \\(integ auth login rt --account bob\\)" "... and in its text, the command to run"
 
 # --- client credentials; credentials only to their origins
 scenario
