@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "jscan_ref.h"
+#include "fuzz.h"
 
 #define FUZZ_MAX_INPUT 1024
 
@@ -135,23 +136,6 @@ static const char *const values[] = {
     "2.2250738585072014e-308",
 };
 
-struct rng {
-  uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-  r->s ^= r->s << 13;
-  r->s ^= r->s >> 7;
-  r->s ^= r->s << 17;
-  return r->s;
-}
-
-static size_t rnd_below(struct rng *r, size_t n)
-{
-  return n ? (size_t)(rnd(r) % n) : 0;
-}
-
 /* Mutate buf[0..*len) in place, keeping it under FUZZ_MAX_INPUT. */
 static void mutate(struct rng *r, char *buf, size_t *len, const char *other,
                    size_t other_len)
@@ -226,26 +210,6 @@ static void mutate(struct rng *r, char *buf, size_t *len, const char *other,
   }
   }
   *len = n;
-}
-
-static double now(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned long env_ulong(const char *name, unsigned long dflt)
-{
-  const char *v = getenv(name);
-  char *end;
-  unsigned long n;
-
-  if (!v || !*v)
-    return dflt;
-  n = strtoul(v, &end, 10);
-  return *end ? dflt : n;
 }
 
 int main(void)

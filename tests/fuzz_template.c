@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "template.h"
+#include "fuzz.h"
 
 #define FUZZ_MAX_INPUT 256
 
@@ -38,35 +39,7 @@ static const char *const tokens[] = {
     "\x00",   "\xff",     "\xc3\xa9", "a",     "-",      "_",
 };
 
-static uint64_t rnd(uint64_t *s)
-{
-  *s ^= *s << 13;
-  *s ^= *s >> 7;
-  *s ^= *s << 17;
-  return *s;
-}
-
-static double now(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned long env_ulong(const char *name, unsigned long dflt)
-{
-  const char *v = getenv(name);
-  char *end;
-  unsigned long n;
-
-  if (!v || !*v)
-    return dflt;
-  n = strtoul(v, &end, 10);
-  return *end ? dflt : n;
-}
-
-static void mutate(uint64_t *s, char *buf, size_t *len)
+static void mutate(struct rng *s, char *buf, size_t *len)
 {
   size_t n = *len, at = n ? (size_t)(rnd(s) % (n + 1)) : 0, k;
   const char *t;
@@ -107,7 +80,7 @@ int main(void)
   unsigned long iterations = env_ulong("FUZZ_ITERATIONS", 500000);
   unsigned long seconds = env_ulong("FUZZ_SECONDS", 3);
   unsigned long ran = 0, compiled = 0, rendered = 0;
-  uint64_t s = 0x9e3779b97f4a7c15ull;
+  struct rng s = {0x9e3779b97f4a7c15ull};
   json_t *known, *vars;
   double start = now();
   char buf[FUZZ_MAX_INPUT];
