@@ -1466,13 +1466,40 @@ static inline int elem(struct scan *s, int depth, int node)
   return value(s, depth, node);
 }
 
+/* After a member or an element: a ',' (written, the blanks after it
+ * skipped; *more = 1) or the closing byte (consumed, not written;
+ * *more = 0). Whitespace is looked for only where the expected byte is
+ * not (compact pages first). */
+static inline int next_or_close(struct scan *s, char close, int *more)
+{
+  int rc;
+
+  if (s->p >= s->end || (*s->p != ',' && *s->p != close))
+    skip_ws(s);
+  if (s->p < s->end && *s->p == ',') {
+    s->p++;
+    if ((rc = put1(s, ',')))
+      return rc;
+    skip_ws(s);
+    *more = 1;
+    return 0;
+  }
+  if (s->p < s->end && *s->p == close) {
+    s->p++;
+    *more = 0;
+    return 0;
+  }
+  return syntax(s, s->p,
+                close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+}
+
 static int object(struct scan *s, int depth, int node)
 {
   struct jscan *js = s->js;
   size_t kbase = js->nkeys, abase = js->arena.len;
   struct kset *set = NULL;
   uint64_t bloom = 0;
-  int rc;
+  int rc, more;
 
   s->p++;
   if ((rc = put1(s, '{')))
@@ -1549,22 +1576,11 @@ static int object(struct scan *s, int depth, int node)
     if ((rc = put1(s, ':')))
       return rc;
     skip_ws(s);
-    if ((rc = elem(s, depth + 1, child)))
+    if ((rc = elem(s, depth + 1, child)) ||
+        (rc = next_or_close(s, '}', &more)))
       return rc;
-    if (s->p >= s->end || (*s->p != ',' && *s->p != '}'))
-      skip_ws(s);
-    if (s->p < s->end && *s->p == ',') {
-      s->p++;
-      if ((rc = put1(s, ',')))
-        return rc;
-      skip_ws(s);
-      continue;
-    }
-    if (s->p < s->end && *s->p == '}') {
-      s->p++;
+    if (!more)
       break;
-    }
-    return syntax(s, s->p, "',' or '}' expected");
   }
   js->nkeys = kbase;
   js->arena.len = abase;
@@ -1578,7 +1594,7 @@ dup:
 static int array(struct scan *s, int depth, int node)
 {
   int child = node >= 0 ? s->js->nodes[node].wild : -1;
-  int rc;
+  int rc, more;
 
   s->p++;
   if ((rc = put1(s, '[')))
@@ -1589,22 +1605,11 @@ static int array(struct scan *s, int depth, int node)
     return put1(s, ']');
   }
   for (;;) {
-    if ((rc = elem(s, depth + 1, child)))
+    if ((rc = elem(s, depth + 1, child)) ||
+        (rc = next_or_close(s, ']', &more)))
       return rc;
-    if (s->p >= s->end || (*s->p != ',' && *s->p != ']'))
-      skip_ws(s);
-    if (s->p < s->end && *s->p == ',') {
-      s->p++;
-      if ((rc = put1(s, ',')))
-        return rc;
-      skip_ws(s);
-      continue;
-    }
-    if (s->p < s->end && *s->p == ']') {
-      s->p++;
+    if (!more)
       break;
-    }
-    return syntax(s, s->p, "',' or ']' expected");
   }
   return put1(s, ']');
 }
