@@ -140,47 +140,26 @@ static const char *const values[] = {
 static void mutate(struct rng *r, char *buf, size_t *len, const char *other,
                    size_t other_len)
 {
-  size_t n = *len, at = rnd_below(r, n + 1), k;
+  size_t n = *len, at = rnd_below(r, n + 1);
 
   switch (rnd_below(r, 9)) {
   case 0: /* replace a byte */
     if (n)
       buf[rnd_below(r, n)] = (char)rnd(r);
     break;
-  case 1: { /* insert a token */
-    const char *t = tokens[rnd_below(r, sizeof(tokens) / sizeof(tokens[0]))];
-
-    k = t[0] ? strlen(t) : 1;
-    if (n + k < FUZZ_MAX_INPUT) {
-      memmove(buf + at + k, buf + at, n - at);
-      memcpy(buf + at, t, k);
-      n += k;
-    }
+  case 1: /* insert a token */
+    n = fuzz_insert(buf, n, at,
+                    tokens[rnd_below(r, sizeof(tokens) / sizeof(tokens[0]))],
+                    FUZZ_MAX_INPUT);
     break;
-  }
   case 2: /* delete a range */
-    k = rnd_below(r, n - at + 1);
-    if (k > 8)
-      k = 1 + k % 8;
-    memmove(buf + at, buf + at + k, n - at - k);
-    n -= k;
+    n = fuzz_delete(r, buf, n, at);
     break;
   case 3: /* duplicate a range (deeper nesting, repeated keys) */
-    k = rnd_below(r, n - at + 1);
-    if (n + k < FUZZ_MAX_INPUT) {
-      memmove(buf + at + k, buf + at, n - at);
-      n += k;
-    }
+    n = fuzz_duplicate(r, buf, n, at, FUZZ_MAX_INPUT);
     break;
   case 4: /* splice in a piece of another input */
-    k = rnd_below(r, other_len + 1);
-    if (n + k < FUZZ_MAX_INPUT) {
-      size_t from = rnd_below(r, other_len - k + 1);
-
-      memmove(buf + at + k, buf + at, n - at);
-      memcpy(buf + at, other + from, k);
-      n += k;
-    }
+    n = fuzz_splice(r, buf, n, at, other, other_len, FUZZ_MAX_INPUT);
     break;
   case 5: /* cut short */
     n = at;
