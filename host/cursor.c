@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "cursor.h"
 #include "error.h"
+#include "jscan.h"
 #include "jsonpath.h"
 #include "log.h"
 
@@ -30,6 +31,17 @@ struct cursor {
   char memo[14];
   int memo_ok;
   int64_t memo_hour;
+  /* A page observed as bytes, until cursor_page_commit: the newest value
+   * (when newer than value) and the keys of the records at the value it
+   * will stand at, npk spans a record. */
+  struct {
+    int on;          /* a value newer than value was seen */
+    int64_t n;       /* its number */
+    size_t off, len; /* its bytes in the page */
+    struct jscan_span *keys;
+    size_t nkeys, cap; /* records (nkeys * npk spans) */
+    uint64_t backwards;
+  } pg;
 };
 
 void cursor_free(struct cursor *c)
@@ -52,6 +64,7 @@ void cursor_free(struct cursor *c)
   json_decref(c->start_keys);
   json_decref(c->value);
   json_decref(c->keys);
+  free(c->pg.keys);
   free(c);
 }
 
@@ -248,15 +261,19 @@ static int two(const char *p)
  * "YYYY-MM-DDTHH:MM:SSZ" value of the memo's hour is that hour plus
  * MM:SS, which is what clock_parse_rfc3339 computes for it (minutes and
  * seconds within 0-59 add linearly; anything else is parsed). */
-static int parse_value(struct cursor *c, json_t *v, int64_t *n,
-                       struct integ_error *err)
+static int is_rfc(const struct cursor *c)
 {
-  const char *s = json_string_value(v);
-  int rfc = !c->format || strcmp(c->format, "rfc3339") == 0;
-  int mm = -1, ss = -1;
-  size_t len = s ? json_string_length(v) : 0;
+  return !c->format || strcmp(c->format, "rfc3339") == 0;
+}
 
-  if (rfc && len == 20 && s[13] == ':' && s[16] == ':' && s[19] == 'Z') {
+/* An RFC 3339 cursor's string value s[0..len) (no NUL inside). */
+static int parse_rfc(struct cursor *c, const char *s, size_t len, int64_t *n,
+                     struct integ_error *err)
+{
+  int mm = -1, ss = -1;
+  int64_t ms;
+
+  if (len == 20 && s[13] == ':' && s[16] == ':' && s[19] == 'Z') {
     mm = two(s + 14);
     ss = two(s + 17);
     if (mm > 59 || ss > 59)
@@ -266,14 +283,26 @@ static int parse_value(struct cursor *c, json_t *v, int64_t *n,
     *n = (c->memo_hour + (int64_t)(mm * 60 + ss) * 1000) * 1000;
     return 0;
   }
-  if (cursor_parse(c->format, v, n, err))
+  if (clock_parse_rfc3339(s, len, &ms, err))
     return INTEG_EINVAL;
+  *n = ms * 1000;
   if (mm >= 0 && ss >= 0) {
     memcpy(c->memo, s, 14);
-    c->memo_hour = *n / 1000 - (int64_t)(mm * 60 + ss) * 1000;
+    c->memo_hour = ms - (int64_t)(mm * 60 + ss) * 1000;
     c->memo_ok = 1;
   }
   return 0;
+}
+
+static int parse_value(struct cursor *c, json_t *v, int64_t *n,
+                       struct integ_error *err)
+{
+  const char *s = json_string_value(v);
+
+  /* As cursor_parse, which reads the string up to a NUL. */
+  if (s && is_rfc(c))
+    return parse_rfc(c, s, strlen(s), n, err);
+  return cursor_parse(c->format, v, n, err) ? INTEG_EINVAL : 0;
 }
 
 /* The first value query q selects in rec, borrowed, or NULL. */
@@ -412,6 +441,199 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
 out:
   json_decref(key);
+  return rc;
+}
+
+/* ---- a page observed as bytes ---- */
+
+void cursor_page_begin(struct cursor *c)
+{
+  c->pg.on = 0;
+  c->pg.nkeys = 0;
+  c->pg.backwards = 0;
+}
+
+/* The value at span (a value's bytes in page) as a new json_t; what and
+ * path name it in an error. */
+static int span_json(const struct cursor *c, const char *page,
+                     const struct jscan_span *sp, const char *what,
+                     const char *path, json_t **out, struct integ_error *err)
+{
+  int rc;
+
+  if (!sp->len) {
+    *out = json_null();
+    return 0;
+  }
+  rc = jscan_value(page + sp->off, sp->len, out);
+  if (rc == INTEG_EINVAL)
+    return error_set(err, INTEG_EINVAL,
+                     "stream %s: byte %zu: the %s %s%s is an integer beyond "
+                     "int64, which the cursor cannot hold (invalid_response)",
+                     c->stream, sp->off, what, path[0] == '$' ? "" : "$.",
+                     path);
+  if (rc)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* A record's key from its key spans (a new array). */
+static int span_key(const struct cursor *c, const char *page,
+                    const struct jscan_span *ks, json_t **key,
+                    struct integ_error *err)
+{
+  *key = json_array();
+  if (!*key)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  for (size_t i = 0; i < c->npk; i++) {
+    json_t *v;
+    int rc = span_json(c, page, &ks[i], "primary key", c->pk_name[i], &v, err);
+
+    if (!rc && json_array_append_new(*key, v))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    if (rc) {
+      json_decref(*key);
+      *key = NULL;
+      return rc;
+    }
+  }
+  return 0;
+}
+
+int cursor_page_observe(struct cursor *c, const char *page,
+                        const struct jscan_span *spans, int *keep,
+                        struct integ_error *err)
+{
+  const struct jscan_span *v = &spans[0];
+  const char *t = page + v->off;
+  struct integ_error perr = {0, ""};
+  int64_t n, at;
+  int rc, have;
+
+  *keep = 1;
+  if (!v->len || (v->len == 4 && !memcmp(t, "null", 4)))
+    return error_set(err, INTEG_EINVAL,
+                     "stream %s: a record has no cursor value at %s",
+                     c->stream, c->path);
+  /* The common value, a string without escapes, is read in place. */
+  if (t[0] == '"' && is_rfc(c) && !memchr(t, '\\', v->len))
+    rc = parse_rfc(c, t + 1, v->len - 2, &n, &perr);
+  else {
+    json_t *j;
+
+    if ((rc = span_json(c, page, v, "cursor value", c->path, &j, err)))
+      return rc;
+    rc = parse_value(c, j, &n, &perr);
+    json_decref(j);
+  }
+  if (rc) {
+    struct integ_error ignored = {0, ""};
+    json_t *j = NULL;
+    char *text;
+
+    span_json(c, page, v, "cursor value", c->path, &j, &ignored);
+    text = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(j);
+    rc = error_set(err, INTEG_EINVAL,
+                   "stream %s: the cursor value %s at %s cannot be parsed: "
+                   "%s",
+                   c->stream, text ? text : "(value)", c->path, perr.message);
+    free(text);
+    return rc;
+  }
+  if (c->start && n == c->start_n) {
+    json_t *key = NULL;
+    int seen;
+
+    if (c->npk && (rc = span_key(c, page, spans + 1, &key, err)))
+      return rc;
+    seen = key && has_key(c->start_keys, key);
+    json_decref(key);
+    if (seen) {
+      *keep = 0;
+      return 0;
+    }
+  }
+  have = c->pg.on || c->value;
+  at = c->pg.on ? c->pg.n : c->value_n;
+  if (have && n < at) {
+    c->pg.backwards++;
+    return 0;
+  }
+  if (!have || n > at) {
+    c->pg.on = 1;
+    c->pg.n = n;
+    c->pg.off = v->off;
+    c->pg.len = v->len;
+    c->pg.nkeys = 0;
+  }
+  if (!c->npk)
+    return 0;
+  /* A key that no json_t holds fails now, not when the page is written. */
+  for (size_t i = 1; i <= c->npk; i++) {
+    const char *k = page + spans[i].off;
+    json_t *j;
+
+    if (spans[i].len &&
+        (*k == '{' || *k == '[' ||
+         (spans[i].len > 18 && (*k == '-' || (*k >= '0' && *k <= '9'))))) {
+      if ((rc = span_json(c, page, &spans[i], "primary key", c->pk_name[i - 1],
+                          &j, err)))
+        return rc;
+      json_decref(j);
+    }
+  }
+  if (c->pg.nkeys == c->pg.cap) {
+    size_t cap = c->pg.cap ? c->pg.cap * 2 : 16;
+    struct jscan_span *k = realloc(c->pg.keys, cap * c->npk * sizeof(*k));
+
+    if (!k)
+      return error_set(err, INTEG_ENOMEM, "out of memory");
+    c->pg.keys = k;
+    c->pg.cap = cap;
+  }
+  memcpy(c->pg.keys + c->pg.nkeys++ * c->npk, spans + 1,
+         c->npk * sizeof(*spans));
+  return 0;
+}
+
+int cursor_page_commit(struct cursor *c, const char *page,
+                       struct integ_error *err)
+{
+  int rc = 0;
+
+  if (c->pg.backwards) {
+    if (!c->backwards)
+      log_warn("stream %s: a cursor value went backwards (%s older than "
+               "the cursor): the record is written, the state is not "
+               "moved back",
+               c->stream, c->path);
+    c->backwards += c->pg.backwards;
+  }
+  if (c->pg.on) {
+    struct jscan_span sp = {c->pg.off, c->pg.len};
+    json_t *v;
+
+    if ((rc = span_json(c, page, &sp, "cursor value", c->path, &v, err)))
+      goto out;
+    json_decref(c->value);
+    c->value = v;
+    c->value_n = c->pg.n;
+    json_array_clear(c->keys);
+  }
+  for (size_t i = 0; i < c->pg.nkeys; i++) {
+    json_t *key;
+
+    if ((rc = span_key(c, page, c->pg.keys + i * c->npk, &key, err)))
+      goto out;
+    if (!has_key(c->keys, key) && json_array_append(c->keys, key))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    json_decref(key);
+    if (rc)
+      goto out;
+  }
+out:
+  cursor_page_begin(c);
   return rc;
 }
 

@@ -46,6 +46,22 @@ int cursor_new(const struct cursor_opts *o, json_t *state, struct cursor **out,
 int cursor_observe(struct cursor *c, json_t *record, int *keep,
                    struct integ_error *err);
 
+/* A page observed as its bytes (the scanner's fast path, jscan.h):
+ * cursor_page_observe is cursor_observe for a record whose cursor value
+ * is spans[0] of page and whose keys are spans[1..npk] (len 0: absent),
+ * the paths of cursor_members. What it learns is kept aside until
+ * cursor_page_commit, called while page is still there, makes it the
+ * cursor's; cursor_page_begin forgets it (a page that was not written
+ * does not move the cursor). One page at a time. An integer beyond int64
+ * as a cursor value or key is INTEG_EINVAL naming its byte. */
+void cursor_page_begin(struct cursor *c);
+struct jscan_span;
+int cursor_page_observe(struct cursor *c, const char *page,
+                        const struct jscan_span *spans, int *keep,
+                        struct integ_error *err);
+int cursor_page_commit(struct cursor *c, const char *page,
+                       struct integ_error *err);
+
 /* When the cursor's path and every key's are a plain "$.name": 1, with
  * *name and pk[0..*npk) the member names (borrowed, valid while c is),
  * so that a caller may hand cursor_observe a record of just those

@@ -34,6 +34,7 @@ struct field {
   char *name;    /* owned */
   int singular;  /* from the root: one value or null */
   int next_same; /* next field at the same node, or -1 */
+  int span;      /* a span field's slot (jscan.h), or -1 */
   json_t *val;   /* during a page: the value (singular) or array */
 };
 
@@ -61,6 +62,11 @@ struct jscan {
    * (null when absent), and the records' bytes go to sink. */
   int per_record;
   struct buf sink;
+  /* Span fields: per record, the bytes of each slot's value. */
+  struct jscan_span spans[JSCAN_SPANS_MAX];
+  size_t nspans;
+  jscan_hook hook;
+  void *hook_arg;
 };
 
 /* The keys of one object with more than KSET_FROM keys, so that finding a
@@ -261,6 +267,17 @@ static int add_field(struct jscan *js, const char *name, const char *q,
       return error_set(err, INTEG_ENOMEM, "out of memory");
   }
   f = &js->fields[js->nfields];
+  f->span = -1;
+  if (name[0] == JSCAN_SPAN[0]) {
+    char *end;
+    unsigned long slot = strtoul(name + 1, &end, 10);
+
+    if (wilds != 1 || end == name + 1 || *end || slot >= JSCAN_SPANS_MAX)
+      goto unsupported;
+    f->span = (int)slot;
+    if (js->nspans <= slot)
+      js->nspans = slot + 1;
+  }
   f->name = strdup(name);
   if (!f->name)
     return error_set(err, INTEG_ENOMEM, "out of memory");
@@ -408,11 +425,14 @@ struct scan {
   size_t records;  /* records written */
   size_t seen;     /* records selected (objects or not) */
   size_t bad;      /* first selected record that is not an object */
+  size_t dropped;  /* records the hook took back */
   int have_bad;
-  const char *what;  /* error text */
-  size_t err_at;     /* error offset */
-  int code;          /* error code */
-  const char *field; /* field named by a field error */
+  int hook_rc;             /* the hook's failure (its code), or 0 */
+  struct integ_error *err; /* the hook's error */
+  const char *what;        /* error text */
+  size_t err_at;           /* error offset */
+  int code;                /* error code */
+  const char *field;       /* field named by a field error */
 };
 
 /* Failure codes inside the scanner, turned into INTEG_E* at the end. */
@@ -420,6 +440,7 @@ struct scan {
 #define FAIL_NOMEM 2
 #define FAIL_DUP 3
 #define FAIL_FIELD 4
+#define FAIL_HOOK 5
 
 static int syntax(struct scan *s, const unsigned char *at, const char *what)
 {
@@ -1345,17 +1366,16 @@ static int field_error(struct scan *s, const unsigned char *at, int f,
   return FAIL_FIELD;
 }
 
-/* The value at [p, end) (validated) as a new json_t, or NULL with the
- * failure recorded. */
-static json_t *value_of(struct scan *s, int f, const unsigned char *p,
-                        const unsigned char *end)
+int jscan_value(const char *text, size_t len, json_t **out)
 {
+  const unsigned char *p = (const unsigned char *)text, *end = p + len;
   json_t *v = NULL;
 
+  *out = NULL;
   switch (*p) {
   case '"':
-    if (!memchr(p, '\\', (size_t)(end - p))) {
-      v = json_stringn_nocheck((const char *)p + 1, (size_t)(end - p) - 2);
+    if (!memchr(p, '\\', len)) {
+      v = json_stringn_nocheck(text + 1, len - 2);
     } else {
       struct buf b = BUF_INIT;
 
@@ -1365,32 +1385,30 @@ static json_t *value_of(struct scan *s, int f, const unsigned char *p,
     }
     break;
   case 't':
-    return json_true();
+    v = json_true();
+    break;
   case 'f':
-    return json_false();
+    v = json_false();
+    break;
   case 'n':
-    return json_null();
+    v = json_null();
+    break;
   case '{':
   case '[':
-    v = json_loadb((const char *)p, (size_t)(end - p),
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    if (!v) {
-      field_error(s, p, f,
-                  "the value holds an integer beyond int64, which a field "
-                  "cannot hold");
-      return NULL;
-    }
-    return v;
+    /* Valid JSON: only an integer beyond int64 makes jansson refuse it. */
+    v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (!v)
+      return INTEG_EINVAL;
+    break;
   default: {
-    char small[64], *text = small;
-    size_t n = (size_t)(end - p);
+    char small[64], *copy = small;
     const unsigned char *q;
     int real = 0;
 
     for (q = p; q < end; q++)
       real |= *q == '.' || *q == 'e' || *q == 'E';
     /* Up to 18 digits cannot overflow int64: no copy, no strtoll. */
-    if (!real && n - (*p == '-') <= 18) {
+    if (!real && len - (*p == '-') <= 18) {
       int64_t i = 0;
 
       /* As strtoll: up to the first byte that is not a digit. */
@@ -1399,29 +1417,48 @@ static json_t *value_of(struct scan *s, int f, const unsigned char *p,
       v = json_integer((json_int_t)(*p == '-' ? -i : i));
       break;
     }
-    if (n >= sizeof(small) && !(text = malloc(n + 1)))
-      break;
-    memcpy(text, p, n);
-    text[n] = '\0';
+    if (len >= sizeof(small) && !(copy = malloc(len + 1)))
+      return INTEG_ENOMEM;
+    memcpy(copy, p, len);
+    copy[len] = '\0';
     errno = 0;
     if (real) {
-      v = json_real(strtod(text, NULL));
+      v = json_real(strtod(copy, NULL));
     } else {
-      long long i = strtoll(text, NULL, 10);
+      long long i = strtoll(copy, NULL, 10);
 
       if (errno == ERANGE) {
-        if (text != small)
-          free(text);
-        field_error(s, p, f, "integer beyond int64");
-        return NULL;
+        if (copy != small)
+          free(copy);
+        return INTEG_EINVAL;
       }
       v = json_integer((json_int_t)i);
     }
-    if (text != small)
-      free(text);
+    if (copy != small)
+      free(copy);
   }
   }
   if (!v)
+    return INTEG_ENOMEM;
+  *out = v;
+  return 0;
+}
+
+/* The value at [p, end) (validated) as a new json_t, or NULL with the
+ * failure recorded. */
+static json_t *value_of(struct scan *s, int f, const unsigned char *p,
+                        const unsigned char *end)
+{
+  json_t *v;
+  int rc = jscan_value((const char *)p, (size_t)(end - p), &v);
+
+  if (rc == INTEG_EINVAL)
+    field_error(s, p, f,
+                *p == '{' || *p == '['
+                    ? "the value holds an integer beyond int64, which a field "
+                      "cannot hold"
+                    : "integer beyond int64");
+  else if (rc)
     nomem(s);
   return v;
 }
@@ -1432,7 +1469,14 @@ static int take_fields(struct scan *s, int node, const unsigned char *p)
   int f;
 
   for (f = js->nodes[node].field; f >= 0; f = js->fields[f].next_same) {
-    json_t *v = value_of(s, f, p, s->p);
+    json_t *v;
+
+    if (js->fields[f].span >= 0) {
+      js->spans[js->fields[f].span].off = (size_t)(p - s->start);
+      js->spans[js->fields[f].span].len = (size_t)(s->p - p);
+      continue;
+    }
+    v = value_of(s, f, p, s->p);
 
     if (!v)
       return s->code;
@@ -1620,7 +1664,9 @@ static int array(struct scan *s, int depth, int node)
 static int record(struct scan *s, int depth, int node)
 {
   const struct jscan_frame *fr = s->frame;
-  int rc;
+  struct jscan *js = s->js;
+  size_t from;
+  int rc, drop = 0;
 
   if (*s->p != '{' || s->have_bad) {
     if (*s->p != '{' && !s->have_bad) {
@@ -1633,16 +1679,31 @@ static int record(struct scan *s, int depth, int node)
   }
   s->seen++;
   switch_to(s, s->out);
+  from = (size_t)(s->o - s->ob->data);
+  if (js->nspans)
+    memset(js->spans, 0, js->nspans * sizeof(*js->spans));
   if ((rc = put(s, fr->head, fr->head_len)) ||
-      (rc = object(s, depth, s->js->nodes[node].child >= 0 ? node : -1)) ||
+      (rc = object(s, depth, js->nodes[node].child >= 0 ? node : -1)) ||
       (rc = put(s, fr->tail, fr->tail_len)))
     return rc;
-  switch_to(s, &s->js->scratch);
+  /* A hook's failure is reported once the rest of the page is known to
+   * be JSON with objects for records: a page that is not says so first. */
+  if (js->hook && !s->hook_rc)
+    s->hook_rc = js->hook(js->hook_arg, (const char *)s->start, js->spans,
+                          &drop, s->err);
+  if (drop) {
+    s->o = s->ob->data + from;
+    s->dropped++;
+    switch_to(s, &js->scratch);
+    return 0;
+  }
+  switch_to(s, &js->scratch);
   if (s->js->per_record)
     for (size_t f = 0; f < s->js->nfields; f++) {
       json_t *a = s->js->fields[f].val;
 
-      if (!s->js->fields[f].singular && json_array_size(a) <= s->records &&
+      if (!s->js->fields[f].singular && s->js->fields[f].span < 0 &&
+          json_array_size(a) <= s->records &&
           json_array_append_new(a, json_null()))
         return nomem(s);
     }
@@ -1718,6 +1779,7 @@ int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
   s.flags = flags;
   s.js = js;
   s.frame = frame;
+  s.err = err;
   s.out = out;
   s.ob = &js->scratch;
   js->scratch.len = 0;
@@ -1732,7 +1794,8 @@ int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
   s.oend = js->scratch.cap ? js->scratch.data + js->scratch.cap - 1 : s.o;
   reset_fields(js);
   for (i = 0; i < js->nfields; i++)
-    if (!js->fields[i].singular && !(js->fields[i].val = json_array())) {
+    if (!js->fields[i].singular && js->fields[i].span < 0 &&
+        !(js->fields[i].val = json_array())) {
       rc = nomem(&s);
       goto out;
     }
@@ -1745,6 +1808,10 @@ int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
   }
   if (!rc && s.have_bad)
     rc = 1;
+  if (!rc && s.hook_rc) {
+    s.code = FAIL_HOOK;
+    rc = 1;
+  }
   if (s.ob == out)
     switch_to(&s, &js->scratch);
   if (!rc) {
@@ -1752,6 +1819,8 @@ int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
     for (i = 0; res->fields && i < js->nfields; i++) {
       struct field *f = &js->fields[i];
 
+      if (f->span >= 0)
+        continue;
       if (json_object_set_new(res->fields, f->name,
                               f->val ? f->val : json_null())) {
         f->val = NULL;
@@ -1766,6 +1835,7 @@ int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
       goto out;
     }
     res->records = s.records;
+    res->dropped = s.dropped;
     if (out->len < out->cap)
       out->data[out->len] = '\0';
     reset_fields(js);
@@ -1777,6 +1847,10 @@ out:
   if (out->data)
     out->data[start] = '\0';
   res->offset = s.err_at;
+  if (s.code == FAIL_HOOK) {
+    res->hook = 1;
+    return s.hook_rc;
+  }
   if (s.code == FAIL_NOMEM)
     return error_set(err, INTEG_ENOMEM, "out of memory scanning a page");
   if (s.code == FAIL_DUP)
@@ -1794,6 +1868,12 @@ out:
   return error_set(err, INTEG_EPLUGIN,
                    "record %zu (byte %zu) is not a JSON object", s.bad,
                    s.err_at);
+}
+
+void jscan_set_hook(struct jscan *js, jscan_hook fn, void *arg)
+{
+  js->hook = fn;
+  js->hook_arg = arg;
 }
 
 int jscan_records(struct jscan *js, const char *json, size_t len,

@@ -86,9 +86,40 @@ int jscan_frame_make(struct buf *b, enum emit_format format,
 /* The jscan flags for a format's record bytes. */
 unsigned jscan_format_flags(enum emit_format format);
 
+/* Span fields. A field whose name starts with JSCAN_SPAN and then a
+ * decimal slot (JSCAN_SPAN "0", JSCAN_SPAN "1", ...), whose path is the
+ * records path and member names, is not returned in fields: per record,
+ * its value's bytes in the page (as they stand there, not re-encoded)
+ * are handed to the record hook, in slot spans[N]. */
+#define JSCAN_SPAN "\002"
+#define JSCAN_SPANS_MAX 16
+
+struct jscan_span {
+  size_t off, len; /* in the page; len 0: the record has no such value */
+};
+
+/* Called after each record (an object) is written to out, with its span
+ * fields (borrowed, as many as the slots compiled) and the page. Set
+ * *drop to take the record's bytes back out (it then counts in
+ * res->dropped, not res->records). A non-zero return (an INTEG_E* code,
+ * err set) fails the page: jscan_page returns it, res->hook set. */
+typedef int (*jscan_hook)(void *arg, const char *page,
+                          const struct jscan_span *spans, int *drop,
+                          struct integ_error *err);
+
+/* Set (fn NULL: clear) the hook of js's next pages. */
+void jscan_set_hook(struct jscan *js, jscan_hook fn, void *arg);
+
+/* A value's bytes from a page (validated by the scanner) as a new json_t
+ * in *out, as jansson would read it. Returns 0; INTEG_EINVAL for an
+ * integer beyond int64 (no json_t holds it); INTEG_ENOMEM. */
+int jscan_value(const char *p, size_t len, json_t **out);
+
 /* What one page gave. */
 struct jscan_result {
   size_t records; /* records written */
+  size_t dropped; /* records the hook dropped */
+  int hook;       /* the failure is the hook's */
   size_t offset;  /* on failure: byte offset in the page of the problem */
   size_t record;  /* INTEG_EPLUGIN: index of the record that is not an
                      object */

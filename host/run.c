@@ -64,17 +64,25 @@ struct integ_ctx {
   json_t *declared_cfg;  /* its mapping (the auth borrows from it) */
 };
 
-/* Records per stream, for the run history. */
-static int count_stream(struct run_stats *st, const char *stream,
-                        struct integ_error *err)
+/* n more records written for stream: the run's totals, the progress
+ * line and the records per stream of the run history. */
+static int count_records(integ_ctx *ctx, const char *stream, size_t n,
+                         struct integ_error *err)
 {
+  struct run_stats *st = ctx->stats;
   json_t *v;
 
+  if (!n)
+    return 0;
+  st->records += n;
+  for (size_t i = 0; ctx->progress && i < n; i++)
+    progress_record(ctx->progress, stream);
   if (!st->streams && !(st->streams = json_object()))
     return error_set(err, INTEG_ENOMEM, "out of memory");
   v = json_object_get(st->streams, stream);
-  if (v ? json_integer_set(v, json_integer_value(v) + 1)
-        : json_object_set_new(st->streams, stream, json_integer(1)))
+  if (v ? json_integer_set(v, json_integer_value(v) + (json_int_t)n)
+        : json_object_set_new(st->streams, stream,
+                              json_integer((json_int_t)n)))
     return error_set(err, INTEG_ENOMEM, "out of memory");
   return 0;
 }
@@ -103,11 +111,8 @@ static int host_emit_record(integ_ctx *ctx, const char *stream, json_t *record,
     return error_set(err, INTEG_EINTR, "stopped by signal %d",
                      stop_requested());
   rc = output_record(ctx->out, stream, record, err);
-  if (!rc) {
-    ctx->stats->records++;
-    progress_record(ctx->progress, stream);
-    rc = count_stream(ctx->stats, stream, err);
-  }
+  if (!rc)
+    rc = count_records(ctx, stream, 1, err);
   return rc;
 }
 
@@ -687,9 +692,8 @@ static int batch_core(integ_ctx *ctx, integ_request *req, const char *stream,
       rc = error_set(err, bp.rc, "%s", bp.err.message);
     if (rc)
       goto out;
-    ctx->stats->records += bp.res.records;
-    for (size_t i = 0; ctx->progress && i < bp.res.records; i++)
-      progress_record(ctx->progress, stream);
+    if ((rc = count_records(ctx, stream, bp.res.records, err)))
+      goto out;
     got = bp.res.fields;
     bp.res.fields = NULL;
     rc = batch_answer(resp, bp.res.records, got, page, err);
@@ -742,10 +746,9 @@ static int host_emit_batch(integ_ctx *ctx, integ_request *req,
   return batch_core(ctx, req, stream, records, fields, 0, page, err);
 }
 
-static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
-                            const char *stream,
-                            const struct integ_mapped_opts *o, json_t **page,
-                            struct integ_error *err);
+static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
+                       const struct integ_mapped_opts *o, int v6,
+                       json_t **page, struct integ_error *err);
 
 static int host_emit_page(integ_ctx *ctx, integ_request *req,
                           const char *stream, const struct integ_page_opts *o,
@@ -761,7 +764,7 @@ static int host_emit_page(integ_ctx *ctx, integ_request *req,
     struct integ_mapped_opts m = {sizeof(m), o->records, o->mapping, o->cursor,
                                   o->fields};
 
-    return host_emit_mapped(ctx, req, stream, &m, page, err);
+    return mapped_core(ctx, req, stream, &m, 1, page, err);
   }
   return batch_core(ctx, req, stream, o->records, o->fields, 1, page, err);
 }
@@ -1256,15 +1259,159 @@ out:
   return rc;
 }
 
-static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
-                            const char *stream,
-                            const struct integ_mapped_opts *o, json_t **page,
-                            struct integ_error *err)
+/* emit_mapped of whole records (no mapping) on the fast path: the
+ * scanner writes each record's bytes as emit_batch does, and hands the
+ * cursor each record's value and keys as bytes; a repeat at the
+ * boundary is taken back out. The cursor moves only once the page is
+ * written. */
+struct whole_page {
+  integ_ctx *ctx;
+  const char *stream;
+  struct jscan *js;
+  struct cursor *cur; /* NULL: no cursor */
+  struct jscan_result res;
+  int slow;               /* not taken: resp->json is parsed */
+  int rc;                 /* a failure of a valid body (not retried) */
+  struct integ_error err; /* its text */
+};
+
+static int whole_hook(void *arg, const char *page,
+                      const struct jscan_span *spans, int *drop,
+                      struct integ_error *err)
+{
+  int keep, rc = cursor_page_observe(arg, page, spans, &keep, err);
+
+  *drop = !keep;
+  return rc;
+}
+
+static int whole_body(void *arg, const char *body, size_t len, int *retry,
+                      char *msg, size_t size)
+{
+  struct whole_page *wp = arg;
+  struct integ_error e = {0};
+  int rc;
+
+  json_decref(wp->res.fields);
+  wp->res.fields = NULL;
+  wp->slow = 0;
+  wp->rc = 0;
+  if (wp->cur) {
+    cursor_page_begin(wp->cur);
+    jscan_set_hook(wp->js, whole_hook, wp->cur);
+  }
+  rc = output_page(wp->ctx->out, wp->stream, wp->js, body, len, &wp->res, &e);
+  jscan_set_hook(wp->js, NULL, NULL);
+  if (!rc && !wp->res.records && !wp->res.dropped) {
+    /* Nothing selected: the slow path says whether the records' place is
+     * missing (nothing was written, the cursor has not moved). */
+    json_decref(wp->res.fields);
+    wp->res.fields = NULL;
+    wp->slow = 1;
+    return 1;
+  }
+  if (!rc && wp->cur)
+    rc = cursor_page_commit(wp->cur, body, &e);
+  if (rc == INTEG_ENOTSUP) {
+    wp->slow = 1;
+    return 1;
+  }
+  if (rc == INTEG_EINVAL && !wp->res.hook) {
+    /* Invalid bytes stay invalid; a body that ends too soon may not. */
+    *retry = wp->res.offset >= len;
+    snprintf(msg, size, "stream %s: %s", wp->stream, e.message);
+    return rc;
+  }
+  wp->rc = rc;
+  wp->err = e;
+  return 0;
+}
+
+/* The scanner for whole records (NULL: the slow path): o's want fields,
+ * and span fields for the cursor's value and keys. */
+static int whole_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
+                      struct jscan **js, struct integ_error *err)
+{
+  const char *name, *cname = NULL;
+  const char *const *pk = NULL;
+  size_t npk = 0, i;
+  json_t *scan, *q;
+  char key[32];
+  int rc = 0;
+
+  *js = NULL;
+  if (o->fields || !ctx->out || (o->want && !json_is_object(o->want)) ||
+      (o->cursor &&
+       (!cursor_members(cursor_of(o->cursor), &cname, &pk, &npk) ||
+        npk + 1 > JSCAN_SPANS_MAX)))
+    return 0;
+  if (!(scan = json_object()))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  json_object_foreach(o->want, name, q)
+  {
+    if (name[0] == JSCAN_SPAN[0] || name[0] == '\001' || !json_is_string(q) ||
+        json_object_set(scan, name, q)) {
+      rc = 1;
+      goto out;
+    }
+  }
+  if (cname) {
+    if ((rc = scan_add(scan, JSCAN_SPAN "0", o->records, cname, ".")))
+      goto out;
+    for (i = 0; i < npk; i++) {
+      snprintf(key, sizeof(key), JSCAN_SPAN "%zu", i + 1);
+      if ((rc = scan_add(scan, key, o->records, pk[i], ".")))
+        goto out;
+    }
+  }
+  rc = cached_scan(ctx, o->records, scan, js, err);
+  json_decref(scan);
+  return rc;
+out:
+  json_decref(scan);
+  if (rc < 0)
+    return error_set(err, INTEG_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* http_do's body reader for emit_mapped: an empty body (v6), whole
+ * records, mapped records, or the slow path. */
+struct mapped_check {
+  struct mapped_page *mp;
+  struct whole_page *wp;
+  int empty_ok, empty;
+};
+
+static int mapped_check(void *arg, const char *body, size_t len, int *retry,
+                        char *msg, size_t size)
+{
+  struct mapped_check *mc = arg;
+
+  mc->empty = 0;
+  if (mc->empty_ok && len == 0) {
+    mc->empty = 1;
+    return 0;
+  }
+  if (mc->wp->js)
+    return whole_body(mc->wp, body, len, retry, msg, size);
+  if (mc->mp->js)
+    return mapped_body(mc->mp, body, len, retry, msg, size);
+  return 1;
+}
+
+/* emit_mapped, and emit_page with a mapping or a cursor (v6: an empty
+ * 2xx body is a page without records, and a failure with a response
+ * still fills *page). */
+static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
+                       const struct integ_mapped_opts *o, int v6,
+                       json_t **page, struct integ_error *err)
 {
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
-  struct mapped_page mp = {NULL, {0, 0, 0, NULL}, 1};
+  struct mapped_page mp = {.slow = 1};
+  struct whole_page wp = {.slow = 1};
+  struct mapped_check mc = {&mp, &wp, v6, 0};
   struct jsonpath *jp;
   json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL, *cur = NULL;
   const char *name, *link;
@@ -1285,17 +1432,24 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
   rc = cached_path(ctx, o->records, &jp, err);
   if (!rc)
     rc = mapped_scan(ctx, o, &mp.js, err);
+  if (!rc && !mp.js)
+    rc = whole_scan(ctx, o, &wp.js, err);
   if (rc)
     return rc;
+  wp.ctx = ctx;
+  wp.stream = stream;
+  wp.cur = o->cursor ? cursor_of(o->cursor) : NULL;
   saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
-  if (mp.js)
-    http_request_set_check(r, mapped_body, &mp);
+  if (mp.js || wp.js || v6)
+    http_request_set_check(r, mapped_check, &mc);
   rc = http_do(ctx->http, r, &resp, err);
   http_request_set_check(r, NULL, NULL);
   http_request_set_flags(r, saved);
   if (rc) {
     error_prefix(err, "stream %s", stream);
+    if (v6 && resp && !(*page = failed_page(resp)))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
     ctx->batch_failed = resp;
     resp = NULL;
     goto out;
@@ -1307,6 +1461,45 @@ static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
   if (!url || !mapped || (!mp.slow && !(cur = json_array()))) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
+  }
+  if (mc.empty) {
+    /* No content: no records, and null for every field. */
+    n = 0;
+    got = json_object();
+    json_object_foreach(o->want, name, q)
+    {
+      if (got && json_object_set_new(got, name, json_null())) {
+        json_decref(got);
+        got = NULL;
+      }
+    }
+    if (!got) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+    goto answer;
+  }
+  if (wp.js && !wp.slow) {
+    rc = wp.rc;
+    if (rc == INTEG_EPLUGIN)
+      rc = error_set(err, INTEG_EHTTP,
+                     "stream %s: page %s: record %zu selected by %s is not "
+                     "a JSON object (invalid_response)",
+                     stream, url, wp.res.record, o->records);
+    else if (rc) {
+      *err = wp.err;
+      if (wp.res.hook)
+        error_prefix(err, "page %s", url);
+    }
+    if (!rc)
+      rc = count_records(ctx, stream, wp.res.records, err);
+    if (rc)
+      goto out;
+    n = wp.res.records + wp.res.dropped;
+    written = wp.res.records;
+    got = wp.res.fields;
+    wp.res.fields = NULL;
+    goto answer;
   }
   if (!mp.slow) {
     /* Map and check the whole page first, as below. */
@@ -1395,6 +1588,7 @@ observe:
     if (rc)
       goto out;
   }
+answer:
   out = json_pack("{s:I, s:I, s:I, s:O}", "status", (json_int_t)resp->status,
                   "records", (json_int_t)n, "written", (json_int_t)written,
                   "fields", got);
@@ -1418,6 +1612,7 @@ out:
   json_decref(mapped);
   json_decref(cur);
   json_decref(mp.res.fields);
+  json_decref(wp.res.fields);
   jsonpath_nodes_free(&nodes);
   http_response_free(resp);
   if (rc) {
@@ -1426,6 +1621,14 @@ out:
   }
   *page = out;
   return 0;
+}
+
+static int host_emit_mapped(integ_ctx *ctx, integ_request *req,
+                            const char *stream,
+                            const struct integ_mapped_opts *o, json_t **page,
+                            struct integ_error *err)
+{
+  return mapped_core(ctx, req, stream, o, 0, page, err);
 }
 
 /* ABI 0.5: the plugin's auth block, filled or overridden by the

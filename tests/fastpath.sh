@@ -13,7 +13,7 @@
 # an inclusive cursor whose resumed run meets its boundary again (a
 # tie): both paths write the same bytes and keep the same state.
 . "$top_srcdir/tests/lib.sh"
-plan 32
+plan 33
 tmpdir
 export INTEG_PLUGIN_PATH="$TEST_PLUGIN_DIR" INTEG_NOW=2024-06-01T12:00:00Z
 export INTEG_HOME="$TMP/home"
@@ -84,11 +84,11 @@ INTEG_SLOW_PATH=1 pull /big batch singer "$TMP/slow"
 isnt_ok=$RC
 [ "$isnt_ok" != 0 ] && ok "the slow path (jansson) refuses them" || not_ok "the slow path (jansson) refuses them"
 
-# ... but not where the host needs the value: the ids the plugin asked for.
+# ... but not where the host needs the value: the key the cursor keeps.
 pull /bigid batch singer "$TMP/fast"
 isnt() { [ "$1" != "$2" ] && ok "$3" || { not_ok "$3"; diag "got $1"; }; }
-isnt "$RC" 0 "an id beyond int64 that the plugin asks for fails the run"
-like "$ERR" "/bigid.*invalid_response.*stream s: field 'ids' at byte 15" "... naming page, stream, field and byte"
+isnt "$RC" 0 "an id beyond int64 that the cursor needs fails the run"
+like "$ERR" '/bigid.*stream s: byte 15: the primary key [$][.]id is an integer beyond int64.*invalid_response' "... naming page, stream, field and byte"
 
 # A byte that is not UTF-8: invalid_response, not asked again.
 since=$(curl -s "$U/_testapi/log" | sed -n 's/^{"count": *\([0-9]*\).*/\1/p')
@@ -136,6 +136,12 @@ streams:
       missing: {path: "$.nope.none", cast: integer}
       updated_at: "$.updated_at"
     pagination: {type: cursor, token: "$.next_cursor", has_more: "$.has_more"}
+  - name: whole
+    request: {path: /ties, params: {limit: 7}}
+    records: "$.data[*]"
+    primary_key: id
+    cursor: {path: "$.updated_at", param: updated_after}
+    pagination: {type: cursor, token: "$.next_cursor", has_more: "$.has_more"}
 EOT
 for p in fast slow; do
   start_testapi "$abs_top_srcdir/tests/declarative/api.json" ||
@@ -158,6 +164,7 @@ EOT
   "$INTEG" -c "$TMP/$p.yaml" run m >"$TMP/$p-2" 2>"$TMP/$p-2.err"
   echo "$?" >>"$TMP/$p-rc"
   "$INTEG" -c "$TMP/$p.yaml" state show m ties >"$TMP/$p-state" 2>&1
+  "$INTEG" -c "$TMP/$p.yaml" state show m whole >"$TMP/$p-wstate" 2>&1
   unset INTEG_SLOW_PATH
 done
 is "$(tr '\n' ' ' <"$TMP/fast-rc")$(tr '\n' ' ' <"$TMP/slow-rc")" "0 0 0 0 0 0 " "emit_mapped: every run exits 0 on both paths"
@@ -179,4 +186,15 @@ if cmp -s "$TMP/fast-state" "$TMP/slow-state" && [ -n "$first" ] && [ "$first" -
 else
   not_ok "... the boundary record is not written again; the same state"
   diag "first resumed $first, last before $last" "$(cat "$TMP/fast-state" "$TMP/slow-state")"
+fi
+# Whole records with a cursor (no mapping): the scanner writes them and
+# hands the cursor each record's value and key as bytes.
+first=$(sed -n 's/.*"type":"RECORD","stream":"whole","record":{"id":\([0-9]*\).*/\1/p' "$TMP/fast-2" | head -1)
+last=$(sed -n 's/.*"type":"RECORD","record":{"stream":"whole","data":{"id":\([0-9]*\).*/\1/p' "$TMP/fast-1-airbyte" | tail -1)
+if cmp -s "$TMP/fast-wstate" "$TMP/slow-wstate" && grep -q '"keys"' "$TMP/fast-wstate" &&
+  [ -n "$first" ] && [ "$first" -gt "${last:-0}" ]; then
+  ok "whole records and a cursor: the boundary record is not written again; the same state"
+else
+  not_ok "whole records and a cursor: the boundary record is not written again; the same state"
+  diag "first resumed $first, last before $last" "$(cat "$TMP/fast-wstate" "$TMP/slow-wstate")"
 fi

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cursor.h"
+#include "jscan.h"
 
 static struct cursor *make(json_t *state, const char *format)
 {
@@ -164,6 +165,154 @@ static void bad_values(void **state)
   json_decref(rec);
 }
 
+/* The page path (cursor_page_*, values and keys as bytes) against
+ * cursor_observe (json_t), record by record: the same keep flags, and
+ * after every page the same state and the same count of backward values.
+ * Values come from a few close times (ties, repeats, going backwards),
+ * some written with an escape (the json_t route); keys from a few ids,
+ * some strings; runs restart from the state of the last. */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static unsigned rnd(unsigned n)
+{
+  rnd_state ^= rnd_state << 13;
+  rnd_state ^= rnd_state >> 7;
+  rnd_state ^= rnd_state << 17;
+  return (unsigned)(rnd_state % n);
+}
+
+/* Append one record's text to page; its spans (value, key) into sp. */
+static void put_record(char *page, size_t *len, const char *format,
+                       struct jscan_span *sp)
+{
+  static const char *const ids[] = {"1", "2", "3", "\"a\"", "17"};
+  char v[64];
+  int t = (int)rnd(4), esc = !rnd(5), none = !rnd(40);
+  const char *id = ids[rnd(5)];
+
+  if (format)
+    snprintf(v, sizeof(v), "%d", 1700000000 + t);
+  else if (esc)
+    snprintf(v, sizeof(v), "\"2024-01-01T00:0%d:00\\u005a\"", t);
+  else
+    snprintf(v, sizeof(v), "\"2024-01-01T00:0%d:00Z\"", t);
+  *len += (size_t)sprintf(page + *len,
+                          "%s{\"id\":", page[*len - 1] == '[' ? "" : ",");
+  sp[1].off = *len;
+  sp[1].len = strlen(id);
+  *len += (size_t)sprintf(page + *len, "%s", id);
+  if (none) {
+    sp[0].off = sp[0].len = 0;
+  } else {
+    *len += (size_t)sprintf(page + *len, ",\"t\":");
+    sp[0].off = *len;
+    sp[0].len = strlen(v);
+    *len += (size_t)sprintf(page + *len, "%s", v);
+  }
+  *len += (size_t)sprintf(page + *len, "}");
+}
+
+static void page_path_as_observe(void **state)
+{
+  static const char *const formats[] = {NULL, "epoch_s"};
+
+  (void)state;
+  for (size_t f = 0; f < 2; f++) {
+    json_t *saved = NULL;
+
+    for (int run = 0; run < 40; run++) {
+      struct cursor *a = make(saved, formats[f]), *b = make(saved, formats[f]);
+
+      for (int pg = 0; pg < 5; pg++) {
+        char page[8192] = "[";
+        size_t len = 1, n = 1 + rnd(12);
+        struct jscan_span sp[64][2];
+        int failed = 0;
+        json_t *sa, *sb;
+
+        for (size_t i = 0; i < n; i++)
+          put_record(page, &len, formats[f], sp[i]);
+        len += (size_t)sprintf(page + len, "]");
+        cursor_page_begin(b);
+        for (size_t i = 0; i < n && !failed; i++) {
+          struct integ_error ea = {0, ""}, eb = {0, ""};
+          json_t *rec = json_loadb(page + sp[i][1].off - 6,
+                                   strchr(page + sp[i][1].off, '}') + 1 -
+                                       (page + sp[i][1].off - 6),
+                                   0, NULL);
+          int ka = -1, kb = -1;
+          int ra = cursor_observe(a, rec, &ka, &ea);
+          int rb = cursor_page_observe(b, page, sp[i], &kb, &eb);
+
+          assert_non_null(rec);
+          json_decref(rec);
+          assert_int_equal(ra, rb);
+          if (ra) {
+            assert_string_equal(ea.message, eb.message);
+            failed = 1;
+            break;
+          }
+          assert_int_equal(ka, kb);
+        }
+        if (failed) {
+          /* A page that fails is not written: only b forgets it. Start
+           * both again from b's state. */
+          cursor_page_begin(b);
+          json_decref(saved);
+          saved = cursor_state(b, &(int){0});
+          cursor_free(a);
+          cursor_free(b);
+          a = make(saved, formats[f]);
+          b = make(saved, formats[f]);
+          continue;
+        }
+        {
+          struct integ_error e = {0, ""};
+
+          assert_int_equal(cursor_page_commit(b, page, &e), 0);
+        }
+        sa = cursor_state(a, &(int){0});
+        sb = cursor_state(b, &(int){0});
+        if (!json_equal(sa, sb) ||
+            cursor_backwards(a) != cursor_backwards(b)) {
+          char *ta = json_dumps(sa, JSON_COMPACT | JSON_ENCODE_ANY);
+          char *tb = json_dumps(sb, JSON_COMPACT | JSON_ENCODE_ANY);
+
+          fail_msg("run %d page %d: %s (%llu back) vs %s (%llu back) after %s",
+                   run, pg, ta, (unsigned long long)cursor_backwards(a), tb,
+                   (unsigned long long)cursor_backwards(b), page);
+        }
+        json_decref(sa);
+        json_decref(sb);
+      }
+      json_decref(saved);
+      saved = cursor_state(b, &(int){0});
+      cursor_free(a);
+      cursor_free(b);
+    }
+    json_decref(saved);
+  }
+}
+
+/* An integer beyond int64 where the cursor needs it: refused by byte. */
+static void page_path_big_key(void **state)
+{
+  static const char page[] =
+      "[{\"id\":92233720368547758070,\"t\":\"2024-01-01T00:00:00Z\"}]";
+  struct jscan_span sp[2] = {{32, 22}, {7, 20}};
+  struct integ_error err = {0, ""};
+  struct cursor *c = make(NULL, NULL);
+  int keep;
+
+  (void)state;
+  cursor_page_begin(c);
+  assert_int_equal(cursor_page_observe(c, page, sp, &keep, &err),
+                   INTEG_EINVAL);
+  assert_non_null(strstr(err.message, "stream s: byte 7: the primary key "
+                                      "$.id is an integer beyond int64"));
+  cursor_free(c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -171,6 +320,8 @@ int main(void)
       cmocka_unit_test(formats),
       cmocka_unit_test(same_hour),
       cmocka_unit_test(bad_values),
+      cmocka_unit_test(page_path_as_observe),
+      cmocka_unit_test(page_path_big_key),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,8 +8,8 @@
  * mode "record" (default) parses each page and emits record by record
  * through the host's cursor-boundary helper (cursor_new, cursor_observe),
  * which skips the records already emitted at the state's cursor; "batch"
- * uses emit_batch (the fast path) and may repeat the records at the
- * cursor (the helper still keeps the state).
+ * uses emit_page with the cursor (the fast path): the host writes the
+ * records, observes the cursor on each and skips those repeats itself.
  *
  * The state is the helper's, {STREAM: {"cursor": T, "keys": [[id]...]}}:
  * every record before T is synced, and of the records at T exactly those
@@ -122,19 +122,19 @@ static int page_records(struct pager *p, integ_request *req, char **next,
   return rc;
 }
 
-/* One page through emit_page (emit_batch's options): the host writes the
- * records; we get back the next cursor and the page's (id, updated_at)
- * pairs, which move the cursor (the records at the cursor may repeat:
- * emit_page filters nothing). */
+/* One page through emit_page: the host writes the records and moves the
+ * cursor (repeats at the boundary are not written); we get back the next
+ * cursor. */
 static int page_batch(struct pager *p, integ_request *req, json_t *fields,
                       char **next, struct integ_error *err)
 {
-  json_t *page = NULL, *got, *ids, *ats, *nc, *rec;
-  size_t n;
-  int rc, keep;
+  json_t *page = NULL, *got, *nc;
+  int rc;
 
-  struct integ_page_opts o = {
-      .size = sizeof(o), .records = "$.data[*]", .fields = fields};
+  struct integ_page_opts o = {.size = sizeof(o),
+                              .records = "$.data[*]",
+                              .fields = fields,
+                              .cursor = p->cursor};
 
   rc = p->host->emit_page(p->ctx, req, p->stream, &o, &page, err);
   if (rc) {
@@ -142,23 +142,8 @@ static int page_batch(struct pager *p, integ_request *req, json_t *fields,
     return rc;
   }
   got = json_object_get(page, "fields");
-  ids = json_object_get(got, "ids");
-  ats = json_object_get(got, "ats");
-  n = json_array_size(ids);
-  /* One object, its two members replaced per record: the cursor reads
-   * it and keeps nothing of it. */
-  rec = json_object();
-  if (!rec)
-    rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
-  for (size_t i = 0; i < n && !rc; i++)
-    rc = json_object_set(rec, "id", json_array_get(ids, i)) ||
-                 json_object_set(rec, "updated_at", json_array_get(ats, i))
-             ? integ_error_set(err, INTEG_ENOMEM, "out of memory")
-             : p->host->cursor_observe(p->cursor, rec, &keep, err);
-  json_decref(rec);
   nc = json_object_get(got, "next");
-  if (!rc && json_is_string(nc) &&
-      json_is_true(json_object_get(got, "more")) &&
+  if (json_is_string(nc) && json_is_true(json_object_get(got, "more")) &&
       !(*next = strdup(json_string_value(nc))))
     rc = integ_error_set(err, INTEG_ENOMEM, "out of memory");
   json_decref(page);
@@ -176,9 +161,8 @@ static int pager_run(void *instance, struct integ_error *err)
 
   json_t *start = h->cursor_start(p->cursor);
 
-  fields = json_pack("{s:s, s:s, s:s, s:s}", "next", "$.next_cursor", "more",
-                     "$.has_more", "ids", "$.data[*].id", "ats",
-                     "$.data[*].updated_at");
+  fields =
+      json_pack("{s:s, s:s}", "next", "$.next_cursor", "more", "$.has_more");
   if (!fields)
     return integ_error_set(err, INTEG_ENOMEM, "out of memory");
   snprintf(url, sizeof(url), "%s%s", p->base_url, p->path);
