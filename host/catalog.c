@@ -625,6 +625,14 @@ int catalog_projects(const struct catalog_stream *s)
   return s && (s->kept || s->dropped);
 }
 
+int catalog_keeps(const void *arg, const char *field, size_t len)
+{
+  const struct catalog_stream *s = arg;
+
+  return (!s->kept || json_object_getn(s->kept, field, len)) &&
+         (!s->dropped || !json_object_getn(s->dropped, field, len));
+}
+
 json_t *catalog_strip_state(const struct catalog *c, json_t *state)
 {
   json_t *out;

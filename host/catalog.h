@@ -94,6 +94,11 @@ json_t *catalog_project(const struct catalog_stream *s, json_t *record,
 /* Can catalog_project drop anything from a record of s? */
 int catalog_projects(const struct catalog_stream *s);
 
+/* Does catalog_project keep a record's top-level field (len bytes, not
+ * NUL-terminated)? 1 or 0; s is a const struct catalog_stream * (void *
+ * to serve as the page scanner's jscan_keep). */
+int catalog_keeps(const void *s, const char *field, size_t len);
+
 /* The state (borrowed, the plugin's shape, keyed by stream) to hand to
  * the plugin: without the members of full-refresh streams. A new
  * reference (state itself, incref'd, when nothing changes); NULL for a

@@ -67,6 +67,8 @@ struct jscan {
   size_t nspans;
   jscan_hook hook;
   void *hook_arg;
+  jscan_keep keep;
+  const void *keep_arg;
 };
 
 /* The keys of one object with more than KSET_FROM keys, so that finding a
@@ -427,6 +429,7 @@ struct scan {
   size_t bad;      /* first selected record that is not an object */
   size_t dropped;  /* records the hook took back */
   int have_bad;
+  int rec_obj;             /* the next object() is a record's (projection) */
   int hook_rc;             /* the hook's failure (its code), or 0 */
   struct integ_error *err; /* the hook's error */
   const char *what;        /* error text */
@@ -1543,8 +1546,9 @@ static int object(struct scan *s, int depth, int node)
   size_t kbase = js->nkeys, abase = js->arena.len;
   struct kset *set = NULL;
   uint64_t bloom = 0;
-  int rc, more;
+  int rc, more, proj = s->rec_obj;
 
+  s->rec_obj = 0;
   s->p++;
   if ((rc = put1(s, '{')))
     return rc;
@@ -1555,9 +1559,9 @@ static int object(struct scan *s, int depth, int node)
   }
   for (;;) {
     const unsigned char *k, *kp;
-    size_t klen, koff = 0;
+    size_t klen, koff = 0, mark = proj ? (size_t)(s->o - s->ob->data) : 0;
     uint64_t bit;
-    int esc, child = -1;
+    int esc, child = -1, drop;
 
     if (s->p >= s->end || *s->p != '"')
       return syntax(s, s->p, "string or '}' expected");
@@ -1620,14 +1624,25 @@ static int object(struct scan *s, int depth, int node)
     if ((rc = put1(s, ':')))
       return rc;
     skip_ws(s);
-    if ((rc = elem(s, depth + 1, child)) ||
-        (rc = next_or_close(s, '}', &more)))
+    drop = proj && !js->keep(js->keep_arg, (const char *)kp, klen);
+    if ((rc = elem(s, depth + 1, child)))
       return rc;
+    /* A member dropped by the projection: its bytes, and the ',' after
+     * it, are taken back. */
+    if (drop)
+      s->o = s->ob->data + mark;
+    if ((rc = next_or_close(s, '}', &more)))
+      return rc;
+    if (drop && more)
+      s->o--;
     if (!more)
       break;
   }
   js->nkeys = kbase;
   js->arena.len = abase;
+  /* ... and the ',' before a dropped last member. */
+  if (proj && s->o[-1] == ',')
+    s->o--;
   return put1(s, '}');
 dup:
   s->err_at = (size_t)(s->p - s->start);
@@ -1682,8 +1697,10 @@ static int record(struct scan *s, int depth, int node)
   from = (size_t)(s->o - s->ob->data);
   if (js->nspans)
     memset(js->spans, 0, js->nspans * sizeof(*js->spans));
-  if ((rc = put(s, fr->head, fr->head_len)) ||
-      (rc = object(s, depth, js->nodes[node].child >= 0 ? node : -1)) ||
+  if ((rc = put(s, fr->head, fr->head_len)))
+    return rc;
+  s->rec_obj = js->keep != NULL;
+  if ((rc = object(s, depth, js->nodes[node].child >= 0 ? node : -1)) ||
       (rc = put(s, fr->tail, fr->tail_len)))
     return rc;
   /* A hook's failure is reported once the rest of the page is known to
@@ -1874,6 +1891,12 @@ void jscan_set_hook(struct jscan *js, jscan_hook fn, void *arg)
 {
   js->hook = fn;
   js->hook_arg = arg;
+}
+
+void jscan_set_project(struct jscan *js, jscan_keep fn, const void *arg)
+{
+  js->keep = fn;
+  js->keep_arg = arg;
 }
 
 int jscan_records(struct jscan *js, const char *json, size_t len,

@@ -22,6 +22,10 @@
  * keeps such integers exact, so singer-sdk writes the same digits). Only a
  * field that needs its value refuses it.
  *
+ * Around that, per call: span fields and a record hook (a cursor reads
+ * each record's value and keys as bytes, and may take a record back
+ * out), and a projection (a catalog's field selection, on the bytes).
+ *
  * Output, for every page the slow path accepts, is byte for byte what
  * jsonw_value(record, flags) writes: whitespace dropped, strings
  * re-escaped (JSCAN_ASCII: ensure_ascii, as Singer), integers as their
@@ -109,6 +113,14 @@ typedef int (*jscan_hook)(void *arg, const char *page,
 
 /* Set (fn NULL: clear) the hook of js's next pages. */
 void jscan_set_hook(struct jscan *js, jscan_hook fn, void *arg);
+
+/* Projection: keep a record's top-level member only when keep says 1 for
+ * its name (decoded, len bytes). The others are scanned (the page must
+ * still be valid) but not written, as catalog_project drops them. */
+typedef int (*jscan_keep)(const void *arg, const char *name, size_t len);
+
+/* Set (fn NULL: clear) the projection of js's next pages. */
+void jscan_set_project(struct jscan *js, jscan_keep fn, const void *arg);
 
 /* A value's bytes from a page (validated by the scanner) as a new json_t
  * in *out, as jansson would read it. Returns 0; INTEG_EINVAL for an

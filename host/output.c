@@ -1051,18 +1051,17 @@ int output_page(struct output *o, const char *stream, struct jscan *js,
                 struct integ_error *err)
 {
   struct jscan_frame frame;
+  const struct catalog_stream *cs;
   struct buf *into = &o->buf;
   const char *ns;
   size_t start;
   int rc, ready;
 
   memset(res, 0, sizeof(*res));
-  if (o->cfg.catalog &&
-      (!catalog_selected(o->cfg.catalog, stream) ||
-       catalog_projects(catalog_find(o->cfg.catalog, stream))))
+  if (o->cfg.catalog && !catalog_selected(o->cfg.catalog, stream))
     return error_set(err, INTEG_ENOTSUP,
-                     "stream '%s': the catalog selects records or fields",
-                     stream);
+                     "stream '%s': the catalog does not select it", stream);
+  cs = o->cfg.catalog ? catalog_find(o->cfg.catalog, stream) : NULL;
   rc = emit_page_begin(o->emit, NULL, stream, &ns, &ready, err);
   if (rc)
     return rc;
@@ -1086,8 +1085,12 @@ int output_page(struct output *o, const char *stream, struct jscan *js,
     buf_reset(&o->first);
     into = &o->first;
   }
+  /* Singer field selection, Airbyte column selection: on the bytes. */
+  if (catalog_projects(cs))
+    jscan_set_project(js, catalog_keeps, cs);
   rc = jscan_page(js, body, len, jscan_format_flags(emit_get_format(o->emit)),
                   &frame, into, res, err);
+  jscan_set_project(js, NULL, NULL);
   if (rc)
     return rc;
   if (!ready && res->records) {

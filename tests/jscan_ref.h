@@ -30,6 +30,15 @@ struct ref {
   char why[200];  /* jansson's error text */
 };
 
+/* A projection, as a catalog's (NULL: none): the records' top-level
+ * members whose names are keys of ref_keep. */
+static json_t *ref_keep;
+
+static int ref_keeps(const void *keep, const char *name, size_t len)
+{
+  return json_object_getn((json_t *)keep, name, len) != NULL;
+}
+
 static void ref_free(struct ref *r)
 {
   buf_free(&r->out);
@@ -96,6 +105,20 @@ static int ref_page(const char *page, size_t len, const char *records,
     json_t *rec = json_array_get(recs, i);
     int w;
 
+    if (ref_keep) {
+      /* catalog_project's way: a copy without the others */
+      json_t *copy = json_copy(rec), *v;
+      const char *k;
+      void *tmp;
+
+      json_object_foreach_safe(rec, tmp, k, v)
+      {
+        if (!json_object_get(ref_keep, k))
+          json_object_del(copy, k);
+      }
+      json_array_set_new(recs, i, copy);
+      rec = copy;
+    }
     if (fmt == EMIT_SINGER)
       w = emit_singer_record(&r->out, REF_STREAM, rec, REF_NOW, &err);
     else if (fmt == EMIT_AIRBYTE)
@@ -190,8 +213,11 @@ static int ref_check(struct jscan *js, const char *label, const char *page,
     return 1;
   }
   memcpy(exact, page, len);
+  if (ref_keep)
+    jscan_set_project(js, ref_keeps, ref_keep);
   rc = jscan_page(js, exact, len, jscan_format_flags(fmt) | extra, &frame,
                   &out, &res, &err);
+  jscan_set_project(js, NULL, NULL);
   free(exact);
   if (rc != r.rc) {
     printf("# %s (%s): slow path %d (%s), scanner %d (%s)\n", label,
