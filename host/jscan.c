@@ -429,7 +429,6 @@ struct scan {
   size_t bad;      /* first selected record that is not an object */
   size_t dropped;  /* records the hook took back */
   int have_bad;
-  int rec_obj;             /* the next object() is a record's (projection) */
   int hook_rc;             /* the hook's failure (its code), or 0 */
   struct integ_error *err; /* the hook's error */
   const char *what;        /* error text */
@@ -1050,6 +1049,28 @@ static inline int real_is_repr(const unsigned char *i, size_t ni,
   return ni + nf <= 15;
 }
 
+/* memcmp(a, b, 19) > 0, without a call: 19 digits against int64's
+ * limit (two big-endian words, then three bytes). */
+static inline int above19(const unsigned char *a, const char *b)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (size_t k = 0; k < 16; k += 8) {
+    uint64_t x, y;
+
+    memcpy(&x, a + k, 8);
+    memcpy(&y, b + k, 8);
+    if (x != y)
+      return __builtin_bswap64(x) > __builtin_bswap64(y);
+  }
+  for (size_t k = 16; k < 19; k++)
+    if (a[k] != (unsigned char)b[k])
+      return a[k] > (unsigned char)b[k];
+  return 0;
+#else
+  return memcmp(a, b, 19) > 0;
+#endif
+}
+
 /* A number at s->p, as jansson lexes it. */
 static int number(struct scan *s)
 {
@@ -1092,10 +1113,8 @@ static int number(struct scan *s)
    * is dropped and the page accepted ("[1\0]" is [1]). Do the same. */
   s->p = p + (p < end && !*p);
   if (!real) {
-    if (ni > 19 ||
-        (ni == 19 &&
-         memcmp(i, st < i ? "9223372036854775808" : "9223372036854775807",
-                19) > 0)) {
+    if (ni > 19 || (ni == 19 && above19(i, st < i ? "9223372036854775808"
+                                                  : "9223372036854775807"))) {
       if (s->flags & JSCAN_STRICT_INT)
         return syntax(s, st, "too big integer");
     } else if (st < i && ni == 1 && i[0] == '0') {
@@ -1134,7 +1153,9 @@ static int number(struct scan *s)
   }
 }
 
-static int literal(struct scan *s, const char *word, size_t n)
+/* Inlined, so that word and n are constants: no memcmp or memcpy call. */
+static inline __attribute__((always_inline)) int
+literal(struct scan *s, const char *word, size_t n)
 {
   if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
     return syntax(s, s->p, "invalid token");
@@ -1540,15 +1561,17 @@ static inline int next_or_close(struct scan *s, char close, int *more)
                 close == '}' ? "',' or '}' expected" : "',' or ']' expected");
 }
 
-static int object(struct scan *s, int depth, int node)
+/* An object; proj (a constant in each of the two callers below, so that
+ * the common one carries none of it): a record's, under a projection. */
+static inline __attribute__((always_inline)) int
+object_of(struct scan *s, int depth, int node, const int proj)
 {
   struct jscan *js = s->js;
   size_t kbase = js->nkeys, abase = js->arena.len;
   struct kset *set = NULL;
   uint64_t bloom = 0;
-  int rc, more, proj = s->rec_obj;
+  int rc, more;
 
-  s->rec_obj = 0;
   s->p++;
   if ((rc = put1(s, '{')))
     return rc;
@@ -1650,6 +1673,16 @@ dup:
   return FAIL_DUP;
 }
 
+static int object(struct scan *s, int depth, int node)
+{
+  return object_of(s, depth, node, 0);
+}
+
+static int projected_object(struct scan *s, int depth, int node)
+{
+  return object_of(s, depth, node, 1);
+}
+
 static int array(struct scan *s, int depth, int node)
 {
   int child = node >= 0 ? s->js->nodes[node].wild : -1;
@@ -1699,8 +1732,9 @@ static int record(struct scan *s, int depth, int node)
     memset(js->spans, 0, js->nspans * sizeof(*js->spans));
   if ((rc = put(s, fr->head, fr->head_len)))
     return rc;
-  s->rec_obj = js->keep != NULL;
-  if ((rc = object(s, depth, js->nodes[node].child >= 0 ? node : -1)) ||
+  node = js->nodes[node].child >= 0 ? node : -1;
+  if ((rc = js->keep ? projected_object(s, depth, node)
+                     : object(s, depth, node)) ||
       (rc = put(s, fr->tail, fr->tail_len)))
     return rc;
   /* A hook's failure is reported once the rest of the page is known to
