@@ -32,6 +32,22 @@ int buf_reserve(struct buf *b, size_t more)
   return 0;
 }
 
+int buf_reserve_exact(struct buf *b, size_t more)
+{
+  char *p;
+
+  if (more > SIZE_MAX - b->len - 1)
+    return INTEG_ENOMEM;
+  if (b->len + more + 1 <= b->cap)
+    return 0;
+  p = realloc(b->data, b->len + more + 1);
+  if (!p)
+    return INTEG_ENOMEM;
+  b->data = p;
+  b->cap = b->len + more + 1;
+  return 0;
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
   if (buf_reserve(b, n))

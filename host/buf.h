@@ -17,6 +17,10 @@ struct buf {
 
 /* Make room for `more` bytes after len. Returns 0 or INTEG_ENOMEM. */
 int buf_reserve(struct buf *b, size_t more);
+
+/* buf_reserve for a size known in advance: room for exactly `more` bytes
+ * after len (and the NUL), not rounded up. */
+int buf_reserve_exact(struct buf *b, size_t more);
 /* Append n bytes. Returns 0 or INTEG_ENOMEM. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_appends(struct buf *b, const char *s);

@@ -614,8 +614,44 @@ int cursor_page_observe(struct cursor *c, const char *page,
 int cursor_page_commit(struct cursor *c, const char *page,
                        struct integ_error *err)
 {
+  json_t *v = NULL, *add = json_array(), *base = c->pg.on ? NULL : c->keys;
   int rc = 0;
 
+  /* Everything made first, then swapped in: a failure changes nothing. */
+  if (!add) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (c->pg.on) {
+    struct jscan_span sp = {c->pg.off, c->pg.len};
+
+    if ((rc = span_json(c, page, &sp, "cursor value", c->path, &v, err)))
+      goto out;
+  }
+  for (size_t i = 0; i < c->pg.nkeys; i++) {
+    json_t *key;
+
+    if ((rc = span_key(c, page, c->pg.keys + i * c->npk, &key, err)))
+      goto out;
+    if (!(base && has_key(base, key)) && !has_key(add, key) &&
+        json_array_append(add, key))
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    json_decref(key);
+    if (rc)
+      goto out;
+  }
+  if (c->pg.on) {
+    json_decref(c->value);
+    c->value = v;
+    v = NULL;
+    c->value_n = c->pg.n;
+    json_decref(c->keys);
+    c->keys = add;
+    add = NULL;
+  } else if (json_array_size(add) && json_array_extend(c->keys, add)) {
+    rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    goto out;
+  }
   if (c->pg.backwards) {
     if (!c->backwards)
       log_warn("stream %s: a cursor value went backwards (%s older than "
@@ -624,31 +660,42 @@ int cursor_page_commit(struct cursor *c, const char *page,
                c->stream, c->path);
     c->backwards += c->pg.backwards;
   }
-  if (c->pg.on) {
-    struct jscan_span sp = {c->pg.off, c->pg.len};
-    json_t *v;
-
-    if ((rc = span_json(c, page, &sp, "cursor value", c->path, &v, err)))
-      goto out;
-    json_decref(c->value);
-    c->value = v;
-    c->value_n = c->pg.n;
-    json_array_clear(c->keys);
-  }
-  for (size_t i = 0; i < c->pg.nkeys; i++) {
-    json_t *key;
-
-    if ((rc = span_key(c, page, c->pg.keys + i * c->npk, &key, err)))
-      goto out;
-    if (!has_key(c->keys, key) && json_array_append(c->keys, key))
-      rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    json_decref(key);
-    if (rc)
-      goto out;
-  }
 out:
+  json_decref(v);
+  json_decref(add);
   cursor_page_begin(c);
   return rc;
+}
+
+int cursor_snapshot(const struct cursor *c, struct cursor_snap *snap)
+{
+  snap->value = c->value ? json_deep_copy(c->value) : NULL;
+  snap->keys = json_deep_copy(c->keys);
+  snap->value_n = c->value_n;
+  snap->backwards = c->backwards;
+  if ((c->value && !snap->value) || !snap->keys) {
+    cursor_snap_free(snap);
+    return INTEG_ENOMEM;
+  }
+  return 0;
+}
+
+void cursor_rollback(struct cursor *c, struct cursor_snap *snap)
+{
+  json_decref(c->value);
+  json_decref(c->keys);
+  c->value = snap->value;
+  c->keys = snap->keys;
+  c->value_n = snap->value_n;
+  c->backwards = snap->backwards;
+  snap->value = snap->keys = NULL;
+}
+
+void cursor_snap_free(struct cursor_snap *snap)
+{
+  json_decref(snap->value);
+  json_decref(snap->keys);
+  snap->value = snap->keys = NULL;
 }
 
 int cursor_members(const struct cursor *c, const char **name,

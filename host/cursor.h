@@ -52,8 +52,10 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
  * the paths of cursor_members. What it learns is kept aside until
  * cursor_page_commit, called while page is still there, makes it the
  * cursor's; cursor_page_begin forgets it (a page that was not written
- * does not move the cursor). One page at a time. An integer beyond int64
- * as a cursor value or key is INTEG_EINVAL naming its byte. */
+ * does not move the cursor); a failed commit changes nothing. One page
+ * at a time. An integer beyond int64 as a cursor value, or as a key the
+ * cursor keeps, is INTEG_EINVAL naming its byte (the keys of records
+ * that went backwards are not kept, nor read). */
 void cursor_page_begin(struct cursor *c);
 struct jscan_span;
 int cursor_page_observe(struct cursor *c, const char *page,
@@ -61,6 +63,20 @@ int cursor_page_observe(struct cursor *c, const char *page,
                         struct integ_error *err);
 int cursor_page_commit(struct cursor *c, const char *page,
                        struct integ_error *err);
+
+/* Where the cursor stands, kept aside (deep copies) so that a page that
+ * fails after some of its records were observed with cursor_observe can
+ * put the cursor back: cursor_snapshot (0 or INTEG_ENOMEM), then either
+ * cursor_rollback (which takes the snapshot's contents) or
+ * cursor_snap_free. */
+struct cursor_snap {
+  json_t *value, *keys;
+  int64_t value_n;
+  uint64_t backwards;
+};
+int cursor_snapshot(const struct cursor *c, struct cursor_snap *snap);
+void cursor_rollback(struct cursor *c, struct cursor_snap *snap);
+void cursor_snap_free(struct cursor_snap *snap);
 
 /* When the cursor's path and every key's are a plain "$.name": 1, with
  * *name and pk[0..*npk) the member names (borrowed, valid while c is),

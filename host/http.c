@@ -534,18 +534,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     t->too_large = 1;
     return 0;
   }
-  /* Room for the whole body at once when its length is known (a hint:
-   * a compressed body decodes longer), rather than doubling up to it and
-   * copying it each time. */
-  if (!t->resp->body.cap) {
+  /* Room for the whole body at once when its length is known, rather
+   * than doubling up to it and copying it each time. Only a hint: a
+   * compressed body decodes longer, and if the room cannot be had the
+   * body grows as it comes. */
+  if (!t->resp->body.len) {
     const char *cl = http_response_header(t->resp, "Content-Length");
     unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
 
-    if (want > len && want <= t->max_body &&
-        buf_reserve(&t->resp->body, (size_t)want + 1)) {
-      t->oom = 1;
-      return 0;
-    }
+    if (want > len && want <= t->max_body)
+      (void)buf_reserve_exact(&t->resp->body, (size_t)want);
   }
   if (buf_append(&t->resp->body, data, len)) {
     t->oom = 1;

@@ -274,7 +274,9 @@ static int add_field(struct jscan *js, const char *name, const char *q,
     char *end;
     unsigned long slot = strtoul(name + 1, &end, 10);
 
-    if (wilds != 1 || end == name + 1 || *end || slot >= JSCAN_SPANS_MAX)
+    /* Below the records: the hook runs when their record is done. */
+    if (wilds != 1 || n == from || end == name + 1 || *end ||
+        slot >= JSCAN_SPANS_MAX)
       goto unsupported;
     f->span = (int)slot;
     if (js->nspans <= slot)
@@ -1492,15 +1494,19 @@ static int take_fields(struct scan *s, int node, const unsigned char *p)
   struct jscan *js = s->js;
   int f;
 
+  /* Not the NUL byte a number or literal may have swallowed (jansson
+   * drops it): the value's own bytes. */
+  const unsigned char *end = s->p - (s->p > p && !s->p[-1]);
+
   for (f = js->nodes[node].field; f >= 0; f = js->fields[f].next_same) {
     json_t *v;
 
     if (js->fields[f].span >= 0) {
       js->spans[js->fields[f].span].off = (size_t)(p - s->start);
-      js->spans[js->fields[f].span].len = (size_t)(s->p - p);
+      js->spans[js->fields[f].span].len = (size_t)(end - p);
       continue;
     }
-    v = value_of(s, f, p, s->p);
+    v = value_of(s, f, p, end);
 
     if (!v)
       return s->code;

@@ -92,7 +92,8 @@ unsigned jscan_format_flags(enum emit_format format);
 
 /* Span fields. A field whose name starts with JSCAN_SPAN and then a
  * decimal slot (JSCAN_SPAN "0", JSCAN_SPAN "1", ...), whose path is the
- * records path and member names, is not returned in fields: per record,
+ * records path and one or more member names, is not returned in fields:
+ * per record,
  * its value's bytes in the page (as they stand there, not re-encoded)
  * are handed to the record hook, in slot spans[N]. */
 #define JSCAN_SPAN "\002"
@@ -106,7 +107,10 @@ struct jscan_span {
  * fields (borrowed, as many as the slots compiled) and the page. Set
  * *drop to take the record's bytes back out (it then counts in
  * res->dropped, not res->records). A non-zero return (an INTEG_E* code,
- * err set) fails the page: jscan_page returns it, res->hook set. */
+ * err set) fails the page, and the hook is not called again for it: the
+ * rest of the page is still scanned, and unless it is not JSON or holds a
+ * record that is not an object (those errors come first), jscan_page
+ * returns the hook's code with res->hook set. */
 typedef int (*jscan_hook)(void *arg, const char *page,
                           const struct jscan_span *spans, int *drop,
                           struct integ_error *err);

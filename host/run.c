@@ -519,6 +519,22 @@ static int cached_scan(integ_ctx *ctx, const char *records, json_t *fields,
   return 0;
 }
 
+/* Does a plugin's fields object use a name that means something to the
+ * scanner (a span field, JSCAN_SPAN) or to emit_mapped ("\001...")?
+ * Such pages take the slow path, which treats every name alike. */
+static int internal_names(json_t *fields)
+{
+  const char *name;
+  json_t *q;
+
+  json_object_foreach(fields, name, q)
+  {
+    if (name[0] == JSCAN_SPAN[0] || name[0] == '\001')
+      return 1;
+  }
+  return 0;
+}
+
 /* One page of emit_batch on the fast path, as http_do's body reader. */
 struct batch_page {
   integ_ctx *ctx;
@@ -644,7 +660,7 @@ static int batch_core(integ_ctx *ctx, integ_request *req, const char *stream,
                      "a records query",
                      ctx->pl->vt->name);
   rc = cached_path(ctx, records, &jp, err);
-  if (!rc && ctx->out)
+  if (!rc && ctx->out && !internal_names(fields))
     rc = cached_scan(ctx, records, fields, &bp.js, err);
   if (rc)
     return rc;
@@ -1172,7 +1188,7 @@ static int mapped_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
     struct jsonpath *jp;
 
     /* Only singular wants: a record without one would pad an array. */
-    if (name[0] == '\001' || !json_is_string(q) ||
+    if (name[0] == '\001' || name[0] == JSCAN_SPAN[0] || !json_is_string(q) ||
         cached_path(ctx, json_string_value(q), &jp, err) ||
         !jsonpath_is_singular(jp) || json_object_set(scan, name, q)) {
       rc = 1;
@@ -1271,6 +1287,7 @@ struct whole_page {
   struct cursor *cur; /* NULL: no cursor */
   struct jscan_result res;
   int slow;               /* not taken: resp->json is parsed */
+  int written;            /* the page is in the output */
   int rc;                 /* a failure of a valid body (not retried) */
   struct integ_error err; /* its text */
 };
@@ -1295,6 +1312,7 @@ static int whole_body(void *arg, const char *body, size_t len, int *retry,
   json_decref(wp->res.fields);
   wp->res.fields = NULL;
   wp->slow = 0;
+  wp->written = 0;
   wp->rc = 0;
   if (wp->cur) {
     cursor_page_begin(wp->cur);
@@ -1310,6 +1328,9 @@ static int whole_body(void *arg, const char *body, size_t len, int *retry,
     wp->slow = 1;
     return 1;
   }
+  /* Written: a commit that fails (out of memory) leaves the cursor
+   * behind the output, so a rerun repeats this page rather than lose it. */
+  wp->written = rc == 0;
   if (!rc && wp->cur)
     rc = cursor_page_commit(wp->cur, body, &e);
   if (rc == INTEG_ENOTSUP) {
@@ -1412,6 +1433,8 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
   struct mapped_page mp = {.slow = 1};
   struct whole_page wp = {.slow = 1};
   struct mapped_check mc = {&mp, &wp, v6, 0};
+  struct cursor_snap snap;
+  int snapped = 0;
   struct jsonpath *jp;
   json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL, *cur = NULL;
   const char *name, *link;
@@ -1480,19 +1503,18 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     goto answer;
   }
   if (wp.js && !wp.slow) {
-    rc = wp.rc;
-    if (rc == INTEG_EPLUGIN)
+    rc = wp.written ? count_records(ctx, stream, wp.res.records, err) : 0;
+    if (!rc && wp.rc == INTEG_EPLUGIN) {
       rc = error_set(err, INTEG_EHTTP,
                      "stream %s: page %s: record %zu selected by %s is not "
                      "a JSON object (invalid_response)",
                      stream, url, wp.res.record, o->records);
-    else if (rc) {
+    } else if (!rc && wp.rc) {
+      rc = wp.rc;
       *err = wp.err;
       if (wp.res.hook)
         error_prefix(err, "page %s", url);
     }
-    if (!rc)
-      rc = count_records(ctx, stream, wp.res.records, err);
     if (rc)
       goto out;
     n = wp.res.records + wp.res.dropped;
@@ -1548,7 +1570,15 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
 observe:
   /* The cursor sees the whole page before anything is written: a value
    * that does not parse stops the page with nothing of it written. A
-   * repeat at the boundary is dropped from mapped (replaced by null). */
+   * repeat at the boundary is dropped from mapped (replaced by null).
+   * A page that fails puts the cursor back where it stood. */
+  if (o->cursor) {
+    if (cursor_snapshot(cursor_of(o->cursor), &snap)) {
+      rc = error_set(err, INTEG_ENOMEM, "out of memory");
+      goto out;
+    }
+    snapped = 1;
+  }
   for (size_t i = 0; o->cursor && i < n; i++) {
     int keep = 1;
 
@@ -1614,6 +1644,10 @@ out:
   json_decref(mp.res.fields);
   json_decref(wp.res.fields);
   jsonpath_nodes_free(&nodes);
+  if (snapped && rc)
+    cursor_rollback(cursor_of(o->cursor), &snap);
+  else if (snapped)
+    cursor_snap_free(&snap);
   http_response_free(resp);
   if (rc) {
     json_decref(out);

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "emit.h"
+#include "error.h"
 #include "jscan.h"
 
 #define NOW 1700000000000LL
@@ -318,6 +319,142 @@ static void a_page_is_appended_after_what_the_buffer_holds(void **state)
   jscan_free(js);
 }
 
+/* The record hook: span fields as the page's own bytes (not a NUL a
+ * number swallowed), records it drops taken back out, and its failure
+ * reported only when nothing is wrong with the page itself. */
+struct seen {
+  char spans[8][32];
+  size_t lens[8];
+  size_t n;
+  size_t drop_at; /* 1-based record to drop, 0: none */
+  size_t fail_at; /* 1-based record to fail, 0: none */
+};
+
+static int hook(void *arg, const char *page, const struct jscan_span *sp,
+                int *drop, struct integ_error *err)
+{
+  struct seen *sn = arg;
+
+  snprintf(sn->spans[sn->n], sizeof(sn->spans[0]), "%.*s", (int)sp[0].len,
+           page + sp[0].off);
+  sn->lens[sn->n++] = sp[0].len;
+  *drop = sn->n == sn->drop_at;
+  if (sn->n == sn->fail_at)
+    return error_set(err, INTEG_EINVAL, "the hook says no");
+  return 0;
+}
+
+static void the_record_hook(void **state)
+{
+  static const char text[] = "[{\"t\":1,\"u\":\"a\"},{\"t\":null\0,\"u\":2},"
+                             "{\"u\":3},{\"t\":\"x\\ny\"}]";
+  static const char bad[] = "[{\"t\":1},{\"t\":2,\"u\":\"\xff\"}]";
+  json_t *fields = json_pack("{s:s}", JSCAN_SPAN "0", "$[*].t");
+  struct buf fb = BUF_INIT, out = BUF_INIT;
+  struct jscan_frame frame;
+  struct jscan_result res;
+  struct integ_error err = {0, ""};
+  struct seen sn;
+  struct jscan *js;
+
+  (void)state;
+  assert_int_equal(jscan_new("$[*]", fields, &js, &err), 0);
+  assert_int_equal(jscan_frame_make(&fb, EMIT_JSONL, "s", NULL, 0, &frame), 0);
+  memset(&sn, 0, sizeof(sn));
+  sn.drop_at = 2;
+  jscan_set_hook(js, hook, &sn);
+  assert_int_equal(
+      jscan_page(js, text, sizeof(text) - 1, 0, &frame, &out, &res, &err), 0);
+  assert_int_equal(sn.n, 4);
+  assert_string_equal(sn.spans[0], "1");
+  assert_string_equal(sn.spans[1], "null");
+  assert_int_equal(sn.lens[1], 4);
+  assert_string_equal(sn.spans[2], "");
+  assert_string_equal(sn.spans[3], "\"x\\ny\"");
+  assert_int_equal(res.records, 3);
+  assert_int_equal(res.dropped, 1);
+  assert_string_equal(out.data,
+                      "{\"t\":1,\"u\":\"a\"}\n{\"u\":3}\n{\"t\":\"x\\ny\"}\n");
+  /* Span fields are not returned as fields. */
+  assert_int_equal(json_object_size(res.fields), 0);
+  json_decref(res.fields);
+  /* A failing hook fails the page; nothing of it is written. */
+  buf_reset(&out);
+  memset(&sn, 0, sizeof(sn));
+  sn.fail_at = 1;
+  assert_int_equal(
+      jscan_page(js, text, sizeof(text) - 1, 0, &frame, &out, &res, &err),
+      INTEG_EINVAL);
+  assert_true(res.hook);
+  assert_int_equal(sn.n, 1);
+  assert_string_equal(err.message, "the hook says no");
+  assert_int_equal(out.len, 0);
+  /* ... but a page that is not JSON says so first. */
+  memset(&sn, 0, sizeof(sn));
+  sn.fail_at = 1;
+  assert_int_equal(
+      jscan_page(js, bad, sizeof(bad) - 1, 0, &frame, &out, &res, &err),
+      INTEG_EINVAL);
+  assert_false(res.hook);
+  assert_non_null(strstr(err.message, "invalid UTF-8"));
+  jscan_set_hook(js, NULL, NULL);
+  jscan_free(js);
+  json_decref(fields);
+  /* A span field must be below the records, and in range. */
+  fields = json_pack("{s:s}", JSCAN_SPAN "0", "$[*]");
+  assert_int_equal(jscan_new("$[*]", fields, &js, &err), INTEG_ENOTSUP);
+  json_decref(fields);
+  fields = json_pack("{s:s}", JSCAN_SPAN "16", "$[*].t");
+  assert_int_equal(jscan_new("$[*]", fields, &js, &err), INTEG_ENOTSUP);
+  json_decref(fields);
+  buf_free(&out);
+  buf_free(&fb);
+}
+
+/* The projection, member by member: the first, the last, all of them,
+ * with blanks and an escaped name; nested objects are left whole. */
+static int keep_ab(const void *arg, const char *name, size_t len)
+{
+  (void)arg;
+  return (len == 1 && (name[0] == 'a' || name[0] == 'b'));
+}
+
+static void the_projection(void **state)
+{
+  static const struct {
+    const char *in, *want;
+  } cases[] = {
+      {"[{\"x\":1,\"a\":2}]", "{\"a\":2}\n"},
+      {"[{\"a\":1,\"x\":2}]", "{\"a\":1}\n"},
+      {"[{\"x\":1,\"y\":{\"z\":2}}]", "{}\n"},
+      {"[{}]", "{}\n"},
+      {"[ { \"x\" : 1 , \"\\u0061\" : { \"x\" : [ ] } , \"y\" : null , "
+       "\"b\" : true , \"z\" : \"s\" } ]",
+       "{\"a\":{\"x\":[]},\"b\":true}\n"},
+  };
+  struct buf fb = BUF_INIT, out = BUF_INIT;
+  struct jscan_frame frame;
+  struct jscan_result res;
+  struct integ_error err = {0, ""};
+  struct jscan *js;
+
+  (void)state;
+  assert_int_equal(jscan_new("$[*]", NULL, &js, &err), 0);
+  assert_int_equal(jscan_frame_make(&fb, EMIT_JSONL, "s", NULL, 0, &frame), 0);
+  jscan_set_project(js, keep_ab, NULL);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    buf_reset(&out);
+    assert_int_equal(jscan_page(js, cases[i].in, strlen(cases[i].in), 0,
+                                &frame, &out, &res, &err),
+                     0);
+    assert_string_equal(out.data, cases[i].want);
+    json_decref(res.fields);
+  }
+  jscan_free(js);
+  buf_free(&out);
+  buf_free(&fb);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -332,6 +469,8 @@ int main(void)
       cmocka_unit_test(a_record_that_is_not_an_object_writes_nothing),
       cmocka_unit_test(other_paths_are_not_supported),
       cmocka_unit_test(a_page_is_appended_after_what_the_buffer_holds),
+      cmocka_unit_test(the_record_hook),
+      cmocka_unit_test(the_projection),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
