@@ -623,7 +623,7 @@ int cursor_page_commit(struct cursor *c, const char *page,
     goto out;
   }
   if (c->pg.on) {
-    struct jscan_span sp = {c->pg.off, c->pg.len};
+    struct jscan_span sp = {c->pg.off, c->pg.len, 0, 0};
 
     if ((rc = span_json(c, page, &sp, "cursor value", c->path, &v, err)))
       goto out;

@@ -58,15 +58,12 @@ struct jscan {
   /* Hash sets of the keys of wide objects, one per depth (reused). */
   struct kset *sets;
   size_t nsets;
-  /* jscan_records: every record gives every non-singular field one value
-   * (null when absent), and the records' bytes go to sink. */
-  int per_record;
-  struct buf sink;
   /* Span fields: per record, the bytes of each slot's value. */
   struct jscan_span spans[JSCAN_SPANS_MAX];
   size_t nspans;
   jscan_hook hook;
   void *hook_arg;
+  struct buf repl; /* what the hook writes in place of a record */
   jscan_keep keep;
   const void *keep_arg;
 };
@@ -347,7 +344,7 @@ void jscan_free(struct jscan *js)
   }
   free(js->fields);
   buf_free(&js->scratch);
-  buf_free(&js->sink);
+  buf_free(&js->repl);
   buf_free(&js->arena);
   free(js->keys);
   for (i = 0; i < js->nsets; i++) {
@@ -431,6 +428,7 @@ struct scan {
   size_t bad;      /* first selected record that is not an object */
   size_t dropped;  /* records the hook took back */
   int have_bad;
+  size_t rec_obj;          /* where the record object being written starts */
   int hook_rc;             /* the hook's failure (its code), or 0 */
   struct integ_error *err; /* the hook's error */
   const char *what;        /* error text */
@@ -1489,7 +1487,10 @@ static json_t *value_of(struct scan *s, int f, const unsigned char *p,
   return v;
 }
 
-static int take_fields(struct scan *s, int node, const unsigned char *p)
+/* The fields at node, whose value is at p in the page and was written
+ * from ostart in the output. */
+static int take_fields(struct scan *s, int node, const unsigned char *p,
+                       size_t ostart)
 {
   struct jscan *js = s->js;
   int f;
@@ -1502,8 +1503,12 @@ static int take_fields(struct scan *s, int node, const unsigned char *p)
     json_t *v;
 
     if (js->fields[f].span >= 0) {
-      js->spans[js->fields[f].span].off = (size_t)(p - s->start);
-      js->spans[js->fields[f].span].len = (size_t)(end - p);
+      struct jscan_span *sp = &js->spans[js->fields[f].span];
+
+      sp->off = (size_t)(p - s->start);
+      sp->len = (size_t)(end - p);
+      sp->out = ostart - s->rec_obj;
+      sp->olen = (size_t)(s->o - s->ob->data) - ostart;
       continue;
     }
     v = value_of(s, f, p, end);
@@ -1738,40 +1743,46 @@ static int record(struct scan *s, int depth, int node)
     memset(js->spans, 0, js->nspans * sizeof(*js->spans));
   if ((rc = put(s, fr->head, fr->head_len)))
     return rc;
+  s->rec_obj = (size_t)(s->o - s->ob->data);
   node = js->nodes[node].child >= 0 ? node : -1;
   if ((rc = js->keep ? projected_object(s, depth, node)
-                     : object(s, depth, node)) ||
-      (rc = put(s, fr->tail, fr->tail_len)))
+                     : object(s, depth, node)))
     return rc;
   /* A hook's failure is reported once the rest of the page is known to
    * be JSON with objects for records: a page that is not says so first. */
-  if (js->hook && !s->hook_rc)
-    s->hook_rc = js->hook(js->hook_arg, (const char *)s->start, js->spans,
-                          &drop, s->err);
+  if (js->hook && !s->hook_rc) {
+    struct jscan_rec r = {(const char *)s->start, js->spans,
+                          s->ob->data + s->rec_obj,
+                          (size_t)(s->o - s->ob->data) - s->rec_obj};
+
+    js->repl.len = 0;
+    s->hook_rc = js->hook(js->hook_arg, &r, &js->repl, &drop, s->err);
+    if (!s->hook_rc && !drop && js->repl.len) {
+      s->o = s->ob->data + s->rec_obj;
+      if ((rc = put(s, js->repl.data, js->repl.len)))
+        return rc;
+    }
+  }
   if (drop) {
     s->o = s->ob->data + from;
     s->dropped++;
     switch_to(s, &js->scratch);
     return 0;
   }
+  if ((rc = put(s, fr->tail, fr->tail_len)))
+    return rc;
   switch_to(s, &js->scratch);
-  if (s->js->per_record)
-    for (size_t f = 0; f < s->js->nfields; f++) {
-      json_t *a = s->js->fields[f].val;
-
-      if (!s->js->fields[f].singular && s->js->fields[f].span < 0 &&
-          json_array_size(a) <= s->records &&
-          json_array_append_new(a, json_null()))
-        return nomem(s);
-    }
   s->records++;
   return 0;
 }
 
+static int value_of_node(struct scan *s, int depth, int node,
+                         const unsigned char *at);
+
 static int value(struct scan *s, int depth, int node)
 {
   const unsigned char *at = s->p;
-  int rc, esc;
+  int rc;
 
   if (depth > JSCAN_MAX_DEPTH)
     return syntax(s, at, "maximum parsing depth reached");
@@ -1780,9 +1791,24 @@ static int value(struct scan *s, int depth, int node)
   if (node >= 0 && node == s->js->record_node) {
     rc = record(s, depth, node);
     if (!rc && s->js->nodes[node].field >= 0 && !s->have_bad)
-      rc = take_fields(s, node, at);
+      rc = take_fields(s, node, at, (size_t)(s->o - s->ob->data));
     return rc;
   }
+  if (node >= 0 && s->js->nodes[node].field >= 0) {
+    size_t ostart = (size_t)(s->o - s->ob->data);
+
+    rc = value_of_node(s, depth, node, at);
+    return rc ? rc : take_fields(s, node, at, ostart);
+  }
+  return value_of_node(s, depth, node, at);
+}
+
+/* value() once the records and the fields are seen to. */
+static int value_of_node(struct scan *s, int depth, int node,
+                         const unsigned char *at)
+{
+  int rc, esc;
+
   switch (*at) {
   case '{':
     rc = object(s, depth, node);
@@ -1808,8 +1834,6 @@ static int value(struct scan *s, int depth, int node)
     else
       rc = syntax(s, at, "invalid token");
   }
-  if (!rc && node >= 0 && s->js->nodes[node].field >= 0)
-    rc = take_fields(s, node, at);
   return rc;
 }
 
@@ -1937,21 +1961,4 @@ void jscan_set_project(struct jscan *js, jscan_keep fn, const void *arg)
 {
   js->keep = fn;
   js->keep_arg = arg;
-}
-
-int jscan_records(struct jscan *js, const char *json, size_t len,
-                  unsigned flags, struct jscan_result *res,
-                  struct integ_error *err)
-{
-  static const struct jscan_frame none = {"", 0, "", 0};
-  int rc;
-
-  js->sink.len = 0;
-  js->per_record = 1;
-  rc = jscan_page(js, json, len, flags, &none, &js->sink, res, err);
-  js->per_record = 0;
-  /* Keep a page's worth, not the largest page ever seen. */
-  if (js->sink.cap > ((size_t)1 << 22))
-    buf_free(&js->sink);
-  return rc;
 }

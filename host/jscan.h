@@ -93,26 +93,36 @@ unsigned jscan_format_flags(enum emit_format format);
 /* Span fields. A field whose name starts with JSCAN_SPAN and then a
  * decimal slot (JSCAN_SPAN "0", JSCAN_SPAN "1", ...), whose path is the
  * records path and one or more member names, is not returned in fields:
- * per record,
- * its value's bytes in the page (as they stand there, not re-encoded)
- * are handed to the record hook, in slot spans[N]. */
+ * per record, its value's bytes are handed to the record hook in slot
+ * spans[N], both as they stand in the page and as they were written. */
 #define JSCAN_SPAN "\002"
-#define JSCAN_SPANS_MAX 16
+#define JSCAN_SPANS_MAX 64
 
 struct jscan_span {
-  size_t off, len; /* in the page; len 0: the record has no such value */
+  size_t off, len;  /* in the page; len 0: the record has no such value */
+  size_t out, olen; /* as written: in jscan_rec.bytes */
 };
 
-/* Called after each record (an object) is written to out, with its span
- * fields (borrowed, as many as the slots compiled) and the page. Set
- * *drop to take the record's bytes back out (it then counts in
- * res->dropped, not res->records). A non-zero return (an INTEG_E* code,
- * err set) fails the page, and the hook is not called again for it: the
- * rest of the page is still scanned, and unless it is not JSON or holds a
- * record that is not an object (those errors come first), jscan_page
- * returns the hook's code with res->hook set. */
-typedef int (*jscan_hook)(void *arg, const char *page,
-                          const struct jscan_span *spans, int *drop,
+/* One record as the hook sees it (all borrowed, valid during the call). */
+struct jscan_rec {
+  const char *page;               /* the page */
+  const struct jscan_span *spans; /* as many as the slots compiled */
+  const char *bytes;              /* the record object as written, without
+                                     its frame */
+  size_t len;
+};
+
+/* Called after each record (an object) is written to out, before its
+ * frame's tail. Set *drop to take the record's bytes back out (it then
+ * counts in res->dropped, not res->records); or write to repl (empty on
+ * entry) the bytes that replace the record's object inside its frame (a
+ * mapping). A non-zero return (an INTEG_E* code, err set) fails the page,
+ * and the hook is not called again for it: the rest of the page is still
+ * scanned, and unless it is not JSON or holds a record that is not an
+ * object (those errors come first), jscan_page returns the hook's code
+ * with res->hook set. */
+typedef int (*jscan_hook)(void *arg, const struct jscan_rec *r,
+                          struct buf *repl, int *drop,
                           struct integ_error *err);
 
 /* Set (fn NULL: clear) the hook of js's next pages. */
@@ -156,14 +166,5 @@ struct jscan_result {
 int jscan_page(struct jscan *js, const char *json, size_t len, unsigned flags,
                const struct jscan_frame *frame, struct buf *out,
                struct jscan_result *res, struct integ_error *err);
-
-/* As jscan_page, for a caller that maps records itself: nothing is
- * written (the records' bytes go to a buffer inside js), and each
- * non-singular field's array holds exactly one value per record, in
- * record order (null where the record has none), so that element i of
- * every such array belongs to record i. */
-int jscan_records(struct jscan *js, const char *json, size_t len,
-                  unsigned flags, struct jscan_result *res,
-                  struct integ_error *err);
 
 #endif

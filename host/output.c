@@ -1046,6 +1046,17 @@ out:
   return rc;
 }
 
+enum emit_format output_format(const struct output *o)
+{
+  return emit_get_format(o->emit);
+}
+
+int output_projects(const struct output *o, const char *stream)
+{
+  return o->cfg.catalog &&
+         catalog_projects(catalog_find(o->cfg.catalog, stream));
+}
+
 int output_page(struct output *o, const char *stream, struct jscan *js,
                 const char *body, size_t len, struct jscan_result *res,
                 struct integ_error *err)

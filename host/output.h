@@ -99,6 +99,13 @@ int output_page(struct output *o, const char *stream, struct jscan *js,
  * checkpoint (flush, make durable, commit). */
 int output_state(struct output *o, json_t *state, struct integ_error *err);
 
+/* The format o writes. */
+enum emit_format output_format(const struct output *o);
+
+/* Does a catalog drop fields of stream's records (output_page applies it
+ * to the records' top-level members)? */
+int output_projects(const struct output *o, const char *stream);
+
 /* Flush, make durable and commit the last state now. */
 int output_checkpoint(struct output *o, struct integ_error *err);
 

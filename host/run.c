@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "error.h"
 #include "jscan.h"
+#include "jsonw.h"
 #include "jsonpath.h"
 #include "log.h"
 #include "progress.h"
@@ -1077,39 +1078,6 @@ static int check_records_parent(integ_ctx *ctx, json_t *doc,
   return rc;
 }
 
-/* emit_mapped's fast path: one scan of the page's bytes, no tree; the
- * scanner hands, per record, the values the mapping, the cursor and its
- * keys read, and the want fields. Paths it does not handle, and every
- * page it does not take (bad JSON, no records, a repeated key), go the
- * slow way, which says what is wrong. */
-struct mapped_page {
-  struct jscan *js;
-  struct jscan_result res;
-  int slow;
-};
-
-static int mapped_body(void *arg, const char *body, size_t len, int *retry,
-                       char *msg, size_t size)
-{
-  struct mapped_page *mp = arg;
-  struct integ_error e = {0};
-
-  (void)retry;
-  (void)msg;
-  (void)size;
-  json_decref(mp->res.fields);
-  mp->res.fields = NULL;
-  mp->slow = 1;
-  if (jscan_records(mp->js, body, len, JSCAN_STRICT_INT, &mp->res, &e) ||
-      !mp->res.records) {
-    json_decref(mp->res.fields);
-    mp->res.fields = NULL;
-    return 1;
-  }
-  mp->slow = 0;
-  return 0;
-}
-
 static const char *const known_casts[] = {"string", "integer", "number",
                                           "boolean"};
 
@@ -1136,170 +1104,128 @@ static int scan_add(json_t *scan, const char *key, const char *records,
   return rc;
 }
 
-/* The scanner for o (NULL: the slow path), cached as emit_batch's. */
-static int mapped_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
-                       struct jscan **js, struct integ_error *err)
-{
-  const char *name, *cname = NULL;
-  const char *const *pk = NULL;
-  size_t npk = 0, i = 0;
-  json_t *scan, *spec, *q;
-  char key[32];
-  int rc = 0;
+/* emit_mapped on the bytes: the scanner writes each record's bytes as
+ * emit_batch does and hands the hook, per record, the bytes of the
+ * values the cursor and the mapping read (span fields). The cursor
+ * observes each record (a repeat at the boundary is taken back out) and
+ * moves only once the page is written; a mapping writes each record anew
+ * from its values' bytes, re-encoded already (casts through json_t).
+ * Slots: the cursor's value (0) and keys (1..npk), then the mapping's
+ * fields. */
+struct map_field {
+  const char *name, *path, *cast; /* borrowed from o->fields; cast NULL:
+                                     the value as it is */
+  size_t slot;
+  size_t enc, enc_len; /* "name": as written, in whole_page.names */
+};
 
-  *js = NULL;
-  if (getenv("INTEG_SLOW_PATH") || !json_is_object(o->fields) ||
-      (o->cursor &&
-       !cursor_members(cursor_of(o->cursor), &cname, &pk, &npk)) ||
-      (o->want && !json_is_object(o->want)))
-    return 0;
-  scan = json_object();
-  if (!scan)
-    return error_set(err, INTEG_ENOMEM, "out of memory");
-  json_object_foreach(o->fields, name, spec)
-  {
-    const char *path = json_is_string(spec)
-                           ? json_string_value(spec)
-                           : json_string_value(json_object_get(spec, "path"));
-    const char *cast = json_string_value(json_object_get(spec, "cast"));
-    size_t c = 0;
-
-    while (cast && c < sizeof(known_casts) / sizeof(*known_casts) &&
-           strcmp(cast, known_casts[c]))
-      c++;
-    if (!path || (json_is_object(spec) && json_object_get(spec, "cast") &&
-                  (!cast || c == sizeof(known_casts) / sizeof(*known_casts))))
-      goto out;
-    snprintf(key, sizeof(key), "\001m%zu", i++);
-    if ((rc = scan_add(scan, key, o->records, path, "")))
-      goto out;
-  }
-  if (cname) {
-    if ((rc = scan_add(scan, "\001c", o->records, cname, ".")))
-      goto out;
-    for (i = 0; i < npk; i++) {
-      snprintf(key, sizeof(key), "\001k%zu", i);
-      if ((rc = scan_add(scan, key, o->records, pk[i], ".")))
-        goto out;
-    }
-  }
-  json_object_foreach(o->want, name, q)
-  {
-    struct jsonpath *jp;
-
-    /* Only singular wants: a record without one would pad an array. */
-    if (name[0] == '\001' || name[0] == JSCAN_SPAN[0] || !json_is_string(q) ||
-        cached_path(ctx, json_string_value(q), &jp, err) ||
-        !jsonpath_is_singular(jp) || json_object_set(scan, name, q)) {
-      rc = 1;
-      goto out;
-    }
-  }
-  rc = cached_scan(ctx, o->records, scan, js, err);
-  json_decref(scan);
-  return rc;
-out:
-  json_decref(scan);
-  if (rc < 0)
-    return error_set(err, INTEG_ENOMEM, "out of memory");
-  return 0;
-}
-
-/* From the scanner's values: record i's mapped record and what the
- * cursor reads of it, as map_record and the slow path make them. */
-static int mapped_record(integ_ctx *ctx, const char *stream, const char *url,
-                         const struct integ_mapped_opts *o, json_t *vals,
-                         size_t i, json_t **m, json_t **cur,
-                         struct integ_error *err)
-{
-  const char *name, *cname = NULL;
-  const char *const *pk = NULL;
-  size_t npk = 0, k = 0;
-  json_t *spec;
-  char key[32];
-  int rc = 0;
-
-  *cur = NULL;
-  if (!(*m = json_object()))
-    return error_set(err, INTEG_ENOMEM, "out of memory");
-  json_object_foreach(o->fields, name, spec)
-  {
-    const char *cast = json_string_value(json_object_get(spec, "cast"));
-    json_t *v, *cv;
-
-    snprintf(key, sizeof(key), "\001m%zu", k++);
-    v = json_array_get(json_object_get(vals, key), i);
-    cv = cast_value(v, cast);
-    if (!cv) {
-      char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-      const char *q = json_is_string(spec)
-                          ? json_string_value(spec)
-                          : json_string_value(json_object_get(spec, "path"));
-
-      rc = error_set(err, INTEG_EHTTP,
-                     "stream %s: page %s: field '%s' (%s): %s cannot be "
-                     "cast to %s (invalid_response)",
-                     stream, url, name, q, text ? text : "(value)", cast);
-      free(text);
-      goto out;
-    }
-    if (json_object_set_new(*m, name, cv)) {
-      rc = error_set(err, INTEG_ENOMEM, "out of memory");
-      goto out;
-    }
-  }
-  (void)ctx;
-  if (!o->cursor)
-    return 0;
-  cursor_members(cursor_of(o->cursor), &cname, &pk, &npk);
-  if (!(*cur = json_object()) ||
-      json_object_set(*cur, cname,
-                      json_array_get(json_object_get(vals, "\001c"), i))) {
-    rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    goto out;
-  }
-  for (k = 0; k < npk; k++) {
-    snprintf(key, sizeof(key), "\001k%zu", k);
-    if (json_object_set(*cur, pk[k],
-                        json_array_get(json_object_get(vals, key), i))) {
-      rc = error_set(err, INTEG_ENOMEM, "out of memory");
-      goto out;
-    }
-  }
-out:
-  if (rc) {
-    json_decref(*m);
-    json_decref(*cur);
-    *m = *cur = NULL;
-  }
-  return rc;
-}
-
-/* emit_mapped of whole records (no mapping) on the fast path: the
- * scanner writes each record's bytes as emit_batch does, and hands the
- * cursor each record's value and keys as bytes; a repeat at the
- * boundary is taken back out. The cursor moves only once the page is
- * written. */
 struct whole_page {
   integ_ctx *ctx;
   const char *stream;
   struct jscan *js;
-  struct cursor *cur; /* NULL: no cursor */
+  struct cursor *cur;   /* NULL: no cursor */
+  struct map_field *mf; /* the mapping, nmf fields (NULL: whole records) */
+  size_t nmf;
+  struct buf names; /* the mapping's names as written */
+  unsigned flags;   /* jsonw flags of the output format */
   struct jscan_result res;
   int slow;               /* not taken: resp->json is parsed */
   int written;            /* the page is in the output */
+  int cast_failed;        /* the failure is a cast's */
   int rc;                 /* a failure of a valid body (not retried) */
   struct integ_error err; /* its text */
 };
 
-static int whole_hook(void *arg, const char *page,
-                      const struct jscan_span *spans, int *drop,
-                      struct integ_error *err)
+/* Would cast_value give back the value at v (len bytes of JSON) as it
+ * is? Then its bytes as written are the cast's. */
+static int cast_keeps(const char *cast, const char *v, size_t len)
 {
-  int keep, rc = cursor_page_observe(arg, page, spans, &keep, err);
+  if (!cast || *v == 'n')
+    return 1;
+  switch (*v) {
+  case '"':
+    return cast[0] == 's'; /* string */
+  case 't':
+  case 'f':
+    return cast[0] == 'b'; /* boolean */
+  case '{':
+  case '[':
+    return 0;
+  default: /* a number */
+    if (cast[0] == 'n')
+      return 1;
+    return cast[0] == 'i' && !memchr(v, '.', len) && !memchr(v, 'e', len) &&
+           !memchr(v, 'E', len);
+  }
+}
 
+/* A mapped record, from its values' bytes, into repl. */
+static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
+                     struct buf *repl, struct integ_error *err)
+{
+  int rc = buf_append(repl, "{", 1);
+
+  for (size_t i = 0; !rc && i < wp->nmf; i++) {
+    const struct map_field *f = &wp->mf[i];
+    const struct jscan_span *sp = &r->spans[f->slot];
+    json_t *v = NULL, *cv;
+
+    if ((i && (rc = buf_append(repl, ",", 1))) ||
+        (rc = buf_append(repl, wp->names.data + f->enc, f->enc_len)))
+      break;
+    if (!sp->len) {
+      rc = buf_append(repl, "null", 4); /* what cast_value makes of none */
+      continue;
+    }
+    if (cast_keeps(f->cast, r->page + sp->off, sp->len)) {
+      rc = buf_append(repl, r->bytes + sp->out, sp->olen);
+      continue;
+    }
+    if (sp->len && (rc = jscan_value(r->page + sp->off, sp->len, &v))) {
+      if (rc == INTEG_EINVAL) {
+        wp->cast_failed = 1;
+        return error_set(err, INTEG_EHTTP,
+                         "field '%s' (%s): byte %zu: an integer beyond int64 "
+                         "cannot be cast to %s (invalid_response)",
+                         f->name, f->path, sp->off, f->cast);
+      }
+      break;
+    }
+    cv = cast_value(v, f->cast);
+    if (!cv) {
+      char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+      wp->cast_failed = 1;
+      rc = error_set(err, INTEG_EHTTP,
+                     "field '%s' (%s): %s cannot be cast to %s "
+                     "(invalid_response)",
+                     f->name, f->path, text ? text : "(value)", f->cast);
+      free(text);
+      json_decref(v);
+      return rc;
+    }
+    rc = jsonw_value(repl, cv, wp->flags);
+    json_decref(cv);
+    json_decref(v);
+  }
+  if (!rc)
+    rc = buf_append(repl, "}", 1);
+  return rc ? error_set(err, INTEG_ENOMEM, "out of memory") : 0;
+}
+
+static int whole_hook(void *arg, const struct jscan_rec *r, struct buf *repl,
+                      int *drop, struct integ_error *err)
+{
+  struct whole_page *wp = arg;
+  int keep = 1, rc;
+
+  if (wp->cur &&
+      (rc = cursor_page_observe(wp->cur, r->page, r->spans, &keep, err)))
+    return rc;
   *drop = !keep;
-  return rc;
+  if (keep && wp->mf)
+    return map_bytes(wp, r, repl, err);
+  return 0;
 }
 
 static int whole_body(void *arg, const char *body, size_t len, int *retry,
@@ -1313,11 +1239,12 @@ static int whole_body(void *arg, const char *body, size_t len, int *retry,
   wp->res.fields = NULL;
   wp->slow = 0;
   wp->written = 0;
+  wp->cast_failed = 0;
   wp->rc = 0;
-  if (wp->cur) {
+  if (wp->cur)
     cursor_page_begin(wp->cur);
-    jscan_set_hook(wp->js, whole_hook, wp->cur);
-  }
+  if (wp->cur || wp->mf)
+    jscan_set_hook(wp->js, whole_hook, wp);
   rc = output_page(wp->ctx->out, wp->stream, wp->js, body, len, &wp->res, &e);
   jscan_set_hook(wp->js, NULL, NULL);
   if (!rc && !wp->res.records && !wp->res.dropped) {
@@ -1348,26 +1275,35 @@ static int whole_body(void *arg, const char *body, size_t len, int *retry,
   return 0;
 }
 
-/* The scanner for whole records (NULL: the slow path): o's want fields,
- * and span fields for the cursor's value and keys. */
-static int whole_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
-                      struct jscan **js, struct integ_error *err)
+/* The scanner for emit_mapped on the bytes (NULL: another path), with
+ * wp's mapping made: o's want fields, and span fields for the cursor's
+ * value and keys and the mapping's fields. */
+static int whole_scan(integ_ctx *ctx, const char *stream,
+                      const struct integ_mapped_opts *o, struct whole_page *wp,
+                      struct integ_error *err)
 {
   const char *name, *cname = NULL;
   const char *const *pk = NULL;
-  size_t npk = 0, i;
-  json_t *scan, *q;
+  size_t npk = 0, i, slot;
+  json_t *scan, *q, *spec;
   char key[32];
   int rc = 0;
 
-  *js = NULL;
-  if (o->fields || !ctx->out || (o->want && !json_is_object(o->want)) ||
-      (o->cursor &&
-       (!cursor_members(cursor_of(o->cursor), &cname, &pk, &npk) ||
-        npk + 1 > JSCAN_SPANS_MAX)))
+  wp->js = NULL;
+  if (!ctx->out || (o->want && !json_is_object(o->want)) ||
+      (o->fields &&
+       (!json_is_object(o->fields) || output_projects(ctx->out, stream))) ||
+      (o->cursor && !cursor_members(cursor_of(o->cursor), &cname, &pk, &npk)))
     return 0;
-  if (!(scan = json_object()))
+  slot = cname ? npk + 1 : 0;
+  wp->nmf = json_object_size(o->fields);
+  if (slot + wp->nmf > JSCAN_SPANS_MAX)
+    return 0;
+  if (!(scan = json_object()) ||
+      (wp->nmf && !(wp->mf = calloc(wp->nmf, sizeof(*wp->mf))))) {
+    json_decref(scan);
     return error_set(err, INTEG_ENOMEM, "out of memory");
+  }
   json_object_foreach(o->want, name, q)
   {
     if (name[0] == JSCAN_SPAN[0] || name[0] == '\001' || !json_is_string(q) ||
@@ -1385,7 +1321,40 @@ static int whole_scan(integ_ctx *ctx, const struct integ_mapped_opts *o,
         goto out;
     }
   }
-  rc = cached_scan(ctx, o->records, scan, js, err);
+  wp->flags = jscan_format_flags(output_format(ctx->out));
+  i = 0;
+  json_object_foreach(o->fields, name, spec)
+  {
+    struct map_field *f = &wp->mf[i++];
+    size_t c = 0;
+
+    f->name = name;
+    f->path = json_is_string(spec)
+                  ? json_string_value(spec)
+                  : json_string_value(json_object_get(spec, "path"));
+    f->cast = json_string_value(json_object_get(spec, "cast"));
+    while (f->cast && c < sizeof(known_casts) / sizeof(*known_casts) &&
+           strcmp(f->cast, known_casts[c]))
+      c++;
+    if (!f->path ||
+        (json_object_get(spec, "cast") &&
+         (!f->cast || c == sizeof(known_casts) / sizeof(*known_casts)))) {
+      rc = 1; /* the slow path says what is wrong */
+      goto out;
+    }
+    f->slot = slot++;
+    f->enc = wp->names.len;
+    if (jsonw_string(&wp->names, name, strlen(name), wp->flags) ||
+        buf_append(&wp->names, ":", 1)) {
+      rc = -1;
+      goto out;
+    }
+    f->enc_len = wp->names.len - f->enc;
+    snprintf(key, sizeof(key), JSCAN_SPAN "%zu", f->slot);
+    if ((rc = scan_add(scan, key, o->records, f->path, "")))
+      goto out;
+  }
+  rc = cached_scan(ctx, o->records, scan, &wp->js, err);
   json_decref(scan);
   return rc;
 out:
@@ -1398,7 +1367,6 @@ out:
 /* http_do's body reader for emit_mapped: an empty body (v6), whole
  * records, mapped records, or the slow path. */
 struct mapped_check {
-  struct mapped_page *mp;
   struct whole_page *wp;
   int empty_ok, empty;
 };
@@ -1415,8 +1383,6 @@ static int mapped_check(void *arg, const char *body, size_t len, int *retry,
   }
   if (mc->wp->js)
     return whole_body(mc->wp, body, len, retry, msg, size);
-  if (mc->mp->js)
-    return mapped_body(mc->mp, body, len, retry, msg, size);
   return 1;
 }
 
@@ -1430,13 +1396,12 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
-  struct mapped_page mp = {.slow = 1};
   struct whole_page wp = {.slow = 1};
-  struct mapped_check mc = {&mp, &wp, v6, 0};
+  struct mapped_check mc = {&wp, v6, 0};
   struct cursor_snap snap;
   int snapped = 0;
   struct jsonpath *jp;
-  json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL, *cur = NULL;
+  json_t *doc, *out = NULL, *got = NULL, *q, *mapped = NULL;
   const char *name, *link;
   unsigned saved;
   char *next = NULL, *url = NULL;
@@ -1454,17 +1419,15 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
                      ctx->pl->vt->name);
   rc = cached_path(ctx, o->records, &jp, err);
   if (!rc)
-    rc = mapped_scan(ctx, o, &mp.js, err);
-  if (!rc && !mp.js)
-    rc = whole_scan(ctx, o, &wp.js, err);
+    rc = whole_scan(ctx, stream, o, &wp, err);
   if (rc)
-    return rc;
+    goto out;
   wp.ctx = ctx;
   wp.stream = stream;
   wp.cur = o->cursor ? cursor_of(o->cursor) : NULL;
   saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
-  if (mp.js || wp.js || v6)
+  if (wp.js || v6)
     http_request_set_check(r, mapped_check, &mc);
   rc = http_do(ctx->http, r, &resp, err);
   http_request_set_check(r, NULL, NULL);
@@ -1481,7 +1444,7 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
   doc = resp->json;
   url = secrets_redact_url(resp->url ? resp->url : "(URL)", NULL);
   mapped = json_array();
-  if (!url || !mapped || (!mp.slow && !(cur = json_array()))) {
+  if (!url || !mapped) {
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
@@ -1512,7 +1475,9 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     } else if (!rc && wp.rc) {
       rc = wp.rc;
       *err = wp.err;
-      if (wp.res.hook)
+      if (wp.cast_failed)
+        error_prefix(err, "stream %s: page %s", stream, url);
+      else if (wp.res.hook)
         error_prefix(err, "page %s", url);
     }
     if (rc)
@@ -1522,23 +1487,6 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     got = wp.res.fields;
     wp.res.fields = NULL;
     goto answer;
-  }
-  if (!mp.slow) {
-    /* Map and check the whole page first, as below. */
-    n = mp.res.records;
-    for (size_t i = 0; i < n; i++) {
-      json_t *m = NULL, *c = NULL;
-
-      rc = mapped_record(ctx, stream, url, o, mp.res.fields, i, &m, &c, err);
-      if (rc)
-        goto out;
-      if (json_array_append_new(mapped, m) ||
-          (c && json_array_append_new(cur, c))) {
-        rc = error_set(err, INTEG_ENOMEM, "out of memory");
-        goto out;
-      }
-    }
-    goto observe;
   }
   rc = jsonpath_eval(jp, doc, 0, &nodes, err);
   if (!rc && nodes.n == 0)
@@ -1567,7 +1515,6 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     if (rc)
       goto out;
   }
-observe:
   /* The cursor sees the whole page before anything is written: a value
    * that does not parse stops the page with nothing of it written. A
    * repeat at the boundary is dropped from mapped (replaced by null).
@@ -1582,9 +1529,7 @@ observe:
   for (size_t i = 0; o->cursor && i < n; i++) {
     int keep = 1;
 
-    rc = cursor_observe(cursor_of(o->cursor),
-                        cur ? json_array_get(cur, i) : nodes.values[i], &keep,
-                        err);
+    rc = cursor_observe(cursor_of(o->cursor), nodes.values[i], &keep, err);
     if (rc) {
       error_prefix(err, "page %s", url);
       goto out;
@@ -1609,13 +1554,7 @@ observe:
   }
   json_object_foreach(o->want, name, q)
   {
-    if (!mp.slow)
-      rc = json_object_set(got, name, json_object_get(mp.res.fields, name))
-               ? error_set(err, INTEG_ENOMEM, "out of memory")
-               : 0;
-    else
-      rc = batch_field(ctx, doc, name, q, got, err);
-    if (rc)
+    if ((rc = batch_field(ctx, doc, name, q, got, err)))
       goto out;
   }
 answer:
@@ -1640,9 +1579,9 @@ out:
   free(url);
   json_decref(got);
   json_decref(mapped);
-  json_decref(cur);
-  json_decref(mp.res.fields);
   json_decref(wp.res.fields);
+  free(wp.mf);
+  buf_free(&wp.names);
   jsonpath_nodes_free(&nodes);
   if (snapped && rc)
     cursor_rollback(cursor_of(o->cursor), &snap);

@@ -295,7 +295,7 @@ static void page_path_big_key(void **state)
 {
   static const char page[] =
       "[{\"id\":92233720368547758070,\"t\":\"2024-01-01T00:00:00Z\"}]";
-  struct jscan_span sp[2] = {{32, 22}, {7, 20}};
+  struct jscan_span sp[2] = {{32, 22, 0, 0}, {7, 20, 0, 0}};
   struct integ_error err = {0, ""};
   struct cursor *c = make(NULL, NULL);
   int keep;

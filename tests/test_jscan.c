@@ -131,9 +131,9 @@ static void fields_come_from_the_scan(void **state)
   page_free(&pg);
 }
 
-/* Integers a field asks for, short and long; jscan_records gives each
- * record one value per field, null where the record has none. */
-static void per_record_values_and_integers(void **state)
+/* Integers a field asks for, short and long, in document order; a
+ * record without the field gives nothing. */
+static void field_values_and_integers(void **state)
 {
   static const char text[] =
       "{\"data\":[{\"id\":-0},{\"x\":1},{\"id\":123456789012345678},"
@@ -141,6 +141,8 @@ static void per_record_values_and_integers(void **state)
       "{\"id\":9223372036854775807},{\"id\":-9223372036854775808,"
       "\"a\":[{\"b\":1}]}],\"n\":1}";
   struct integ_error err = {0, ""};
+  struct buf fb = BUF_INIT, out = BUF_INIT;
+  struct jscan_frame frame;
   struct jscan_result res;
   struct jscan *js = NULL;
   json_t *f = json_loads("{\"ids\": \"$.data[*].id\", \"b\": "
@@ -150,14 +152,18 @@ static void per_record_values_and_integers(void **state)
 
   (void)state;
   assert_int_equal(jscan_new("$.data[*]", f, &js, &err), 0);
-  assert_int_equal(
-      jscan_records(js, text, strlen(text), JSCAN_STRICT_INT, &res, &err), 0);
+  assert_int_equal(buf_reserve(&out, 1), 0);
+  assert_int_equal(jscan_frame_make(&fb, EMIT_JSONL, "s", NULL, 0, &frame), 0);
+  assert_int_equal(jscan_page(js, text, strlen(text), JSCAN_STRICT_INT, &frame,
+                              &out, &res, &err),
+                   0);
   assert_int_equal(res.records, 6);
   got = json_dumps(res.fields, JSON_COMPACT);
-  assert_string_equal(got, "{\"ids\":[0,null,123456789012345678,"
+  assert_string_equal(got, "{\"ids\":[0,123456789012345678,"
                            "-123456789012345678,9223372036854775807,"
-                           "-9223372036854775808],\"b\":[null,null,null,7,"
-                           "null,null],\"n\":1}");
+                           "-9223372036854775808],\"b\":[7],\"n\":1}");
+  buf_free(&out);
+  buf_free(&fb);
   free(got);
   json_decref(res.fields);
   json_decref(f);
@@ -327,18 +333,26 @@ struct seen {
   size_t lens[8];
   size_t n;
   size_t drop_at; /* 1-based record to drop, 0: none */
+  size_t map_at;  /* 1-based record to replace by {"m": its t}, 0: none */
   size_t fail_at; /* 1-based record to fail, 0: none */
 };
 
-static int hook(void *arg, const char *page, const struct jscan_span *sp,
+static int hook(void *arg, const struct jscan_rec *r, struct buf *repl,
                 int *drop, struct integ_error *err)
 {
   struct seen *sn = arg;
+  const struct jscan_span *sp = r->spans;
+  const char *page = r->page;
 
   snprintf(sn->spans[sn->n], sizeof(sn->spans[0]), "%.*s", (int)sp[0].len,
            page + sp[0].off);
   sn->lens[sn->n++] = sp[0].len;
   *drop = sn->n == sn->drop_at;
+  if (sn->n == sn->map_at &&
+      (buf_append(repl, "{\"m\":", 5) ||
+       buf_append(repl, r->bytes + sp[0].out, sp[0].olen) ||
+       buf_append(repl, "}", 1)))
+    return error_set(err, INTEG_ENOMEM, "out of memory");
   if (sn->n == sn->fail_at)
     return error_set(err, INTEG_EINVAL, "the hook says no");
   return 0;
@@ -362,6 +376,7 @@ static void the_record_hook(void **state)
   assert_int_equal(jscan_frame_make(&fb, EMIT_JSONL, "s", NULL, 0, &frame), 0);
   memset(&sn, 0, sizeof(sn));
   sn.drop_at = 2;
+  sn.map_at = 4;
   jscan_set_hook(js, hook, &sn);
   assert_int_equal(
       jscan_page(js, text, sizeof(text) - 1, 0, &frame, &out, &res, &err), 0);
@@ -374,7 +389,7 @@ static void the_record_hook(void **state)
   assert_int_equal(res.records, 3);
   assert_int_equal(res.dropped, 1);
   assert_string_equal(out.data,
-                      "{\"t\":1,\"u\":\"a\"}\n{\"u\":3}\n{\"t\":\"x\\ny\"}\n");
+                      "{\"t\":1,\"u\":\"a\"}\n{\"u\":3}\n{\"m\":\"x\\ny\"}\n");
   /* Span fields are not returned as fields. */
   assert_int_equal(json_object_size(res.fields), 0);
   json_decref(res.fields);
@@ -404,7 +419,7 @@ static void the_record_hook(void **state)
   fields = json_pack("{s:s}", JSCAN_SPAN "0", "$[*]");
   assert_int_equal(jscan_new("$[*]", fields, &js, &err), INTEG_ENOTSUP);
   json_decref(fields);
-  fields = json_pack("{s:s}", JSCAN_SPAN "16", "$[*].t");
+  fields = json_pack("{s:s}", JSCAN_SPAN "64", "$[*].t");
   assert_int_equal(jscan_new("$[*]", fields, &js, &err), INTEG_ENOTSUP);
   json_decref(fields);
   buf_free(&out);
@@ -461,7 +476,7 @@ int main(void)
       cmocka_unit_test(singer_line_is_singer_sdk_bytes),
       cmocka_unit_test(jsonl_and_airbyte_keep_utf8_raw),
       cmocka_unit_test(fields_come_from_the_scan),
-      cmocka_unit_test(per_record_values_and_integers),
+      cmocka_unit_test(field_values_and_integers),
       cmocka_unit_test(big_integers_are_data),
       cmocka_unit_test(a_big_integer_in_a_field_names_field_and_byte),
       cmocka_unit_test(refusals_name_the_byte),
