@@ -1,8 +1,8 @@
 /* jscan_bench.c - the page scanner alone (host/jscan.c): the ceiling that
  * emit_batch's fast path can reach. Pages are read into memory first;
  * each pass scans every page with the pager plugin's records path and
- * fields into a 1 MiB output buffer that is emptied when full, as the
- * output would flush it.
+ * what its emit_page asks for into a 1 MiB output buffer that is emptied
+ * when full, as the output would flush it.
  *   jscan_bench [-f singer|airbyte|jsonl] [-n PASSES] [-x] FILE...
  * -x: no fields (the records' bytes only).
  * Prints "records N bytes B seconds S records/s R" on stdout. Under
@@ -77,9 +77,12 @@ int main(int argc, char **argv)
   }
   pages = calloc((size_t)(argc - a), sizeof(*pages));
   lens = calloc((size_t)(argc - a), sizeof(*lens));
+  /* What the pager's emit_page asks of the scanner: its two fields, and
+   * the cursor's value and key as span fields (the cursor's own work,
+   * done in the host's hook, is not part of the scanner's cost). */
   fields = json_pack("{s:s, s:s, s:s, s:s}", "next", "$.next_cursor", "more",
-                     "$.has_more", "ids", "$.data[*].id", "ats",
-                     "$.data[*].updated_at");
+                     "$.has_more", JSCAN_SPAN "0", "$.data[*].updated_at",
+                     JSCAN_SPAN "1", "$.data[*].id");
   if (!pages || !lens || !fields ||
       jscan_new("$.data[*]", nofields ? NULL : fields, &js, &err) ||
       jscan_frame_make(&fb, fmt, "items", NULL, 1700000000000LL, &frame) ||

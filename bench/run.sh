@@ -11,8 +11,9 @@
 #   curl alone        the transfer floor: one curl fetching every page
 #   baseline          bench/baseline: libcurl + jansson, one JSON line a
 #                     record
-#   singer, airbyte,  integ run --plugin pager in batch mode (emit_batch)
-#   jsonl             with that output format, to /dev/null
+#   singer, airbyte,  integ run --plugin pager in batch mode (emit_page:
+#   jsonl             the host writes the records and moves the pager's
+#                     cursor), with that output format, to /dev/null
 #   declarative       integ run --plugin declarative (item pages): a
 #                     records path and a 5-field mapping (emit_mapped), jsonl
 #   scanner alone     bench/jscan_bench: host/jscan.c over the same pages

@@ -1663,8 +1663,13 @@ object_of(struct scan *s, int depth, int node, const int proj)
       return rc;
     /* A member dropped by the projection: its bytes, and the ',' after
      * it, are taken back. */
-    if (drop)
+    if (drop) {
       s->o = s->ob->data + mark;
+      /* Values inside it were not written after all. */
+      for (size_t i = 0; i < js->nspans; i++)
+        if (js->spans[i].olen && js->spans[i].out + s->rec_obj >= mark)
+          js->spans[i].out = js->spans[i].olen = 0;
+    }
     if ((rc = next_or_close(s, '}', &more)))
       return rc;
     if (drop && more)

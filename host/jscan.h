@@ -23,8 +23,9 @@
  * field that needs its value refuses it.
  *
  * Around that, per call: span fields and a record hook (a cursor reads
- * each record's value and keys as bytes, and may take a record back
- * out), and a projection (a catalog's field selection, on the bytes).
+ * each record's value and keys as bytes and may take a record back out;
+ * a mapping writes each record anew from its values' bytes), and a
+ * projection (a catalog's field selection, on the bytes).
  *
  * Output, for every page the slow path accepts, is byte for byte what
  * jsonw_value(record, flags) writes: whitespace dropped, strings
@@ -100,7 +101,8 @@ unsigned jscan_format_flags(enum emit_format format);
 
 struct jscan_span {
   size_t off, len;  /* in the page; len 0: the record has no such value */
-  size_t out, olen; /* as written: in jscan_rec.bytes */
+  size_t out, olen; /* as written: in jscan_rec.bytes (olen 0: not
+                       written, a projection dropped it) */
 };
 
 /* One record as the hook sees it (all borrowed, valid during the call). */

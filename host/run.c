@@ -521,8 +521,8 @@ static int cached_scan(integ_ctx *ctx, const char *records, json_t *fields,
 }
 
 /* Does a plugin's fields object use a name that means something to the
- * scanner (a span field, JSCAN_SPAN) or to emit_mapped ("\001...")?
- * Such pages take the slow path, which treats every name alike. */
+ * scanner (a span field, JSCAN_SPAN)? Such pages take the slow path,
+ * which treats every name alike. */
 static int internal_names(json_t *fields)
 {
   const char *name;
@@ -530,7 +530,7 @@ static int internal_names(json_t *fields)
 
   json_object_foreach(fields, name, q)
   {
-    if (name[0] == JSCAN_SPAN[0] || name[0] == '\001')
+    if (name[0] == JSCAN_SPAN[0])
       return 1;
   }
   return 0;
@@ -1124,14 +1124,14 @@ struct whole_page {
   const char *stream;
   struct jscan *js;
   struct cursor *cur;   /* NULL: no cursor */
-  struct map_field *mf; /* the mapping, nmf fields (NULL: whole records) */
+  int mapped;           /* a mapping (else whole records) */
+  struct map_field *mf; /* its nmf fields */
   size_t nmf;
   struct buf names; /* the mapping's names as written */
   unsigned flags;   /* jsonw flags of the output format */
   struct jscan_result res;
   int slow;               /* not taken: resp->json is parsed */
   int written;            /* the page is in the output */
-  int cast_failed;        /* the failure is a cast's */
   int rc;                 /* a failure of a valid body (not retried) */
   struct integ_error err; /* its text */
 };
@@ -1159,6 +1159,9 @@ static int cast_keeps(const char *cast, const char *v, size_t len)
   }
 }
 
+/* The scanner's flags are jsonw's (map_bytes hands one to the other). */
+_Static_assert(JSCAN_ASCII == JSONW_ASCII, "JSCAN_ASCII is JSONW_ASCII");
+
 /* A mapped record, from its values' bytes, into repl. */
 static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
                      struct buf *repl, struct integ_error *err)
@@ -1181,9 +1184,8 @@ static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
       rc = buf_append(repl, r->bytes + sp->out, sp->olen);
       continue;
     }
-    if (sp->len && (rc = jscan_value(r->page + sp->off, sp->len, &v))) {
+    if ((rc = jscan_value(r->page + sp->off, sp->len, &v))) {
       if (rc == INTEG_EINVAL) {
-        wp->cast_failed = 1;
         return error_set(err, INTEG_EHTTP,
                          "field '%s' (%s): byte %zu: an integer beyond int64 "
                          "cannot be cast to %s (invalid_response)",
@@ -1195,7 +1197,6 @@ static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
     if (!cv) {
       char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
-      wp->cast_failed = 1;
       rc = error_set(err, INTEG_EHTTP,
                      "field '%s' (%s): %s cannot be cast to %s "
                      "(invalid_response)",
@@ -1207,6 +1208,9 @@ static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
     rc = jsonw_value(repl, cv, wp->flags);
     json_decref(cv);
     json_decref(v);
+    if (rc && rc != INTEG_ENOMEM)
+      return error_set(err, rc, "field '%s' (%s): its value cannot be written",
+                       f->name, f->path);
   }
   if (!rc)
     rc = buf_append(repl, "}", 1);
@@ -1223,7 +1227,7 @@ static int whole_hook(void *arg, const struct jscan_rec *r, struct buf *repl,
       (rc = cursor_page_observe(wp->cur, r->page, r->spans, &keep, err)))
     return rc;
   *drop = !keep;
-  if (keep && wp->mf)
+  if (keep && wp->mapped)
     return map_bytes(wp, r, repl, err);
   return 0;
 }
@@ -1239,11 +1243,10 @@ static int whole_body(void *arg, const char *body, size_t len, int *retry,
   wp->res.fields = NULL;
   wp->slow = 0;
   wp->written = 0;
-  wp->cast_failed = 0;
   wp->rc = 0;
   if (wp->cur)
     cursor_page_begin(wp->cur);
-  if (wp->cur || wp->mf)
+  if (wp->cur || wp->mapped)
     jscan_set_hook(wp->js, whole_hook, wp);
   rc = output_page(wp->ctx->out, wp->stream, wp->js, body, len, &wp->res, &e);
   jscan_set_hook(wp->js, NULL, NULL);
@@ -1296,6 +1299,7 @@ static int whole_scan(integ_ctx *ctx, const char *stream,
       (o->cursor && !cursor_members(cursor_of(o->cursor), &cname, &pk, &npk)))
     return 0;
   slot = cname ? npk + 1 : 0;
+  wp->mapped = o->fields != NULL;
   wp->nmf = json_object_size(o->fields);
   if (slot + wp->nmf > JSCAN_SPANS_MAX)
     return 0;
@@ -1306,7 +1310,7 @@ static int whole_scan(integ_ctx *ctx, const char *stream,
   }
   json_object_foreach(o->want, name, q)
   {
-    if (name[0] == JSCAN_SPAN[0] || name[0] == '\001' || !json_is_string(q) ||
+    if (name[0] == JSCAN_SPAN[0] || !json_is_string(q) ||
         json_object_set(scan, name, q)) {
       rc = 1;
       goto out;
@@ -1344,9 +1348,11 @@ static int whole_scan(integ_ctx *ctx, const char *stream,
     }
     f->slot = slot++;
     f->enc = wp->names.len;
-    if (jsonw_string(&wp->names, name, strlen(name), wp->flags) ||
-        buf_append(&wp->names, ":", 1)) {
-      rc = -1;
+    /* A name that is not UTF-8 (only json_object_set_nocheck makes one):
+     * the slow path says so. */
+    if ((rc = jsonw_string(&wp->names, name, strlen(name), wp->flags)) ||
+        (rc = buf_append(&wp->names, ":", 1))) {
+      rc = rc == INTEG_ENOMEM ? -1 : 1;
       goto out;
     }
     f->enc_len = wp->names.len - f->enc;
@@ -1362,6 +1368,20 @@ out:
   if (rc < 0)
     return error_set(err, INTEG_ENOMEM, "out of memory");
   return 0;
+}
+
+/* err, about a record of stream's page url (redacted): "stream S: page
+ * URL: what", each said once (the cursor's errors name the stream). */
+static void page_error(struct integ_error *err, const char *stream,
+                       const char *url)
+{
+  char pre[256];
+  int pl = snprintf(pre, sizeof(pre), "stream %s: ", stream);
+
+  if (pl > 0 && (size_t)pl < sizeof(pre) &&
+      strncmp(err->message, pre, (size_t)pl) == 0)
+    memmove(err->message, err->message + pl, strlen(err->message + pl) + 1);
+  error_prefix(err, "stream %s: page %s", stream, url);
 }
 
 /* http_do's body reader for emit_mapped: an empty body (v6), whole
@@ -1475,10 +1495,8 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     } else if (!rc && wp.rc) {
       rc = wp.rc;
       *err = wp.err;
-      if (wp.cast_failed)
-        error_prefix(err, "stream %s: page %s", stream, url);
-      else if (wp.res.hook)
-        error_prefix(err, "page %s", url);
+      if (wp.res.hook)
+        page_error(err, stream, url);
     }
     if (rc)
       goto out;
@@ -1494,11 +1512,14 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
   if (rc)
     goto out;
   n = nodes.n;
-  /* Map and check the whole page first: a page with a bad record writes
-   * nothing, so the state never passes data that was not written. */
-  for (size_t i = 0; i < nodes.n; i++) {
-    json_t *m = NULL;
-
+  /* The whole page is checked, observed and mapped before anything of it
+   * is written, so the state never passes data that was not: first every
+   * record must be an object; then, record by record, the cursor sees it
+   * (a repeat at the boundary is dropped: null in mapped) and a record
+   * kept is mapped. The first record that fails fails the page, and the
+   * cursor is put back where it stood. The scanner's path goes the same
+   * way. */
+  for (size_t i = 0; i < n; i++)
     if (!json_is_object(nodes.values[i])) {
       rc = error_set(err, INTEG_EHTTP,
                      "stream %s: page %s: record %zu selected by %s is not "
@@ -1506,19 +1527,6 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
                      stream, url, i, o->records);
       goto out;
     }
-    if (o->fields)
-      rc = map_record(ctx, stream, url, o->fields, nodes.values[i], &m, err);
-    else
-      m = json_incref(nodes.values[i]);
-    if (!rc && json_array_append_new(mapped, m))
-      rc = error_set(err, INTEG_ENOMEM, "out of memory");
-    if (rc)
-      goto out;
-  }
-  /* The cursor sees the whole page before anything is written: a value
-   * that does not parse stops the page with nothing of it written. A
-   * repeat at the boundary is dropped from mapped (replaced by null).
-   * A page that fails puts the cursor back where it stood. */
   if (o->cursor) {
     if (cursor_snapshot(cursor_of(o->cursor), &snap)) {
       rc = error_set(err, INTEG_ENOMEM, "out of memory");
@@ -1526,18 +1534,25 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     }
     snapped = 1;
   }
-  for (size_t i = 0; o->cursor && i < n; i++) {
+  for (size_t i = 0; i < n; i++) {
+    json_t *m = NULL;
     int keep = 1;
 
-    rc = cursor_observe(cursor_of(o->cursor), nodes.values[i], &keep, err);
-    if (rc) {
-      error_prefix(err, "page %s", url);
+    if (o->cursor && (rc = cursor_observe(cursor_of(o->cursor),
+                                          nodes.values[i], &keep, err))) {
+      page_error(err, stream, url);
       goto out;
     }
-    if (!keep && json_array_set_new(mapped, i, json_null())) {
+    if (!keep)
+      m = json_null();
+    else if (o->fields)
+      rc = map_record(ctx, stream, url, o->fields, nodes.values[i], &m, err);
+    else
+      m = json_incref(nodes.values[i]);
+    if (!rc && json_array_append_new(mapped, m))
       rc = error_set(err, INTEG_ENOMEM, "out of memory");
+    if (rc)
       goto out;
-    }
   }
   for (size_t i = 0; i < n; i++) {
     if (json_is_null(json_array_get(mapped, i)))

@@ -267,7 +267,7 @@ else like "$ERR" "/bad/nodata\?token=REDACTED: the records path" "a secret in a 
 bad /bad/datastring
 like "$RC:$ERR" "^1:.*stream b: page .*/bad/datastring: the records path \\\$\\.data is a string, not an array" "records path of the wrong type"
 bad /bad/cursor 'cursor: {path: "$.t"}'
-like "$RC:$ERR" "^1:.*stream b: the cursor value \"yesterday\" at \\\$\\.t cannot be parsed" "a cursor value that does not parse"
+like "$RC:$ERR" "^1:.*stream b: page [^ ]*/bad/cursor: the cursor value \"yesterday\" at \\\$\\.t cannot be parsed" "a cursor value that does not parse"
 is "$(printf '%s\n' "$OUT" | grep -c RECORD)" 0 "... and nothing of that page is written"
 bad /bad/backwards 'cursor: {path: "$.t"}'
 like "$RC:$ERR" "^0:.*stream b: a cursor value went backwards" "a cursor going backwards is logged"
