@@ -372,6 +372,22 @@ static int make_key(const struct cursor *c, json_t *record, json_t **key,
   return 0;
 }
 
+/* The error for a cursor value v (NULL when unknown) that does not parse
+ * (why). */
+static int unparsable(const struct cursor *c, json_t *v,
+                      const struct integ_error *why, struct integ_error *err)
+{
+  char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+  int rc =
+      error_set(err, INTEG_EINVAL,
+                "stream %s: the cursor value %s at %s cannot be parsed: "
+                "%s",
+                c->stream, text ? text : "(value)", c->path, why->message);
+
+  free(text);
+  return rc;
+}
+
 int cursor_observe(struct cursor *c, json_t *record, int *keep,
                    struct integ_error *err)
 {
@@ -388,16 +404,8 @@ int cursor_observe(struct cursor *c, json_t *record, int *keep,
     return error_set(err, INTEG_EINVAL,
                      "stream %s: a record has no cursor value at %s",
                      c->stream, c->path);
-  if (parse_value(c, v, &n, &perr)) {
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-    rc = error_set(err, INTEG_EINVAL,
-                   "stream %s: the cursor value %s at %s cannot be parsed: "
-                   "%s",
-                   c->stream, text ? text : "(value)", c->path, perr.message);
-    free(text);
-    return rc;
-  }
+  if (parse_value(c, v, &n, &perr))
+    return unparsable(c, v, &perr, err);
   if (c->start && n == c->start_n) {
     if ((rc = make_key(c, record, &key, err)))
       return rc;
@@ -543,16 +551,10 @@ int cursor_page_observe(struct cursor *c, const char *page,
   if (rc) {
     struct integ_error ignored = {0, ""};
     json_t *j = NULL;
-    char *text;
 
     span_json(c, page, v, "cursor value", c->path, &j, &ignored);
-    text = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+    rc = unparsable(c, j, &perr, err);
     json_decref(j);
-    rc = error_set(err, INTEG_EINVAL,
-                   "stream %s: the cursor value %s at %s cannot be parsed: "
-                   "%s",
-                   c->stream, text ? text : "(value)", c->path, perr.message);
-    free(text);
     return rc;
   }
   if (c->start && n == c->start_n) {

@@ -536,50 +536,91 @@ static int internal_names(json_t *fields)
   return 0;
 }
 
-/* One page of emit_batch on the fast path, as http_do's body reader. */
-struct batch_page {
+/* A page on the scanner's path, as http_do's body reader sees it: the
+ * scanner writes each record's bytes as they come (emit_batch), and for
+ * emit_mapped a record hook hands the cursor and the mapping, per record,
+ * the bytes of the values they read (span fields). The cursor observes
+ * each record (a repeat at the boundary is taken back out) and moves only
+ * once the page is written; a mapping writes each record anew from its
+ * values' bytes, re-encoded already (casts through json_t). Slots: the
+ * cursor's value (0) and keys (1..npk), then the mapping's fields. */
+struct map_field {
+  const char *name, *path, *cast; /* borrowed from o->fields; cast NULL:
+                                     the value as it is */
+  size_t slot;
+  size_t enc, enc_len; /* "name": as written, in page_scan.names */
+};
+
+struct page_scan {
   integ_ctx *ctx;
   const char *stream;
-  struct jscan *js;
+  struct jscan *js;     /* NULL: the slow path */
+  struct cursor *cur;   /* NULL: no cursor */
+  int mapped;           /* a mapping (else whole records) */
+  struct map_field *mf; /* its nmf fields */
+  size_t nmf;
+  struct buf names; /* the mapping's names as written */
+  unsigned flags;   /* jsonw flags of the output format */
+  int empty_ok;     /* an empty body is a page without records (v6) */
+  int none_slow;    /* a page that selects nothing goes the slow way */
   struct jscan_result res;
-  int slow;               /* the scanner declined: resp->json is parsed */
-  int empty_ok;           /* an empty body is a page without records */
-  int empty;              /* ... and it came */
+  int empty;              /* an empty body came */
+  int slow;               /* not taken: resp->json is parsed */
+  int written;            /* the page is in the output */
   int rc;                 /* a failure of a valid body (not retried) */
   struct integ_error err; /* its text */
 };
 
-static int batch_body(void *arg, const char *body, size_t len, int *retry,
-                      char *msg, size_t size)
+static int page_hook(void *arg, const struct jscan_rec *r, struct buf *repl,
+                     int *drop, struct integ_error *err);
+
+static int scan_body(void *arg, const char *body, size_t len, int *retry,
+                     char *msg, size_t size)
 {
-  struct batch_page *bp = arg;
+  struct page_scan *ps = arg;
   struct integ_error e = {0};
   int rc;
 
-  json_decref(bp->res.fields);
-  bp->res.fields = NULL;
-  bp->slow = 0;
-  bp->rc = 0;
-  bp->empty = 0;
-  if (bp->empty_ok && len == 0) {
-    bp->empty = 1;
+  json_decref(ps->res.fields);
+  ps->res.fields = NULL;
+  ps->empty = ps->slow = ps->written = ps->rc = 0;
+  if (ps->empty_ok && len == 0) {
+    ps->empty = 1;
     return 0;
   }
-  if (!bp->js)
+  if (!ps->js)
     return 1;
-  rc = output_page(bp->ctx->out, bp->stream, bp->js, body, len, &bp->res, &e);
-  if (rc == INTEG_ENOTSUP) {
-    bp->slow = 1;
+  if (ps->cur)
+    cursor_page_begin(ps->cur);
+  if (ps->cur || ps->mapped)
+    jscan_set_hook(ps->js, page_hook, ps);
+  rc = output_page(ps->ctx->out, ps->stream, ps->js, body, len, &ps->res, &e);
+  jscan_set_hook(ps->js, NULL, NULL);
+  if (!rc && ps->none_slow && !ps->res.records && !ps->res.dropped) {
+    /* Nothing selected: the slow path says whether the records' place is
+     * missing (nothing was written, the cursor has not moved). */
+    json_decref(ps->res.fields);
+    ps->res.fields = NULL;
+    ps->slow = 1;
     return 1;
   }
-  if (rc == INTEG_EINVAL) {
+  /* Written: a commit that fails (out of memory) leaves the cursor
+   * behind the output, so a rerun repeats this page rather than lose it. */
+  ps->written = rc == 0;
+  if (!rc && ps->cur)
+    rc = cursor_page_commit(ps->cur, body, &e);
+  if (rc == INTEG_ENOTSUP) {
+    ps->slow = 1;
+    return 1;
+  }
+  if (rc == INTEG_EINVAL && !ps->res.hook) {
     /* Invalid bytes stay invalid; a body that ends too soon may not. */
-    *retry = bp->res.offset >= len;
-    snprintf(msg, size, "stream %s: %s", bp->stream, e.message);
+    *retry = ps->res.offset >= len;
+    snprintf(msg, size, "stream %s: %s", ps->stream, e.message);
     return rc;
   }
-  bp->rc = rc;
-  bp->err = e;
+  ps->rc = rc;
+  ps->err = e;
   return 0;
 }
 
@@ -644,7 +685,7 @@ static int batch_core(integ_ctx *ctx, integ_request *req, const char *stream,
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
-  struct batch_page bp;
+  struct page_scan bp;
   struct jsonpath *jp;
   json_t *doc, *got = NULL, *q;
   const char *name;
@@ -673,7 +714,7 @@ static int batch_core(integ_ctx *ctx, integ_request *req, const char *stream,
   /* The fast path: http_do hands the body to the scanner, which
    * validates it and writes its records in one pass, no tree. */
   if (bp.js || v6)
-    http_request_set_check(r, batch_body, &bp);
+    http_request_set_check(r, scan_body, &bp);
   rc = http_do(ctx->http, r, &resp, err);
   http_request_set_check(r, NULL, NULL);
   http_request_set_flags(r, saved);
@@ -1104,38 +1145,6 @@ static int scan_add(json_t *scan, const char *key, const char *records,
   return rc;
 }
 
-/* emit_mapped on the bytes: the scanner writes each record's bytes as
- * emit_batch does and hands the hook, per record, the bytes of the
- * values the cursor and the mapping read (span fields). The cursor
- * observes each record (a repeat at the boundary is taken back out) and
- * moves only once the page is written; a mapping writes each record anew
- * from its values' bytes, re-encoded already (casts through json_t).
- * Slots: the cursor's value (0) and keys (1..npk), then the mapping's
- * fields. */
-struct map_field {
-  const char *name, *path, *cast; /* borrowed from o->fields; cast NULL:
-                                     the value as it is */
-  size_t slot;
-  size_t enc, enc_len; /* "name": as written, in whole_page.names */
-};
-
-struct whole_page {
-  integ_ctx *ctx;
-  const char *stream;
-  struct jscan *js;
-  struct cursor *cur;   /* NULL: no cursor */
-  int mapped;           /* a mapping (else whole records) */
-  struct map_field *mf; /* its nmf fields */
-  size_t nmf;
-  struct buf names; /* the mapping's names as written */
-  unsigned flags;   /* jsonw flags of the output format */
-  struct jscan_result res;
-  int slow;               /* not taken: resp->json is parsed */
-  int written;            /* the page is in the output */
-  int rc;                 /* a failure of a valid body (not retried) */
-  struct integ_error err; /* its text */
-};
-
 /* Would cast_value give back the value at v (len bytes of JSON) as it
  * is? Then its bytes as written are the cast's. */
 static int cast_keeps(const char *cast, const char *v, size_t len)
@@ -1163,7 +1172,7 @@ static int cast_keeps(const char *cast, const char *v, size_t len)
 _Static_assert(JSCAN_ASCII == JSONW_ASCII, "JSCAN_ASCII is JSONW_ASCII");
 
 /* A mapped record, from its values' bytes, into repl. */
-static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
+static int map_bytes(struct page_scan *wp, const struct jscan_rec *r,
                      struct buf *repl, struct integ_error *err)
 {
   int rc = buf_append(repl, "{", 1);
@@ -1217,10 +1226,10 @@ static int map_bytes(struct whole_page *wp, const struct jscan_rec *r,
   return rc ? error_set(err, INTEG_ENOMEM, "out of memory") : 0;
 }
 
-static int whole_hook(void *arg, const struct jscan_rec *r, struct buf *repl,
-                      int *drop, struct integ_error *err)
+static int page_hook(void *arg, const struct jscan_rec *r, struct buf *repl,
+                     int *drop, struct integ_error *err)
 {
-  struct whole_page *wp = arg;
+  struct page_scan *wp = arg;
   int keep = 1, rc;
 
   if (wp->cur &&
@@ -1232,57 +1241,11 @@ static int whole_hook(void *arg, const struct jscan_rec *r, struct buf *repl,
   return 0;
 }
 
-static int whole_body(void *arg, const char *body, size_t len, int *retry,
-                      char *msg, size_t size)
-{
-  struct whole_page *wp = arg;
-  struct integ_error e = {0};
-  int rc;
-
-  json_decref(wp->res.fields);
-  wp->res.fields = NULL;
-  wp->slow = 0;
-  wp->written = 0;
-  wp->rc = 0;
-  if (wp->cur)
-    cursor_page_begin(wp->cur);
-  if (wp->cur || wp->mapped)
-    jscan_set_hook(wp->js, whole_hook, wp);
-  rc = output_page(wp->ctx->out, wp->stream, wp->js, body, len, &wp->res, &e);
-  jscan_set_hook(wp->js, NULL, NULL);
-  if (!rc && !wp->res.records && !wp->res.dropped) {
-    /* Nothing selected: the slow path says whether the records' place is
-     * missing (nothing was written, the cursor has not moved). */
-    json_decref(wp->res.fields);
-    wp->res.fields = NULL;
-    wp->slow = 1;
-    return 1;
-  }
-  /* Written: a commit that fails (out of memory) leaves the cursor
-   * behind the output, so a rerun repeats this page rather than lose it. */
-  wp->written = rc == 0;
-  if (!rc && wp->cur)
-    rc = cursor_page_commit(wp->cur, body, &e);
-  if (rc == INTEG_ENOTSUP) {
-    wp->slow = 1;
-    return 1;
-  }
-  if (rc == INTEG_EINVAL && !wp->res.hook) {
-    /* Invalid bytes stay invalid; a body that ends too soon may not. */
-    *retry = wp->res.offset >= len;
-    snprintf(msg, size, "stream %s: %s", wp->stream, e.message);
-    return rc;
-  }
-  wp->rc = rc;
-  wp->err = e;
-  return 0;
-}
-
 /* The scanner for emit_mapped on the bytes (NULL: another path), with
  * wp's mapping made: o's want fields, and span fields for the cursor's
  * value and keys and the mapping's fields. */
 static int whole_scan(integ_ctx *ctx, const char *stream,
-                      const struct integ_mapped_opts *o, struct whole_page *wp,
+                      const struct integ_mapped_opts *o, struct page_scan *wp,
                       struct integ_error *err)
 {
   const char *name, *cname = NULL;
@@ -1384,28 +1347,6 @@ static void page_error(struct integ_error *err, const char *stream,
   error_prefix(err, "stream %s: page %s", stream, url);
 }
 
-/* http_do's body reader for emit_mapped: an empty body (v6), whole
- * records, mapped records, or the slow path. */
-struct mapped_check {
-  struct whole_page *wp;
-  int empty_ok, empty;
-};
-
-static int mapped_check(void *arg, const char *body, size_t len, int *retry,
-                        char *msg, size_t size)
-{
-  struct mapped_check *mc = arg;
-
-  mc->empty = 0;
-  if (mc->empty_ok && len == 0) {
-    mc->empty = 1;
-    return 0;
-  }
-  if (mc->wp->js)
-    return whole_body(mc->wp, body, len, retry, msg, size);
-  return 1;
-}
-
 /* emit_mapped, and emit_page with a mapping or a cursor (v6: an empty
  * 2xx body is a page without records, and a failure with a response
  * still fills *page). */
@@ -1416,8 +1357,7 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
   struct http_request *r = req_of(req);
   struct http_response *resp = NULL;
   struct jsonpath_nodes nodes = {0, NULL, NULL};
-  struct whole_page wp = {.slow = 1};
-  struct mapped_check mc = {&wp, v6, 0};
+  struct page_scan wp = {.slow = 1};
   struct cursor_snap snap;
   int snapped = 0;
   struct jsonpath *jp;
@@ -1447,8 +1387,10 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
   wp.cur = o->cursor ? cursor_of(o->cursor) : NULL;
   saved = http_request_flags(r);
   http_request_set_flags(r, saved | HTTP_REQ_EXPECT_JSON);
+  wp.empty_ok = v6;
+  wp.none_slow = 1;
   if (wp.js || v6)
-    http_request_set_check(r, mapped_check, &mc);
+    http_request_set_check(r, scan_body, &wp);
   rc = http_do(ctx->http, r, &resp, err);
   http_request_set_check(r, NULL, NULL);
   http_request_set_flags(r, saved);
@@ -1468,7 +1410,7 @@ static int mapped_core(integ_ctx *ctx, integ_request *req, const char *stream,
     rc = error_set(err, INTEG_ENOMEM, "out of memory");
     goto out;
   }
-  if (mc.empty) {
+  if (wp.empty) {
     /* No content: no records, and null for every field. */
     n = 0;
     got = json_object();
