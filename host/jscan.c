@@ -1531,7 +1531,8 @@ static int value(struct scan *s, int depth, int node);
 
 /* A value where most are scalars of no interest: those without the call
  * and the checks of value(). */
-static inline int elem(struct scan *s, int depth, int node)
+static inline __attribute__((always_inline)) int elem(struct scan *s,
+                                                      int depth, int node)
 {
   if (node < 0 && depth <= JSCAN_MAX_DEPTH && s->p < s->end) {
     unsigned c = *s->p;
@@ -1541,6 +1542,12 @@ static inline int elem(struct scan *s, int depth, int node)
       return short_string(s, 0, &esc);
     if (c == '-' || digit(c))
       return number(s);
+    if (c == 't')
+      return literal(s, "true", 4);
+    if (c == 'f')
+      return literal(s, "false", 5);
+    if (c == 'n')
+      return literal(s, "null", 4);
   }
   return value(s, depth, node);
 }
@@ -1781,8 +1788,8 @@ static int record(struct scan *s, int depth, int node)
   return 0;
 }
 
-static int value_of_node(struct scan *s, int depth, int node,
-                         const unsigned char *at);
+static inline __attribute__((always_inline)) int
+value_of_node(struct scan *s, int depth, int node, const unsigned char *at);
 
 static int value(struct scan *s, int depth, int node)
 {
@@ -1809,8 +1816,8 @@ static int value(struct scan *s, int depth, int node)
 }
 
 /* value() once the records and the fields are seen to. */
-static int value_of_node(struct scan *s, int depth, int node,
-                         const unsigned char *at)
+static inline __attribute__((always_inline)) int
+value_of_node(struct scan *s, int depth, int node, const unsigned char *at)
 {
   int rc, esc;
 
