@@ -691,6 +691,8 @@ static size_t eval_nodes(struct ectx *c, const struct expr *e, json_t *cur,
 static pcre2_code *dyn_regex(struct ectx *c, enum fn_id fn,
                              const struct val *pat)
 {
+  int rc;
+
   if (c->dyn_pat && c->dyn_fn == fn && c->dyn_len == pat->len &&
       memcmp(c->dyn_pat, pat->s, pat->len) == 0)
     return c->dyn_re;
@@ -705,11 +707,20 @@ static pcre2_code *dyn_regex(struct ectx *c, enum fn_id fn,
   memcpy(c->dyn_pat, pat->s, pat->len);
   c->dyn_len = pat->len;
   c->dyn_fn = fn;
-  /* not an I-Regexp: the function is false, as RFC 9535 2.4.6 says */
-  if (iregexp_compile(pat->s, pat->len,
-                      fn == FN_MATCH ? IREGEXP_MATCH : IREGEXP_SEARCH,
-                      &c->dyn_re, NULL) != 0)
+  /* not an I-Regexp: the function is false, as RFC 9535 2.4.6 says; out
+   * of memory is an error, not a false */
+  rc = iregexp_compile(pat->s, pat->len,
+                       fn == FN_MATCH ? IREGEXP_MATCH : IREGEXP_SEARCH,
+                       &c->dyn_re, NULL);
+  if (rc) {
     c->dyn_re = NULL;
+    if (rc == INTEG_ENOMEM) {
+      /* forget the pattern: the next node tries it again */
+      free(c->dyn_pat);
+      c->dyn_pat = NULL;
+      nomem(c);
+    }
+  }
   return c->dyn_re;
 }
 

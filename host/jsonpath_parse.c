@@ -816,10 +816,18 @@ static struct expr *parse_function(struct parser *p, size_t name_len)
       e->list[1]->kind == E_LIT) {
     const struct val *pat = &e->list[1]->lit;
     pcre2_code *re = NULL;
-    if (pat->k != V_STR ||
-        iregexp_compile(pat->s, pat->len,
-                        def->id == FN_MATCH ? IREGEXP_MATCH : IREGEXP_SEARCH,
-                        &re, NULL) != 0) {
+    int rc = pat->k != V_STR
+                 ? INTEG_EINVAL
+                 : iregexp_compile(pat->s, pat->len,
+                                   def->id == FN_MATCH ? IREGEXP_MATCH
+                                                       : IREGEXP_SEARCH,
+                                   &re, NULL);
+    if (rc == INTEG_ENOMEM) {
+      if (!p->rc)
+        p->rc = error_set(p->err, INTEG_ENOMEM,
+                          "out of memory compiling a JSONPath query");
+      return NULL;
+    } else if (rc) {
       /* Not an I-Regexp: well-typed all the same, and always false. */
       e->re_never = 1;
     } else {

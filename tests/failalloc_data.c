@@ -161,14 +161,17 @@ int main(void)
        (void *)"$.store.book[1:3].title", 0},
       {"jsonpath: descendants and unions", jsonpath_query,
        (void *)"$..['price','color'][?@ != 'x']", 0},
-      /* Without match() or search(): jsonpath.c takes iregexp_compile's
-       * INTEG_ENOMEM for "not an I-Regexp", in parse_function for a
-       * constant pattern (re_never) and in dyn_regex/eval_regex for one
-       * taken from the document (false), so the query silently selects
-       * fewer nodes: known bugs, reported (jsonpath.c is being split). */
       {"jsonpath: filters with functions", jsonpath_query,
        (void *)"$.store.book[?length(@.author) > 10 && @.price < 20"
                " || count(@.*) > 5 || value(@.isbn) == '0-395-19395-8']",
+       0},
+      /* An I-Regexp that cannot be compiled for want of memory is an
+       * error, not "no I-Regexp" (always false): a constant pattern, and
+       * one taken from the document. */
+      {"jsonpath: match() and search()", jsonpath_query,
+       (void *)"$.store.book[?match(@.category, 'fic[a-z]+') && "
+               "search(@.author, $.store.book[1].author) || "
+               "search(@.author, 'R\\\\.')]",
        0},
       {"jsonpath: escaped names in normalized paths", jsonpath_query,
        (void *)"$.store[\"o'dd key\"][-1]", 0},
