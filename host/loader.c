@@ -398,7 +398,10 @@ int loader_open_file(const char *file, const char *expect_name,
   *out = NULL;
   abs = realpath(file, NULL);
   if (!abs) {
-    rc = error_set(err, errno == ENOENT ? INTEG_ENOTFOUND : INTEG_EPLUGIN,
+    rc = error_set(err,
+                   errno == ENOENT   ? INTEG_ENOTFOUND
+                   : errno == ENOMEM ? INTEG_ENOMEM
+                                     : INTEG_EPLUGIN,
                    "%s: cannot open plugin: %s", file, strerror(errno));
     goto out;
   }

@@ -183,13 +183,18 @@ struct yaml_locs {
   size_t nfiles;
 };
 
-static size_t hash_str(const char *s)
+static size_t hash_mem(const char *s, size_t n)
 {
   size_t h = 1469598103934665603ULL & SIZE_MAX;
 
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * (1099511628211ULL & SIZE_MAX);
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * (1099511628211ULL & SIZE_MAX);
   return h;
+}
+
+static size_t hash_str(const char *s)
+{
+  return hash_mem(s, strlen(s));
 }
 
 struct yaml_locs *yaml_locs_new(void)
@@ -230,8 +235,9 @@ static int rehash(struct yaml_locs *t, size_t nslot)
   return 0;
 }
 
-static struct loc_entry *lookup(const struct yaml_locs *t, const char *path,
-                                size_t h)
+/* The entry of path[0..len) (hash h), or NULL. */
+static struct loc_entry *lookup_n(const struct yaml_locs *t, const char *path,
+                                  size_t len, size_t h)
 {
   if (!t->nslot)
     return NULL;
@@ -239,10 +245,17 @@ static struct loc_entry *lookup(const struct yaml_locs *t, const char *path,
        j = (j + 1) & (t->nslot - 1)) {
     struct loc_entry *e = &t->e[t->slot[j] - 1];
 
-    if (e->hash == h && strcmp(e->path, path) == 0)
+    if (e->hash == h && strncmp(e->path, path, len) == 0 &&
+        e->path[len] == '\0')
       return e;
   }
   return NULL;
+}
+
+static struct loc_entry *lookup(const struct yaml_locs *t, const char *path,
+                                size_t h)
+{
+  return lookup_n(t, path, strlen(path), h);
 }
 
 static const char *intern_file(struct yaml_locs *t, const char *file)
@@ -339,22 +352,19 @@ const struct yaml_loc *yaml_locs_nearest(const struct yaml_locs *t,
                                          const char *path, size_t *found_len)
 {
   size_t len = path ? strlen(path) : 0;
-  char *buf;
   const struct yaml_loc *loc = NULL;
 
   if (!t || !path)
     return NULL;
-  buf = strdup(path);
-  if (!buf)
-    return NULL;
+  /* The path, then each parent in turn: prefixes, looked up in place. */
   for (;;) {
-    buf[len] = '\0';
-    loc = yaml_locs_find(t, buf);
+    struct loc_entry *e = lookup_n(t, path, len, hash_mem(path, len));
+
+    loc = e ? &e->loc : NULL;
     if (loc || len == 0)
       break;
-    len = parent_len(buf, len);
+    len = parent_len(path, len);
   }
-  free(buf);
   if (found_len)
     *found_len = loc ? len : 0;
   return loc;

@@ -18,33 +18,6 @@
 #include "secrets.h"
 #include "yaml.h"
 
-/* The message without its leading "FILE:LINE:COLUMN: ". Positions are not
- * compared: yaml_errors_atv (yaml.c) records a message without its
- * position when yaml_locs_nearest's strdup fails, and says nothing (no
- * nomem, no error): a known bug in yaml.c, left out here so that the rest
- * of each message is still checked. */
-static const char *unpositioned(const char *msg)
-{
-  const char *p = strchr(msg, ' ');
-  unsigned line, col;
-  int n = 0;
-
-  /* The position ends at the first ": " and has two numbers before it. */
-  if (p && p > msg + 1 && p[-1] == ':') {
-    const char *c = p - 1;
-    while (c > msg && c[-1] != ':' && c[-1] != ' ')
-      c--;
-    if (c > msg && c[-1] == ':') {
-      const char *d = c - 1;
-      while (d > msg && d[-1] != ':')
-        d--;
-      if (d > msg && sscanf(d, "%u:%u:%n", &line, &col, &n) == 2 && d + n == p)
-        return p + 1;
-    }
-  }
-  return msg;
-}
-
 /* Turn a loader's outcome into the harness's: INTEG_ENOMEM (also when a
  * message could not be kept), else 0 with the result: the messages (the
  * expected INTEG_ECONFIG) and the value. */
@@ -60,7 +33,7 @@ static int outcome(int rc, const struct yaml_errors *errs, const json_t *v,
     return error_set(err, rc, "unexpected code");
   failalloc_pause();
   for (size_t i = 0; i < errs->n; i++)
-    if (buf_printf(&b, "%s\n", unpositioned(errs->msgs[i])))
+    if (buf_printf(&b, "%s\n", errs->msgs[i]))
       abort();
   text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
            : NULL;
