@@ -681,6 +681,8 @@ static int refresh_memory(struct auth *a, struct integ_error *err)
                   strcmp(was, str(tok, "refresh_token")) != 0;
 
     rc = use_token(a, tok, err);
+    if (!rc && a->env.refreshes)
+      (*a->env.refreshes)++;
     if (!rc && rotated && a->env.save)
       rc = a->env.save(a->env.save_arg, a->tok, err);
   }
@@ -821,6 +823,8 @@ static int refresh_store(struct auth *a, const char *rejected_access,
       a->row_refreshed = row.refreshed_ms;
       rc = use_token(a, tok, err);
       tok = NULL;
+      if (!rc && a->env.refreshes)
+        (*a->env.refreshes)++;
     }
     json_decref(tok);
     store_token_clear(&row);

@@ -66,6 +66,8 @@ struct auth_env {
   void *save_arg;
   const struct http_config *http; /* limits and retry for token requests;
                                      NULL: defaults */
+  uint64_t *refreshes; /* NULL, or counts the refreshes this process made
+                          (for the run history) */
 };
 
 struct auth;

@@ -1576,8 +1576,8 @@ static void declare_report(void *arg, const char *key, int at_key,
 static int host_auth_declare(integ_ctx *ctx, json_t *block,
                              struct integ_error *err)
 {
-  struct auth_env dflt = {ctx->o->tag, "default", NULL, NULL,
-                          NULL,        NULL,      NULL, ctx->o->http};
+  struct auth_env dflt = {ctx->o->tag, "default", NULL,         NULL, NULL,
+                          NULL,        NULL,      ctx->o->http, NULL};
   struct integ_error cerr = {0, ""};
   struct auth *a = NULL;
   json_t *merged;
@@ -2088,6 +2088,7 @@ int run_connector(const struct plugin *pl, const struct run_connector_args *c,
   env.save = c->save_token;
   env.save_arg = c->save_arg;
   env.http = &http;
+  env.refreshes = &res->token_refreshes;
   rc = auth_new(json_object_get(c->node, "auth"), &env, &auth, err);
   if (rc)
     goto out;

@@ -159,8 +159,9 @@ struct run_result {
   int started; /* settings were valid: the run itself began */
   struct run_stats stats;
   uint64_t commits;         /* states committed to the store */
-  uint64_t token_refreshes; /* tokens refreshed during the run: the hook
-                               the auth service fills (0 until then) */
+  uint64_t token_refreshes; /* tokens this run refreshed (another
+                               process's refresh it only read is not
+                               counted) */
 };
 
 /* Run connector c on the opened plugin pl: settings into HTTP and output

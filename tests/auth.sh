@@ -8,7 +8,7 @@
 command -v python3 >/dev/null || skip_all "python3 is needed to read the request log"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is needed to look into the store"
 command -v curl >/dev/null || skip_all "curl is needed as the browser"
-plan 87
+plan 88
 tmpdir
 
 # Server B: another origin, where a redirect leads.
@@ -232,6 +232,10 @@ manifest 0.5 1300
 run $I run rt
 is "$RC" 0 "refresh_token grant: the run succeeds"
 is "$(py 'len(tok)')" 2 "one token at the start, one refresh before expiry"
+# Both were refresh_token grants (the first turned the configured refresh
+# token into an access token).
+like "$(sqlite3 "$TMP/s.db" "SELECT stats FROM runs ORDER BY id DESC LIMIT 1")" '"token_refreshes": *2[,}]' \
+  "... and the run history counts both refreshes"
 is "$(py '[r["status"] for r in hits("/me")]')" "[200, 200]" "no request met a 401"
 is "$(py '[form(r)["refresh_token"] for r in tok][1] != "rt-a"')" True "the second refresh sent the rotated token"
 is "$(py 'hits("/me")[0]["headers"]["authorization"] != hits("/me")[1]["headers"]["authorization"]')" True "the second request carried the new access token"
