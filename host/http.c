@@ -426,6 +426,15 @@ const char *http_response_header(const struct http_response *r,
   return NULL;
 }
 
+/* Did json_loadb fail for want of memory rather than for the text?
+ * jansson 2.14 says so with json_error_out_of_memory only sometimes;
+ * where an allocation fails it otherwise leaves the error's text empty,
+ * which a syntax error never does. */
+static int jansson_oom(const json_error_t *e)
+{
+  return json_error_code(e) == json_error_out_of_memory || !e->text[0];
+}
+
 json_t *http_response_json(struct http_response *r, struct integ_error *err)
 {
   json_error_t jerr;
@@ -434,7 +443,10 @@ json_t *http_response_json(struct http_response *r, struct integ_error *err)
     return r->json;
   r->json = json_loadb(r->body.data ? r->body.data : "", r->body.len,
                        JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-  if (!r->json)
+  if (!r->json && jansson_oom(&jerr))
+    error_set(err, INTEG_ENOMEM, "%s: out of memory reading the response",
+              r->url ? r->url : "?");
+  else if (!r->json)
     error_set(err, INTEG_EHTTP,
               "%s: HTTP %ld: the body is not valid JSON at byte %d: %s",
               r->url ? r->url : "?", r->status, jerr.position, jerr.text);
@@ -1203,6 +1215,13 @@ int http_do(struct http_client *c, const struct http_request *req,
           if (resp->json) {
             breaker_success(&up->breaker);
             rc = 0;
+            goto out;
+          }
+          /* Out of memory is not a bad body: no retry, no invalid_response. */
+          if (jansson_oom(&jerr)) {
+            rc = error_set(err, INTEG_ENOMEM,
+                           "%s: out of memory reading the response",
+                           resp->url ? resp->url : "?");
             goto out;
           }
           /* A 2xx that is not JSON: often a body cut short without a

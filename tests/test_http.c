@@ -383,6 +383,47 @@ static void secret_headers_become_known_secrets(void **state)
   http_request_free(req);
 }
 
+/* jansson out of memory while reading a JSON body: INTEG_ENOMEM at
+ * once, not an invalid body to ask for again. */
+static void *no_memory(size_t n)
+{
+  (void)n;
+  return NULL;
+}
+
+static void out_of_memory_is_not_a_bad_body(void **state)
+{
+  static const char *const responses[] = {OK_RESPONSE, OK_RESPONSE};
+  struct integ_error err = {0, ""};
+  struct http_response *resp = NULL;
+  struct http_client *c = NULL;
+  struct http_request *req;
+  struct http_config cfg;
+  struct sleeps sl;
+  struct server s;
+  char url[128];
+  int rc;
+
+  (void)state;
+  server_start(&s, responses, 2);
+  config(&cfg, &sl);
+  assert_int_equal(http_client_new(&cfg, &c, &err), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/j", s.port);
+  req = http_request_new("GET", url, HTTP_REQ_EXPECT_JSON);
+  assert_non_null(req);
+  json_set_alloc_funcs(no_memory, free);
+  rc = http_do(c, req, &resp, &err);
+  json_set_alloc_funcs(malloc, free);
+  http_request_free(req);
+  server_stop(&s);
+  assert_int_equal(rc, INTEG_ENOMEM);
+  assert_non_null(strstr(err.message, "out of memory"));
+  assert_int_equal(s.served, 1);
+  assert_int_equal(sl.n, 0);
+  http_response_free(resp);
+  http_client_free(c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -396,6 +437,7 @@ int main(void)
       cmocka_unit_test_setup(buckets_are_shared_through_the_callback, setup),
       cmocka_unit_test_setup(a_bad_url_is_einval_with_the_url_redacted, setup),
       cmocka_unit_test_setup(secret_headers_become_known_secrets, setup),
+      cmocka_unit_test_setup(out_of_memory_is_not_a_bad_body, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
