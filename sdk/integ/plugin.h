@@ -409,14 +409,16 @@ struct integ_host {
   void (*template_free)(integ_template *t);
 
   /* emit_batch with mapping: send req (borrowed), select the records
-   * with o->records, map each through o->fields (casts applied), filter
-   * it through o->cursor and write it, all in the host. *page is as
-   * emit_batch's, plus "written": the records written (repeats at the
-   * cursor boundary are not). Errors as emit_batch's, and INTEG_EHTTP
-   * naming the stream, the page's URL (redacted) and the JSONPath for a
-   * records path that is missing or not an array, a cast that fails or
-   * a cursor value that does not parse; nothing of that page is written
-   * then. */
+   * with o->records, filter each through o->cursor, map those kept
+   * through o->fields (casts applied) and write them, all in the host,
+   * from the page's bytes. *page is as emit_batch's, plus "written": the
+   * records written (repeats at the cursor boundary are not). Errors as
+   * emit_batch's, and, naming the stream, the page's URL (redacted) and
+   * the JSONPath: INTEG_EHTTP for a records path that is missing or not
+   * an array, a record that is not an object or a cast that fails;
+   * INTEG_EINVAL for a cursor value that does not parse. Nothing of that
+   * page is written then, and the cursor stays where it was: it moves
+   * only with a page that is written. */
   int (*emit_mapped)(integ_ctx *ctx, integ_request *req, const char *stream,
                      const struct integ_mapped_opts *o, json_t **page,
                      struct integ_error *err);
