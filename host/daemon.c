@@ -867,7 +867,9 @@ static int setup(struct daemon *d, const char *path, struct integ_error *err)
       return rc;
   }
   if (webhook_wanted(d->m)) {
-    rc = webhook_start(d->m, d->store_path, &d->webhook, err);
+    rc =
+        webhook_start(d->m, d->store_path, d->metrics ? metrics_webhook : NULL,
+                      d->metrics, &d->webhook, err);
     if (rc)
       return rc;
   }

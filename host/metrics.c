@@ -24,11 +24,16 @@ static const double duration_bounds[] = {0.1, 0.5, 1,   5,    10,
 static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx", "none"};
 #define N_CLASSES (sizeof(classes) / sizeof(classes[0]))
 
+static const char *const outcomes[] = {"accepted", "duplicate", "refused",
+                                       "unavailable"};
+#define N_OUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
+
 struct series {
   char *connector;
   uint64_t runs, failures, records, retries, rate_waits, token_refreshes;
   uint64_t http[N_CLASSES];
-  uint64_t buckets[N_BOUNDS]; /* cumulative at render time, not here */
+  uint64_t webhooks[N_OUTCOMES]; /* deliveries by outcome */
+  uint64_t buckets[N_BOUNDS];    /* cumulative at render time, not here */
   uint64_t count;
   double sum;
 };
@@ -74,33 +79,54 @@ static uint64_t get_u(json_t *o, const char *k)
              : 0;
 }
 
+/* The series of connector, made when missing (m->lock held); NULL when
+ * out of memory. */
+static struct series *series_of(struct metrics *m, const char *connector)
+{
+  struct series *grown, *s;
+  char *name;
+
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->s[i].connector, connector) == 0)
+      return &m->s[i];
+  grown = realloc(m->s, (m->n + 1) * sizeof(*m->s));
+  if (grown)
+    m->s = grown;
+  name = grown ? strdup(connector) : NULL;
+  if (!name)
+    return NULL;
+  s = &m->s[m->n++];
+  memset(s, 0, sizeof(*s));
+  s->connector = name;
+  return s;
+}
+
+void metrics_webhook(void *arg, const char *connector, const char *outcome)
+{
+  struct metrics *m = arg;
+  struct series *s;
+
+  pthread_mutex_lock(&m->lock);
+  s = series_of(m, connector);
+  for (size_t i = 0; s && i < N_OUTCOMES; i++)
+    if (strcmp(outcome, outcomes[i]) == 0)
+      s->webhooks[i]++;
+  pthread_mutex_unlock(&m->lock);
+}
+
 int metrics_run(struct metrics *m, const char *connector, const char *status,
                 double seconds, json_t *stats)
 {
-  struct series *s = NULL;
+  struct series *s;
   json_t *v;
   const char *k;
   int rc = 0;
 
   pthread_mutex_lock(&m->lock);
-  for (size_t i = 0; i < m->n && !s; i++)
-    if (strcmp(m->s[i].connector, connector) == 0)
-      s = &m->s[i];
+  s = series_of(m, connector);
   if (!s) {
-    struct series *grown = realloc(m->s, (m->n + 1) * sizeof(*m->s));
-    char *name = strdup(connector);
-
-    if (!grown || !name) {
-      if (grown)
-        m->s = grown;
-      free(name);
-      rc = INTEG_ENOMEM;
-      goto out;
-    }
-    m->s = grown;
-    s = &m->s[m->n++];
-    memset(s, 0, sizeof(*s));
-    s->connector = name;
+    rc = INTEG_ENOMEM;
+    goto out;
   }
   s->runs++;
   if (strcmp(status, "ok") != 0)
@@ -177,6 +203,17 @@ int metrics_render(struct metrics *m, char **out, size_t *len)
                       "class=\"%s\"} %llu\n",
                       m->s[i].connector, classes[c],
                       (unsigned long long)m->s[i].http[c]);
+  if (!rc)
+    rc = buf_printf(&b, "# HELP integ_webhook_deliveries_total Webhook "
+                        "deliveries received, by outcome.\n"
+                        "# TYPE integ_webhook_deliveries_total counter\n");
+  for (size_t i = 0; i < m->n && !rc; i++)
+    for (size_t o = 0; o < N_OUTCOMES && !rc; o++)
+      rc = buf_printf(&b,
+                      "integ_webhook_deliveries_total{connector=\"%s\","
+                      "outcome=\"%s\"} %llu\n",
+                      m->s[i].connector, outcomes[o],
+                      (unsigned long long)m->s[i].webhooks[o]);
   if (!rc)
     rc = buf_printf(&b, "# HELP integ_run_duration_seconds How long runs "
                         "took.\n"

@@ -28,6 +28,12 @@ void metrics_free(struct metrics *m);
 int metrics_run(struct metrics *m, const char *connector, const char *status,
                 double seconds, json_t *stats);
 
+/* A webhook delivery for CONNECTOR and its outcome ("accepted",
+ * "duplicate", "refused" or "unavailable"; see webhook.h); arg is the
+ * struct metrics, so that this is a webhook_count_fn. Out of memory
+ * loses the count. */
+void metrics_webhook(void *arg, const char *connector, const char *outcome);
+
 /* The exposition text: *out new (free()), *len its length. */
 int metrics_render(struct metrics *m, char **out, size_t *len);
 

@@ -61,6 +61,8 @@ struct webhook {
   int64_t key_ttl_ms;
   char *tls_cert, *tls_key;
   json_t *held; /* connector -> ms until which no processing starts */
+  webhook_count_fn count; /* NULL, or told each delivery's outcome */
+  void *count_arg;
 };
 
 /* A request being read. */
@@ -317,9 +319,12 @@ static enum MHD_Result refuse(struct webhook *w, struct MHD_Connection *conn,
       inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
                 sizeof(addr));
   }
-  (void)w;
   log_msg(INTEG_LOG_WARN, connector ? connector : "webhooks",
           "refused a delivery from %s with %u: %s", addr, status, why);
+  if (w->count && connector)
+    w->count(w->count_arg, connector,
+             status == MHD_HTTP_SERVICE_UNAVAILABLE ? "unavailable"
+                                                    : "refused");
   return reply(conn, status, NULL, NULL);
 }
 
@@ -392,6 +397,8 @@ static enum MHD_Result deliver(struct webhook *w, struct MHD_Connection *conn,
     if (write(w->efd, &one, sizeof(one)) < 0)
       (void)0;
   }
+  if (w->count)
+    w->count(w->count_arg, r->name, dup ? "duplicate" : "accepted");
   return reply(conn, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, NULL, NULL);
 }
 
@@ -532,6 +539,7 @@ static int read_pem(const char *key, const char *path, char **out,
 }
 
 int webhook_start(const struct manifest *m, const char *store_path,
+                  webhook_count_fn count, void *count_arg,
                   struct webhook **out, struct integ_error *err)
 {
   struct webhook *w = calloc(1, sizeof(*w));
@@ -552,6 +560,8 @@ int webhook_start(const struct manifest *m, const char *store_path,
     free(w);
     return error_set(err, INTEG_EIO, "eventfd: %s", strerror(errno));
   }
+  w->count = count;
+  w->count_arg = count_arg;
   w->max_body = json_is_integer(mb) && json_integer_value(mb) > 0
                     ? (size_t)json_integer_value(mb)
                     : DEFAULT_MAX_BODY;

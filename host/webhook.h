@@ -29,9 +29,20 @@ int webhook_wanted(const struct manifest *m);
 int webhook_check_connector(const struct manifest_connector *c,
                             struct integ_error *err);
 
-/* Listen on webhooks.listen of M, committing to the store at STORE_PATH.
- * Returns 0 or INTEG_ECONFIG/INTEG_ESTATE with err set. */
+/* Told, from the receiver's threads, each delivery's outcome for its
+ * connector: "accepted" (queued), "duplicate" (a delivery id seen
+ * before), "refused" (a 4xx: signature, content type, method, size) or
+ * "unavailable" (a 503: the queue could not take it). A delivery to no
+ * route, and a handshake answered (GitHub's ping, Slack's
+ * url_verification), are not told. */
+typedef void (*webhook_count_fn)(void *arg, const char *connector,
+                                 const char *outcome);
+
+/* Listen on webhooks.listen of M, committing to the store at STORE_PATH;
+ * count (may be NULL) is told each delivery's outcome. Returns 0 or
+ * INTEG_ECONFIG/INTEG_ESTATE with err set. */
 int webhook_start(const struct manifest *m, const char *store_path,
+                  webhook_count_fn count, void *count_arg,
                   struct webhook **out, struct integ_error *err);
 
 /* Take the routes of a reloaded manifest (the listener stays). */

@@ -10,12 +10,13 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon_lib.sh"
 command -v python3 >/dev/null || skip_all "python3 is needed (signer, client)"
-plan 75
+plan 76
 tmpdir
 SOCK=$TMP/ctl.sock
 LOG=$TMP/daemon.log
 SIGN=$top_srcdir/tests/webhook_sign.py
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT/hooks
 STD_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 WH_SECRET=s3cret-for-webhooks
@@ -27,6 +28,7 @@ plugin_path: ["$TEST_PLUGIN_DIR"]
 store: "$TMP/store.db"
 output: {format: jsonl, to: "file:$TMP/{connector}.jsonl"}
 daemon: {control_socket: "$SOCK", lock_dir: "$TMP/locks"}
+metrics: {listen: "127.0.0.1:$MPORT"}
 webhooks: {listen: "127.0.0.1:$PORT", max_body: 4096}
 connectors:
   std:
@@ -198,6 +200,14 @@ kill -HUP "$DPID"
 wait_for "$LOG" 'reloaded' 10
 is "$(python3 "$SIGN" github "$WH_SECRET" "$TMP/b-get1.json" --id l1 --send "$URL/later" 2>&1)" \
   "202 " "after SIGHUP a new connector's route takes deliveries"
+
+# /metrics counts the deliveries by connector and outcome.
+M=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+  "http://127.0.0.1:$MPORT/metrics" 2>&1)
+got=$(printf '%s\n' "$M" | sed -n 's/^integ_webhook_deliveries_total{connector="\([a-z]*\)",outcome="\([a-z]*\)"} \([0-9]*\)$/\1 \2 \3/p' |
+  awk '$3 > 0 { print $1 ":" $2 }' | sort | tr '\n' ' ')
+is "$got" "gen:accepted gen:duplicate gen:refused gh:accepted gh:duplicate gh:refused later:accepted slack:accepted slack:duplicate slack:refused std:accepted std:duplicate std:refused stripe:accepted stripe:duplicate stripe:refused " \
+  "/metrics counts webhook deliveries by connector and outcome"
 
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
