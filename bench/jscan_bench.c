@@ -19,24 +19,16 @@
 #include "emit.h"
 #include "jscan.h"
 
+/* The file at path, NUL-terminated, its length in *len (new; NULL when
+ * it cannot be read). */
 static char *slurp(const char *path, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  char *data = NULL;
-  long n;
+  struct buf b = BUF_INIT;
 
-  if (!f)
+  if (buf_read_file(&b, path))
     return NULL;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-      fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) &&
-      fread(data, 1, (size_t)n, f) == (size_t)n) {
-    *len = (size_t)n;
-  } else {
-    free(data);
-    data = NULL;
-  }
-  fclose(f);
-  return data;
+  *len = b.len;
+  return b.data;
 }
 
 int main(int argc, char **argv)

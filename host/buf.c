@@ -1,6 +1,7 @@
 /* buf.c - a growable byte buffer. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,34 @@ int buf_reserve_exact(struct buf *b, size_t more)
     return INTEG_ENOMEM;
   b->data = p;
   b->cap = b->len + more + 1;
+  return 0;
+}
+
+int buf_read_file(struct buf *b, const char *path)
+{
+  size_t start = b->len, n;
+  char chunk[16384];
+  FILE *f = fopen(path, "rb");
+  int rc = 0, e;
+
+  if (!f)
+    return INTEG_EIO;
+  while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    rc = buf_append(b, chunk, n);
+  if (!rc && ferror(f))
+    rc = INTEG_EIO;
+  e = errno;
+  fclose(f);
+  if (!rc)
+    rc = buf_reserve(b, 0); /* room for the NUL of an empty file */
+  if (rc) {
+    b->len = start;
+    if (b->data)
+      b->data[start] = '\0';
+    errno = e;
+    return rc;
+  }
+  b->data[b->len] = '\0';
   return 0;
 }
 

@@ -24,6 +24,11 @@ int buf_reserve_exact(struct buf *b, size_t more);
 /* Append n bytes. Returns 0 or INTEG_ENOMEM. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_appends(struct buf *b, const char *s);
+
+/* Append the whole of the file at path (b stays NUL-terminated).
+ * Returns 0, INTEG_ENOMEM, or INTEG_EIO with errno saying why the file
+ * could not be opened or read; on failure b is back at its length. */
+int buf_read_file(struct buf *b, const char *path);
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);

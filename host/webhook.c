@@ -511,29 +511,18 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 static int read_pem(const char *key, const char *path, char **out,
                     struct integ_error *err)
 {
-  FILE *f;
   struct buf b = BUF_INIT;
-  char chunk[4096];
-  size_t n;
+  int rc;
 
   *out = NULL;
   if (!path)
     return 0;
-  f = fopen(path, "r");
-  if (!f)
+  rc = buf_read_file(&b, path);
+  if (rc == INTEG_EIO)
     return error_set(err, INTEG_ECONFIG, "webhooks.%s: %s: %s", key, path,
                      strerror(errno));
-  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    if (buf_append(&b, chunk, n)) {
-      fclose(f);
-      buf_free(&b);
-      return error_set(err, INTEG_ENOMEM, "out of memory");
-    }
-  fclose(f);
-  if (buf_append(&b, "", 1)) {
-    buf_free(&b);
+  if (rc)
     return error_set(err, INTEG_ENOMEM, "out of memory");
-  }
   *out = b.data;
   return 0;
 }
