@@ -374,24 +374,11 @@ out:
   return rc;
 }
 
-/* "scheme://host:port" for the bucket and the breaker. */
+/* "scheme://host:port" for the bucket and the breaker: the origin, as
+ * the credentials' (host lower-case, default port filled in). */
 static char *upstream_key(const char *url)
 {
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *port = NULL;
-  struct buf key = BUF_INIT;
-
-  if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
-      !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
-      !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
-      !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) &&
-      buf_printf(&key, "%s://%s:%s", scheme, host, port))
-    buf_free(&key);
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
-  return key.data;
+  return auth_origin(url);
 }
 
 static struct upstream *upstream_get(struct http_client *c, const char *key)
