@@ -189,22 +189,11 @@ static int run_connectors(char **names, int n, const struct run_settings *a,
     }
     {
       char where[512];
-      struct run_connector_args ca = {
-          .name = c->name,
-          .account = c->account,
-          .config = c->config,
-          .node = c->node,
-          .store = store,
-          .progress = 1,
-          .token_key =
-              json_string_value(json_object_get(m->root, "token_key")),
-          .locs = m->locs,
-          .config_path = where,
-          .base = c->file,
-          .fire_ms = fire_ms};
+      struct run_connector_args ca =
+          run_args_of(m, c, store, where, sizeof(where));
 
-      snprintf(where, sizeof(where), "connectors.%s.config", c->name);
-
+      ca.progress = 1;
+      ca.fire_ms = fire_ms;
       rc = run_one(pl, &ca, &ma);
     }
     lock_release(lock);

@@ -339,20 +339,11 @@ static int webhooks_process(const char *name)
   {
     char where[512];
     struct run_result res;
-    struct run_connector_args ca = {
-        .name = c->name,
-        .account = c->account,
-        .config = c->config,
-        .node = c->node,
-        .store = store,
-        .token_key = json_string_value(json_object_get(m->root, "token_key")),
-        .locs = m->locs,
-        .config_path = where,
-        .base = c->file,
-        .events = process_events,
-        .events_arg = &p};
+    struct run_connector_args ca =
+        run_args_of(m, c, store, where, sizeof(where));
 
-    snprintf(where, sizeof(where), "connectors.%s.config", c->name);
+    ca.events = process_events;
+    ca.events_arg = &p;
     rc = run_connector(pl, &ca, &s, &res, &err);
     run_result_free(&res);
     if (rc)

@@ -2161,6 +2161,26 @@ out:
   return rc;
 }
 
+struct run_connector_args run_args_of(const struct manifest *m,
+                                      const struct manifest_connector *c,
+                                      struct store *store, char *where,
+                                      size_t size)
+{
+  struct run_connector_args ca = {
+      .name = c->name,
+      .account = c->account,
+      .config = c->config,
+      .node = c->node,
+      .store = store,
+      .token_key = json_string_value(json_object_get(m->root, "token_key")),
+      .locs = m->locs,
+      .config_path = where,
+      .base = c->file};
+
+  snprintf(where, size, "connectors.%s.config", c->name);
+  return ca;
+}
+
 void run_result_free(struct run_result *res)
 {
   run_stats_free(&res->stats);

@@ -155,6 +155,17 @@ struct run_connector_args {
   void *events_arg;
 };
 
+struct manifest;
+struct manifest_connector;
+
+/* The args that run manifest m's connector c with store: name, account,
+ * config and its positions, token key, base file. where (size bytes)
+ * takes the config's key path and must outlive the args. */
+struct run_connector_args run_args_of(const struct manifest *m,
+                                      const struct manifest_connector *c,
+                                      struct store *store, char *where,
+                                      size_t size);
+
 struct run_result {
   int started; /* settings were valid: the run itself began */
   struct run_stats stats;
