@@ -271,6 +271,22 @@ static int jsonl_record(struct buf *out, const char *stream, json_t *record,
   return 0;
 }
 
+/* Singer's stream of a record: declared by discover(), with a schema;
+ * else NULL with INTEG_EPLUGIN saying so. */
+static struct emit_stream *singer_stream(struct emit *e, const char *stream,
+                                         struct integ_error *err)
+{
+  struct emit_stream *s = find(e, stream);
+
+  if (!s || !s->schema)
+    error_set(err, INTEG_EPLUGIN,
+              "the plugin emitted a record for stream '%s', which its "
+              "discover() did not declare: Singer needs the stream's schema "
+              "first",
+              stream);
+  return s && s->schema ? s : NULL;
+}
+
 int emit_record(struct emit *e, struct buf *out, const char *stream,
                 json_t *record, int64_t now_ms, struct integ_error *err)
 {
@@ -285,13 +301,8 @@ int emit_record(struct emit *e, struct buf *out, const char *stream,
                      stream);
   switch (e->format) {
   case EMIT_SINGER:
-    s = find(e, stream);
-    if (!s || !s->schema)
-      return error_set(err, INTEG_EPLUGIN,
-                       "the plugin emitted a record for stream '%s', which "
-                       "its discover() did not declare: Singer needs the "
-                       "stream's schema first",
-                       stream);
+    if (!(s = singer_stream(e, stream, err)))
+      return INTEG_EPLUGIN;
     wrote_schema = !s->schema_written;
     if (wrote_schema && (rc = write_schema(out, s, err)))
       return rc;
@@ -329,13 +340,8 @@ int emit_page_begin(struct emit *e, struct buf *out, const char *stream,
   *ready = 1;
   switch (e->format) {
   case EMIT_SINGER:
-    s = find(e, stream);
-    if (!s || !s->schema)
-      return error_set(err, INTEG_EPLUGIN,
-                       "the plugin emitted a record for stream '%s', which "
-                       "its discover() did not declare: Singer needs the "
-                       "stream's schema first",
-                       stream);
+    if (!(s = singer_stream(e, stream, err)))
+      return INTEG_EPLUGIN;
     if (!s->schema_written) {
       if (!out) {
         *ready = 0;
