@@ -49,14 +49,6 @@ static void runnow_usage(FILE *f)
              "connector.\n");
 }
 
-static int64_t wall_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The token of (account, connector): {"expires_ms", "relogin"} or null.
  * The hook the auth service fills from its tokens table; null until it
  * does. */
@@ -297,7 +289,7 @@ int cmd_status(int argc, char **argv)
   json_t *daemon = NULL, *all = NULL;
   const char *only = NULL;
   int opt, json = 0, bad = 0, status = EXIT_USAGE;
-  int64_t now = wall_ms();
+  int64_t now = clock_now_ms(NULL);
 
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {

@@ -53,14 +53,6 @@ static void webhooks_usage(FILE *f)
           "event\nthat failed), 2 usage or configuration error.\n");
 }
 
-static int64_t wall_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Open the manifest's store and its queue; EXIT_* on failure. */
 static int open_queue(struct manifest **m, struct store **store,
                       struct queue **q)
@@ -226,7 +218,7 @@ static int process_one(struct process *p, const struct integ_plugin *vt,
   }
   p->failed++;
   rc = queue_fail(p->q, id, perr.message[0] ? perr.message : "failed",
-                  wall_ms(), p->max_attempts, &dead, err);
+                  clock_now_ms(NULL), p->max_attempts, &dead, err);
   log_msg(dead ? INTEG_LOG_ERROR : INTEG_LOG_WARN, p->name,
           "event %lld (delivery %s) failed%s: %s", (long long)id,
           ev.delivery_id ? ev.delivery_id : "-",
@@ -247,7 +239,7 @@ static int process_events(void *arg, const struct integ_plugin *vt,
 
   while (!rc && !stop_requested()) {
     json_t *batch = NULL, *e;
-    int64_t now = wall_ms();
+    int64_t now = clock_now_ms(NULL);
 
     rc = queue_claim(p->q, p->name, now, PROCESS_BATCH, &batch, err);
     if (rc)

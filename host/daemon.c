@@ -83,14 +83,6 @@ struct daemon {
   int64_t next_prune_ms;
 };
 
-static int64_t now_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void time_text(int64_t ms, char *buf, size_t size)
 {
   clock_format_rfc3339(ms, buf, size);
@@ -227,7 +219,7 @@ static int conn_init(struct conn *c, const struct manifest *m,
   c->max_runtime_ms = connconf_max_runtime_ms(mc);
   /* The interval around now: the base of the backoff. */
   c->interval_ms = 60000;
-  if (schedule_next(c->sched, now_ms() / 1000, &a, &err) == 0 &&
+  if (schedule_next(c->sched, clock_now_ms(NULL) / 1000, &a, &err) == 0 &&
       schedule_next(c->sched, a, &b, &err) == 0)
     c->interval_ms = (b - a) * 1000;
   return 0;
@@ -240,7 +232,7 @@ static int conns_build(struct daemon *d, struct manifest *m, struct conn **out,
 {
   struct conn *cs = calloc(m->n_connectors + 1, sizeof(*cs));
   size_t n = 0;
-  int64_t now = now_ms();
+  int64_t now = clock_now_ms(NULL);
 
   *out = NULL;
   *n_out = 0;
@@ -889,7 +881,7 @@ int daemon_run(const char *path, struct integ_error *err)
   rc = setup(&d, path, err);
   if (rc)
     goto out;
-  prune(&d, now_ms());
+  prune(&d, clock_now_ms(NULL));
   log_info("started (pid %ld): %zu scheduled connector%s, at most %ld at "
            "once; control socket %s",
            (long)getpid(), d.n_conns, d.n_conns == 1 ? "" : "s",
@@ -897,7 +889,7 @@ int daemon_run(const char *path, struct integ_error *err)
   notify_send("READY=1");
   notify_status(&d);
   for (;;) {
-    int64_t now = now_ms(), wake = now + MAX_SLEEP_MS;
+    int64_t now = clock_now_ms(NULL), wake = now + MAX_SLEEP_MS;
     struct pollfd p[3] = {{d.sigfd, POLLIN, 0},
                           {d.ctlfd, POLLIN, 0},
                           {d.webhook ? webhook_fd(d.webhook) : -1, POLLIN, 0}};
@@ -922,7 +914,7 @@ int daemon_run(const char *path, struct integ_error *err)
     if (wake < now)
       wake = now;
     if (poll(p, 3, (int)(wake - now)) > 0) {
-      now = now_ms();
+      now = clock_now_ms(NULL);
       if (p[0].revents & POLLIN)
         on_signal(&d, now);
       if (p[1].revents & POLLIN)

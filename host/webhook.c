@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "duration.h"
+#include "clock.h"
 #include "error.h"
 #include "jsonpath.h"
 #include "log.h"
@@ -77,14 +78,6 @@ static void wipe_free(char *s)
 {
   OPENSSL_cleanse(s, strlen(s));
   free(s);
-}
-
-static int64_t now_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *str_at(json_t *o, const char *key)
@@ -337,7 +330,7 @@ static enum MHD_Result deliver(struct webhook *w, struct MHD_Connection *conn,
   struct hdr_ctx h = {json_object(), r, 0};
   struct queue_item it;
   char *headers = NULL;
-  int64_t now = now_ms();
+  int64_t now = clock_now_ms(NULL);
   int rc, dup = 0;
   enum MHD_Result ret;
   unsigned status;
